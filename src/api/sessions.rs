@@ -1,0 +1,94 @@
+//! SessionService: publish sessions, read them, list them, show seat maps.
+
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::{
+    auth,
+    catalog::{self, NewSession},
+    paging::{self, PageTokens},
+    proto::v1::{self as pb, session_service_server::SessionService},
+};
+
+/// The page-token scope of ListSessions.
+const LIST_SCOPE: &str = "sessions";
+
+pub struct SessionApi {
+    db: DatabaseConnection,
+    page_tokens: PageTokens,
+}
+
+impl SessionApi {
+    pub fn new(db: DatabaseConnection, page_tokens: PageTokens) -> Self {
+        Self { db, page_tokens }
+    }
+}
+
+#[tonic::async_trait]
+impl SessionService for SessionApi {
+    async fn create_session(
+        &self,
+        request: Request<pb::CreateSessionRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        auth::caller(&request)?.require_admin()?;
+        let r = request.into_inner();
+        let new = NewSession {
+            movie_title: r.movie_title,
+            room: r.room,
+            starts_at: convert::datetime(r.starts_at),
+            price_cents: r.price_cents,
+            currency: r.currency,
+            rows: r.rows,
+            seats_per_row: r.seats_per_row,
+        };
+        let session = catalog::create_session(&self.db, new).await?;
+        tracing::info!(session_id = %session.session_id, "session created");
+        Ok(Response::new(convert::session(session)))
+    }
+
+    async fn get_session(
+        &self,
+        request: Request<pb::GetSessionRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        let session_id = convert::parse_id("session_id", &request.get_ref().session_id)?;
+        let session = catalog::get_session(&self.db, session_id).await?;
+        Ok(Response::new(convert::session(session)))
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<pb::ListSessionsRequest>,
+    ) -> Result<Response<pb::ListSessionsResponse>, Status> {
+        let r = request.into_inner();
+        let limit = paging::page_size(r.page_size)?;
+        let cursor = self.page_tokens.decode(LIST_SCOPE, &r.page_token)?;
+        // One extra row tells whether another page follows.
+        let mut sessions = catalog::list_sessions(&self.db, cursor, limit + 1).await?;
+        let next_page_token = if sessions.len() as u64 > limit {
+            sessions.truncate(limit as usize);
+            sessions
+                .last()
+                .map(|last| {
+                    self.page_tokens
+                        .encode(LIST_SCOPE, &(last.starts_at, last.session_id))
+                })
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListSessionsResponse {
+            sessions: sessions.into_iter().map(convert::session).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_seat_map(
+        &self,
+        request: Request<pb::GetSeatMapRequest>,
+    ) -> Result<Response<pb::SeatMap>, Status> {
+        let session_id = convert::parse_id("session_id", &request.get_ref().session_id)?;
+        let map = catalog::seat_map(&self.db, session_id).await?;
+        Ok(Response::new(convert::seat_map(map)))
+    }
+}

@@ -1,0 +1,269 @@
+//! Typed settings, read once from the environment at start.
+//!
+//! Every variable is parsed here and nowhere else; a missing or malformed one
+//! stops the program with a message naming the variable and what it expects.
+
+use std::{env, fmt::Display, net::SocketAddr, str::FromStr, time::Duration};
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: expected {expected}, got {got}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub expected: &'static str,
+    pub got: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured when the output is a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Everything `cinema serve` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`: the PostgreSQL database, the only source of truth.
+    pub database_url: String,
+    /// `REDIS_URL`: the Redis server holding seat locks.
+    pub redis_url: String,
+    /// `NATS_URL`: the NATS server with JetStream carrying events.
+    pub nats_url: String,
+    /// `CINEMA_GRPC_ADDR`: where the gRPC server listens.
+    pub grpc_addr: SocketAddr,
+    /// `CINEMA_METRICS_ADDR`: where Prometheus metrics are served (`off`: nowhere).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `CINEMA_JWT_SECRET`: the HS256 secret that signs and checks tokens.
+    pub jwt_secret: Secret,
+    /// `CINEMA_HOLD_SECONDS`: how long a reservation holds its seats.
+    pub hold_duration: Duration,
+    /// `CINEMA_AUTO_MIGRATE`: apply pending migrations at start.
+    pub auto_migrate: bool,
+    /// `CINEMA_REDIS_PREFIX`: prefix of every Redis key, so deployments can share a Redis.
+    pub redis_prefix: String,
+    /// `CINEMA_NATS_PREFIX`: prefix of every NATS subject and stream name.
+    pub nats_prefix: String,
+    /// `CINEMA_LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+const SECRET_MIN_LEN: usize = 32;
+
+impl Settings {
+    /// Reads every setting `serve` needs from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            database_url: database_url_from_env()?,
+            redis_url: required("REDIS_URL", "a Redis URL (redis://...)", |v| {
+                parse_url(v, &["redis", "rediss"])
+            })?,
+            nats_url: required("NATS_URL", "a NATS URL (nats://host:port)", |v| {
+                parse_url(v, &["nats", "tls"])
+            })?,
+            grpc_addr: optional(
+                "CINEMA_GRPC_ADDR",
+                "a socket address such as 127.0.0.1:50051",
+                "127.0.0.1:50051",
+                parse_from_str,
+            )?,
+            metrics_addr: optional(
+                "CINEMA_METRICS_ADDR",
+                "a socket address such as 127.0.0.1:9464, or off",
+                "127.0.0.1:9464",
+                |v| {
+                    if v == "off" {
+                        Ok(None)
+                    } else {
+                        parse_from_str(v).map(Some)
+                    }
+                },
+            )?,
+            jwt_secret: jwt_secret_from_env()?,
+            hold_duration: optional(
+                "CINEMA_HOLD_SECONDS",
+                "a whole number of seconds from 1 to 3600",
+                "30",
+                |v| parse_in_range(v, 1, 3600).map(Duration::from_secs),
+            )?,
+            auto_migrate: optional(
+                "CINEMA_AUTO_MIGRATE",
+                "true or false",
+                "true",
+                parse_from_str,
+            )?,
+            redis_prefix: optional(
+                "CINEMA_REDIS_PREFIX",
+                "a key prefix",
+                "cinema",
+                parse_prefix,
+            )?,
+            nats_prefix: optional(
+                "CINEMA_NATS_PREFIX",
+                "a subject prefix",
+                "cinema",
+                parse_prefix,
+            )?,
+            log_format: log_format_from_env()?,
+        })
+    }
+}
+
+/// `DATABASE_URL`, also needed by `cinema migrate`.
+pub fn database_url_from_env() -> Result<String, ConfigError> {
+    required("DATABASE_URL", "a PostgreSQL URL (postgres://...)", |v| {
+        parse_url(v, &["postgres", "postgresql"])
+    })
+}
+
+/// `CINEMA_JWT_SECRET`, also needed by `cinema token`.
+pub fn jwt_secret_from_env() -> Result<Secret, ConfigError> {
+    required(
+        "CINEMA_JWT_SECRET",
+        "a secret of at least 32 characters",
+        |v| {
+            (v.chars().count() >= SECRET_MIN_LEN)
+                .then(|| Secret::new(v))
+                .ok_or(())
+        },
+    )
+    .map_err(|mut e| {
+        // Never echo a secret, not even a wrong one.
+        if e.got != "nothing" {
+            e.got = "a shorter one".into();
+        }
+        e
+    })
+}
+
+/// `CINEMA_LOG_FORMAT`, needed before anything else to start logging.
+pub fn log_format_from_env() -> Result<LogFormat, ConfigError> {
+    optional(
+        "CINEMA_LOG_FORMAT",
+        "pretty or json",
+        "pretty",
+        |v| match v {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(()),
+        },
+    )
+}
+
+fn required<T>(
+    var: &'static str,
+    expected: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, ()>,
+) -> Result<T, ConfigError> {
+    match env::var(var) {
+        Ok(value) if !value.trim().is_empty() => parse_value(var, expected, &value, parse),
+        _ => Err(ConfigError {
+            var,
+            expected,
+            got: "nothing".into(),
+        }),
+    }
+}
+
+fn optional<T>(
+    var: &'static str,
+    expected: &'static str,
+    default: &str,
+    parse: impl FnOnce(&str) -> Result<T, ()>,
+) -> Result<T, ConfigError> {
+    let value = env::var(var).ok().filter(|v| !v.trim().is_empty());
+    parse_value(var, expected, value.as_deref().unwrap_or(default), parse)
+}
+
+fn parse_value<T>(
+    var: &'static str,
+    expected: &'static str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Result<T, ()>,
+) -> Result<T, ConfigError> {
+    parse(value.trim()).map_err(|()| ConfigError {
+        var,
+        expected,
+        got: format!("{value:?}"),
+    })
+}
+
+fn parse_from_str<T: FromStr>(value: &str) -> Result<T, ()> {
+    value.parse().map_err(drop)
+}
+
+fn parse_in_range<T: FromStr + PartialOrd + Display>(value: &str, min: T, max: T) -> Result<T, ()> {
+    let n: T = parse_from_str(value)?;
+    (min..=max).contains(&n).then_some(n).ok_or(())
+}
+
+fn parse_url(value: &str, schemes: &[&str]) -> Result<String, ()> {
+    let (scheme, rest) = value.split_once("://").ok_or(())?;
+    (schemes.contains(&scheme) && !rest.is_empty())
+        .then(|| value.to_owned())
+        .ok_or(())
+}
+
+fn parse_prefix(value: &str) -> Result<String, ()> {
+    let valid = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    valid.then(|| value.to_owned()).ok_or(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_need_a_known_scheme_and_a_host() {
+        assert!(parse_url("postgres://localhost/db", &["postgres"]).is_ok());
+        assert!(parse_url("mysql://localhost/db", &["postgres"]).is_err());
+        assert!(parse_url("postgres://", &["postgres"]).is_err());
+        assert!(parse_url("localhost", &["postgres"]).is_err());
+    }
+
+    #[test]
+    fn ranges_are_inclusive_and_reject_garbage() {
+        assert_eq!(parse_in_range("1", 1u64, 3600), Ok(1));
+        assert_eq!(parse_in_range("3600", 1u64, 3600), Ok(3600));
+        assert_eq!(parse_in_range("0", 1u64, 3600), Err(()));
+        assert_eq!(parse_in_range("thirty", 1u64, 3600), Err(()));
+    }
+
+    #[test]
+    fn a_config_error_names_the_variable_and_what_it_expects() {
+        let err = parse_value(
+            "CINEMA_HOLD_SECONDS",
+            "a number",
+            "x",
+            |_| Err::<u8, ()>(()),
+        );
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            r#"CINEMA_HOLD_SECONDS: expected a number, got "x""#
+        );
+    }
+}

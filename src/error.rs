@@ -1,0 +1,105 @@
+//! The one error type of the domain. `api::status` maps it to gRPC codes, in
+//! one place; internal details are logged there and never sent to a client.
+
+use std::time::Duration;
+
+/// A problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// Everything that can go wrong while serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; one violation per problem.
+    #[error("invalid request: {0:?}")]
+    InvalidArgument(Vec<FieldViolation>),
+
+    /// No token, or a token that is malformed, forged or expired.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(&'static str),
+
+    /// The caller may not do this.
+    #[error("permission denied: {0}")]
+    PermissionDenied(&'static str),
+
+    /// No resource of that type has that id.
+    #[error("{resource_type} {id} not found")]
+    NotFound {
+        resource_type: &'static str,
+        id: String,
+    },
+
+    /// These seats are held or sold by someone else.
+    #[error("seats unavailable: {0:?}")]
+    SeatsUnavailable(Vec<String>),
+
+    /// The reservation cannot go on: it expired, was cancelled or was already paid.
+    #[error("reservation {reservation_id} is {reason:?}")]
+    ReservationClosed {
+        reason: ClosedReason,
+        reservation_id: uuid::Uuid,
+    },
+
+    /// Another request is taking one of these seats right now; a retry may succeed.
+    #[error("seat lock contended")]
+    Contended,
+
+    /// Too many requests; retry after the delay.
+    #[error("rate limited")]
+    RateLimited { retry_after: Duration },
+
+    /// A dependency (PostgreSQL) cannot be reached.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+
+    /// A bug or an unexpected answer from a dependency.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// Why a reservation can no longer be paid or cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedReason {
+    Expired,
+    Cancelled,
+    Confirmed,
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn not_found(resource_type: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            resource_type,
+            id: id.to_string(),
+        }
+    }
+}
+
+/// Database errors are either an outage (UNAVAILABLE, the client may retry
+/// elsewhere or later) or a bug (INTERNAL); both keep their detail for the log.
+impl From<sea_orm::DbErr> for Error {
+    fn from(err: sea_orm::DbErr) -> Self {
+        if crate::store::is_connection_error(&err) {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Internal(err.to_string())
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! cinema: a box office over gRPC that never sells a seat twice.
+//!
+//! A request travels down these modules:
+//!
+//! - [`server`] runs the tonic server: health, reflection, the [`auth`]
+//!   interceptor, a span per RPC, graceful shutdown.
+//! - [`api`] decodes and validates each request, calls the domain, encodes the
+//!   answer; `api::status` turns every [`error::Error`] into a gRPC status.
+//! - [`catalog`] publishes sessions and reads seat maps.
+//! - [`store`] holds the PostgreSQL pool and the SeaORM entities. PostgreSQL
+//!   is the only source of truth: the schema (the `migration` crate) makes a
+//!   double sale impossible even if the code above it is wrong.
+//! - [`config`] reads every setting once, [`telemetry`] sets up logs,
+//!   [`paging`] makes tamper-evident page tokens, [`proto`] is the generated code.
+
+pub mod api;
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod paging;
+pub mod proto;
+pub mod server;
+pub mod store;
+pub mod telemetry;

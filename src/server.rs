@@ -1,0 +1,181 @@
+//! `cinema serve`: one tonic server with health, reflection, the JWT
+//! interceptor on every cinema service, a span and a log line per RPC, and
+//! graceful shutdown.
+
+use std::{future::Future, task::Poll, time::Duration};
+
+use anyhow::Context;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{codegen::http, service::interceptor::InterceptedService, transport::Server};
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    api::{BookingApi, SessionApi},
+    auth::Authenticator,
+    config::Settings,
+    paging::PageTokens,
+    proto::{
+        self,
+        v1::{
+            booking_service_server::BookingServiceServer,
+            session_service_server::SessionServiceServer,
+        },
+    },
+    store,
+};
+
+/// How often health asks PostgreSQL whether it answers.
+const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long start-up waits for PostgreSQL to apply migrations.
+const DATABASE_WAIT: Duration = Duration::from_secs(60);
+/// Connections in the PostgreSQL pool.
+const DATABASE_POOL_SIZE: u32 = 16;
+
+/// Serves on `listener` until `shutdown` completes, then drains in-flight calls.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = store::connect(&settings.database_url, DATABASE_POOL_SIZE)
+        .await
+        .context("opening the PostgreSQL pool")?;
+    if settings.auto_migrate {
+        migrate_when_ready(&db).await?;
+    }
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_health(&health, ServingStatus::NotServing).await;
+    let probe = tokio::spawn(probe_database(db.clone(), health.clone()));
+
+    let auth = Authenticator::new(&settings.jwt_secret);
+    let page_tokens = PageTokens::new(&settings.jwt_secret);
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // Lets grpcurl decode the google.rpc error details.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1().context("building reflection v1")?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .context("building reflection v1alpha")?;
+
+    let addr = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    tracing::info!(%addr, "serving gRPC");
+    let drain = {
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: refusing new calls, finishing in-flight ones");
+            // Load balancers stop routing here before the listener closes.
+            probe.abort();
+            set_health(&health, ServingStatus::NotServing).await;
+        }
+    };
+    Server::builder()
+        .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path(), user = tracing::field::Empty))
+        .layer(tower::layer::layer_fn(RpcLog))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(InterceptedService::new(
+            SessionServiceServer::new(SessionApi::new(db.clone(), page_tokens)),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(BookingServiceServer::new(BookingApi), auth))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
+        .await
+        .context("serving gRPC")?;
+    db.close().await.context("closing the PostgreSQL pool")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Applies migrations, waiting for PostgreSQL to come up for a while first.
+async fn migrate_when_ready(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + DATABASE_WAIT;
+    loop {
+        match migration::migrate(db).await {
+            Ok(()) => return Ok(()),
+            Err(err)
+                if store::is_connection_error(&err) && tokio::time::Instant::now() < deadline =>
+            {
+                tracing::warn!(error = %err, "PostgreSQL is not answering yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(err) => return Err(err).context("applying migrations"),
+        }
+    }
+}
+
+/// Keeps health in step with PostgreSQL: SERVING while it answers.
+async fn probe_database(db: DatabaseConnection, health: HealthReporter) {
+    let mut current = None;
+    let mut ticks = tokio::time::interval(HEALTH_PROBE_INTERVAL);
+    loop {
+        ticks.tick().await;
+        let status = match db.execute_unprepared("SELECT 1").await {
+            Ok(_) => ServingStatus::Serving,
+            Err(_) => ServingStatus::NotServing,
+        };
+        if current != Some(status) {
+            match status {
+                ServingStatus::Serving => tracing::info!("PostgreSQL answers: SERVING"),
+                _ => tracing::warn!("PostgreSQL does not answer: NOT_SERVING"),
+            }
+            set_health(&health, status).await;
+            current = Some(status);
+        }
+    }
+}
+
+async fn set_health(health: &HealthReporter, status: ServingStatus) {
+    for service in ["", "cinema.v1.SessionService", "cinema.v1.BookingService"] {
+        health.set_service_status(service, status).await;
+    }
+}
+
+/// Logs one line per RPC, inside its span: the gRPC code and how long it took.
+#[derive(Clone)]
+struct RpcLog<S>(S);
+
+impl<S, B, R> tower::Service<http::Request<B>> for RpcLog<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let started = std::time::Instant::now();
+        let response = self.0.call(request);
+        Box::pin(async move {
+            let response = response.await;
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            if let Ok(response) = &response {
+                // Errors travel in the headers of a trailers-only response;
+                // a success's status comes later, in the trailers.
+                let code = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map_or(tonic::Code::Ok, tonic::Code::from);
+                tracing::info!(code = ?code, elapsed_ms, "rpc finished");
+            }
+            response
+        })
+    }
+}
