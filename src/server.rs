@@ -30,6 +30,8 @@ use crate::{
 const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// How long start-up waits for PostgreSQL to apply migrations.
 const DATABASE_WAIT: Duration = Duration::from_secs(60);
+/// How long in-flight calls may run on after shutdown begins.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections in the PostgreSQL pool.
 const DATABASE_POOL_SIZE: u32 = 16;
 
@@ -68,6 +70,7 @@ pub async fn run(
         .local_addr()
         .context("reading the listening address")?;
     tracing::info!(%addr, "serving gRPC");
+    let (draining, drain_started) = tokio::sync::oneshot::channel();
     let drain = {
         let health = health.clone();
         async move {
@@ -76,9 +79,10 @@ pub async fn run(
             // Load balancers stop routing here before the listener closes.
             probe.abort();
             set_health(&health, ServingStatus::NotServing).await;
+            let _ = draining.send(());
         }
     };
-    Server::builder()
+    let serve = Server::builder()
         .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path(), user = tracing::field::Empty))
         .layer(tower::layer::layer_fn(RpcLog))
         .add_service(health_service)
@@ -89,9 +93,18 @@ pub async fn run(
             auth.clone(),
         ))
         .add_service(InterceptedService::new(BookingServiceServer::new(BookingApi), auth))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain)
-        .await
-        .context("serving gRPC")?;
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
+    // A client that never closes its connection must not hold shutdown forever.
+    let drain_deadline = async {
+        match drain_started.await {
+            Ok(()) => tokio::time::sleep(DRAIN_TIMEOUT).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = serve => served.context("serving gRPC")?,
+        () = drain_deadline => tracing::warn!(timeout = ?DRAIN_TIMEOUT, "drain timed out; closing the remaining connections"),
+    }
     db.close().await.context("closing the PostgreSQL pool")?;
     tracing::info!("stopped");
     Ok(())

@@ -1,0 +1,149 @@
+//! The `cinema` binary as a person runs it.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+use cinema::{auth::Authenticator, config::Secret};
+use common::{SECRET, fresh_database, service_url, with_database};
+
+fn cinema() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
+    for var in [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "NATS_URL",
+        "CINEMA_JWT_SECRET",
+        "CINEMA_GRPC_ADDR",
+        "CINEMA_HOLD_SECONDS",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("CINEMA_METRICS_ADDR", "off");
+    command
+}
+
+fn with_services(command: &mut Command) -> &mut Command {
+    command
+        .env("DATABASE_URL", service_url("DATABASE_URL"))
+        .env("REDIS_URL", service_url("REDIS_URL"))
+        .env("NATS_URL", service_url("NATS_URL"))
+        .env("CINEMA_JWT_SECRET", SECRET)
+}
+
+#[test]
+fn a_missing_or_invalid_setting_stops_serve_naming_the_variable() {
+    let output = cinema().arg("serve").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DATABASE_URL: expected a PostgreSQL URL"),
+        "{stderr}"
+    );
+
+    let output = with_services(&mut cinema())
+        .env("CINEMA_HOLD_SECONDS", "soon")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            r#"CINEMA_HOLD_SECONDS: expected a whole number of seconds from 1 to 3600, got "soon""#
+        ),
+        "{stderr}"
+    );
+
+    let output = with_services(&mut cinema())
+        .env("CINEMA_JWT_SECRET", "tiny-secret-value")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("CINEMA_JWT_SECRET: expected a secret of at least 32 characters"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("tiny-secret-value"),
+        "the secret was echoed: {stderr}"
+    );
+}
+
+#[test]
+fn token_prints_a_token_the_server_accepts() {
+    let output = cinema()
+        .env("CINEMA_JWT_SECRET", SECRET)
+        .args(["token", "--user", "alice", "--admin", "--ttl", "2h"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap();
+    let caller = Authenticator::new(&Secret::new(SECRET))
+        .verify(Some(&format!("Bearer {}", token.trim())))
+        .unwrap();
+    assert_eq!((caller.user_id.as_str(), caller.is_admin), ("alice", true));
+}
+
+// Multi-threaded: the blocking reads below must not starve the client's
+// connection task, which has to answer the server's GOAWAY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_cleanly_on_sigterm() {
+    let database = fresh_database().await;
+    let mut child = with_services(&mut cinema())
+        .env(
+            "DATABASE_URL",
+            with_database(&service_url("DATABASE_URL"), &database),
+        )
+        .env("CINEMA_GRPC_ADDR", "127.0.0.1:0")
+        .env("CINEMA_LOG_FORMAT", "json")
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("serve exited before listening")
+            .unwrap();
+        let log: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+        if log["message"] == "serving gRPC" {
+            break log["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("health answers");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit {exit:?}; log: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:?}");
+    assert!(
+        !rest.iter().any(|l| l.contains("drain timed out")),
+        "{rest:?}"
+    );
+    common::drop_database(&database).await;
+}

@@ -1,0 +1,216 @@
+//! The black-box test harness: a real server on an ephemeral port, with its own
+//! fresh database, Redis key prefix and NATS prefix, reached through the
+//! generated client. Tests run in parallel; each one is alone in its world.
+
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use cinema::{
+    auth::Authenticator,
+    config::{LogFormat, Secret, Settings},
+    proto::v1::{
+        booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
+    },
+};
+use sea_orm::{ConnectionTrait, Database};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::{Request, transport::Channel};
+use uuid::Uuid;
+
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    pub settings: Settings,
+    pub database: String,
+    auth: Authenticator,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The URL of a shared service, set by `scripts/test`.
+pub fn service_url(var: &str) -> String {
+    std::env::var(var)
+        .unwrap_or_else(|_| panic!("{var} is not set: run the tests with scripts/test"))
+}
+
+/// `url` with its database name replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (server, _) = base
+        .rsplit_once('/')
+        .filter(|(s, _)| s.contains("://") && !s.ends_with('/'))
+        .unwrap_or((base, ""));
+    match query {
+        Some(query) => format!("{server}/{database}?{query}"),
+        None => format!("{server}/{database}"),
+    }
+}
+
+/// Creates an empty database of its own for one test.
+pub async fn fresh_database() -> String {
+    let name = format!("cinema_test_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(with_database(&service_url("DATABASE_URL"), "postgres"))
+        .await
+        .expect("connect to PostgreSQL as admin");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a test database");
+    admin.close().await.expect("close the admin connection");
+    name
+}
+
+pub async fn drop_database(name: &str) {
+    if let Ok(admin) =
+        Database::connect(with_database(&service_url("DATABASE_URL"), "postgres")).await
+    {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        let _ = admin.close().await;
+    }
+}
+
+/// Settings for a server with its own database and prefixes.
+pub fn test_settings(database: &str) -> Settings {
+    let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
+    Settings {
+        database_url: with_database(&service_url("DATABASE_URL"), database),
+        redis_url: service_url("REDIS_URL"),
+        nats_url: service_url("NATS_URL"),
+        grpc_addr: "127.0.0.1:0".parse().expect("an address"),
+        metrics_addr: None,
+        jwt_secret: Secret::new(SECRET),
+        hold_duration: Duration::from_secs(30),
+        auto_migrate: true,
+        redis_prefix: prefix.clone(),
+        nats_prefix: prefix,
+        log_format: LogFormat::Pretty,
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server whose settings `adjust` may change first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        init_test_logs();
+        let database = fresh_database().await;
+        let mut settings = test_settings(&database);
+        adjust(&mut settings);
+        let listener = TcpListener::bind(settings.grpc_addr)
+            .await
+            .expect("bind an ephemeral port");
+        let addr = listener.local_addr().expect("the bound address");
+        let (shutdown, signal) = oneshot::channel();
+        let task = tokio::spawn(cinema::server::run(settings.clone(), listener, async {
+            let _ = signal.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("a valid URI")
+            .connect()
+            .await
+            .expect("connect to the test server");
+        let app = Self {
+            addr,
+            channel,
+            auth: Authenticator::new(&settings.jwt_secret),
+            settings,
+            database,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        };
+        app.wait_until_serving().await;
+        app
+    }
+
+    /// Waits (generously) for health to report SERVING.
+    pub async fn wait_until_serving(&self) {
+        use tonic_health::pb::{
+            HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+        };
+        let mut health = HealthClient::new(self.channel.clone());
+        for _ in 0..100 {
+            let response = health
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
+            if response.is_ok_and(|r| r.get_ref().status == ServingStatus::Serving as i32) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the test server never reported SERVING");
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        self.auth
+            .mint(user, false, Duration::from_secs(600))
+            .expect("mint a token")
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.auth
+            .mint("admin", true, Duration::from_secs(600))
+            .expect("mint a token")
+    }
+
+    pub fn sessions(&self) -> SessionServiceClient<Channel> {
+        SessionServiceClient::new(self.channel.clone())
+    }
+
+    pub fn booking(&self) -> BookingServiceClient<Channel> {
+        BookingServiceClient::new(self.channel.clone())
+    }
+
+    /// Stops the server, waits for it to finish, and drops its database.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("the server task panicked")
+                .expect("the server failed");
+        }
+        drop_database(&self.database).await;
+    }
+}
+
+/// Server logs go through the test writer, so they show only for failing tests.
+fn init_test_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+/// `message` sent with `token` in its authorization metadata.
+pub fn authed<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("an ASCII header"),
+    );
+    request
+}
+
+/// The fields named by a status's BadRequest details, in order.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
