@@ -40,6 +40,8 @@ pub struct Settings {
     pub jwt_secret: Secret,
     /// `CINEMA_HOLD_SECONDS`: how long a reservation holds its seats.
     pub hold_duration: Duration,
+    /// `CINEMA_MAX_SEATS_PER_RESERVATION`: how many seats one reservation may hold.
+    pub max_seats_per_reservation: usize,
     /// `CINEMA_AUTO_MIGRATE`: apply pending migrations at start.
     pub auto_migrate: bool,
     /// `CINEMA_REDIS_PREFIX`: prefix of every Redis key, so deployments can share a Redis.
@@ -107,6 +109,12 @@ impl Settings {
                 "a whole number of seconds from 1 to 3600",
                 "30",
                 |v| parse_in_range(v, 1, 3600).map(Duration::from_secs),
+            )?,
+            max_seats_per_reservation: optional(
+                "CINEMA_MAX_SEATS_PER_RESERVATION",
+                "a whole number from 1 to 100",
+                "10",
+                |v| parse_in_range(v, 1, 100),
             )?,
             auto_migrate: optional(
                 "CINEMA_AUTO_MIGRATE",

@@ -6,6 +6,9 @@
 //!   interceptor, a span per RPC, graceful shutdown.
 //! - [`api`] decodes and validates each request, calls the domain, encodes the
 //!   answer; `api::status` turns every [`error::Error`] into a gRPC status.
+//! - [`booking`] holds seats, takes payment, cancels and expires holds: the
+//!   transactions and the rule that a seat is sold at most once.
+//! - [`locks`] is the Redis gate in front of those transactions.
 //! - [`catalog`] publishes sessions and reads seat maps.
 //! - [`store`] holds the PostgreSQL pool and the SeaORM entities. PostgreSQL
 //!   is the only source of truth: the schema (the `migration` crate) makes a
@@ -15,10 +18,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod booking;
 pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod locks;
 pub mod paging;
 pub mod proto;
 pub mod server;

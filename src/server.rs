@@ -2,7 +2,7 @@
 //! interceptor on every cinema service, a span and a log line per RPC, and
 //! graceful shutdown.
 
-use std::{future::Future, task::Poll, time::Duration};
+use std::{future::Future, sync::Arc, task::Poll, time::Duration};
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -14,7 +14,9 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     api::{BookingApi, SessionApi},
     auth::Authenticator,
+    booking::{self, Booking},
     config::Settings,
+    locks::SeatLocks,
     paging::PageTokens,
     proto::{
         self,
@@ -52,6 +54,18 @@ pub async fn run(
     set_health(&health, ServingStatus::NotServing).await;
     let probe = tokio::spawn(probe_database(db.clone(), health.clone()));
 
+    let locks = SeatLocks::connect(&settings.redis_url, &settings.redis_prefix)
+        .context("configuring Redis")?;
+    let (expiry, sweeper) = booking::expiry::sweeper(db.clone());
+    let sweeper = tokio::spawn(sweeper);
+    let booking = Arc::new(Booking::new(
+        db.clone(),
+        Arc::new(locks),
+        settings.hold_duration,
+        settings.max_seats_per_reservation,
+        expiry,
+    ));
+
     let auth = Authenticator::new(&settings.jwt_secret);
     let page_tokens = PageTokens::new(&settings.jwt_secret);
     let reflection = || {
@@ -78,6 +92,7 @@ pub async fn run(
             tracing::info!("shutting down: refusing new calls, finishing in-flight ones");
             // Load balancers stop routing here before the listener closes.
             probe.abort();
+            sweeper.abort();
             set_health(&health, ServingStatus::NotServing).await;
             let _ = draining.send(());
         }
@@ -89,10 +104,13 @@ pub async fn run(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(InterceptedService::new(
-            SessionServiceServer::new(SessionApi::new(db.clone(), page_tokens)),
+            SessionServiceServer::new(SessionApi::new(db.clone(), page_tokens.clone())),
             auth.clone(),
         ))
-        .add_service(InterceptedService::new(BookingServiceServer::new(BookingApi), auth))
+        .add_service(InterceptedService::new(
+            BookingServiceServer::new(BookingApi::new(booking, page_tokens)),
+            auth,
+        ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
     // A client that never closes its connection must not hold shutdown forever.
     let drain_deadline = async {

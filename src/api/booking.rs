@@ -1,9 +1,116 @@
 //! BookingService: seat holds, payment, cancellation and purchase history.
 
-use crate::proto::v1::booking_service_server::BookingService;
+use std::sync::Arc;
 
-/// Every RPC answers UNIMPLEMENTED until booking lands.
-pub struct BookingApi;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::{
+    auth,
+    booking::{Booking, ReserveSeats},
+    paging::{self, PageTokens},
+    proto::v1::{self as pb, booking_service_server::BookingService},
+};
+
+pub struct BookingApi {
+    booking: Arc<Booking>,
+    page_tokens: PageTokens,
+}
+
+impl BookingApi {
+    pub fn new(booking: Arc<Booking>, page_tokens: PageTokens) -> Self {
+        Self {
+            booking,
+            page_tokens,
+        }
+    }
+}
 
 #[tonic::async_trait]
-impl BookingService for BookingApi {}
+impl BookingService for BookingApi {
+    async fn reserve_seats(
+        &self,
+        request: Request<pb::ReserveSeatsRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = auth::caller(&request)?;
+        let r = request.into_inner();
+        let reserve = ReserveSeats {
+            session_id: convert::parse_id("session_id", &r.session_id)?,
+            request_id: convert::parse_optional_id("request_id", &r.request_id)?,
+            seat_labels: r.seat_labels,
+        };
+        let reservation = self.booking.reserve(&caller, reserve).await?;
+        tracing::info!(reservation_id = %reservation.reservation_id, seats = ?reservation.seat_labels, "seats held");
+        Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn get_reservation(
+        &self,
+        request: Request<pb::GetReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = auth::caller(&request)?;
+        let reservation_id =
+            convert::parse_id("reservation_id", &request.get_ref().reservation_id)?;
+        let reservation = self
+            .booking
+            .get_reservation(&caller, reservation_id)
+            .await?;
+        Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn confirm_payment(
+        &self,
+        request: Request<pb::ConfirmPaymentRequest>,
+    ) -> Result<Response<pb::Sale>, Status> {
+        let caller = auth::caller(&request)?;
+        let r = request.into_inner();
+        let reservation_id = convert::parse_id("reservation_id", &r.reservation_id)?;
+        let request_id = convert::parse_optional_id("request_id", &r.request_id)?;
+        let sale = self
+            .booking
+            .confirm(&caller, reservation_id, &r.payment_reference, request_id)
+            .await?;
+        tracing::info!(%reservation_id, sale_id = %sale.sale_id, "payment confirmed");
+        Ok(Response::new(convert::sale(sale)))
+    }
+
+    async fn cancel_reservation(
+        &self,
+        request: Request<pb::CancelReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = auth::caller(&request)?;
+        let reservation_id =
+            convert::parse_id("reservation_id", &request.get_ref().reservation_id)?;
+        let reservation = self.booking.cancel(&caller, reservation_id).await?;
+        Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn list_purchases(
+        &self,
+        request: Request<pb::ListPurchasesRequest>,
+    ) -> Result<Response<pb::ListPurchasesResponse>, Status> {
+        let caller = auth::caller(&request)?;
+        let r = request.into_inner();
+        let limit = paging::page_size(r.page_size)?;
+        // A token is good only for the user it was made for.
+        let scope = format!("purchases:{}", caller.user_id);
+        let cursor = self.page_tokens.decode(&scope, &r.page_token)?;
+        let mut sales = self.booking.purchases(&caller, cursor, limit + 1).await?;
+        let next_page_token = if sales.len() as u64 > limit {
+            sales.truncate(limit as usize);
+            sales
+                .last()
+                .map(|last| {
+                    self.page_tokens
+                        .encode(&scope, &(last.paid_time, last.sale_id))
+                })
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListPurchasesResponse {
+            sales: sales.into_iter().map(convert::sale).collect(),
+            next_page_token,
+        }))
+    }
+}

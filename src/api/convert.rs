@@ -5,6 +5,7 @@ use prost_types::Timestamp;
 use uuid::Uuid;
 
 use crate::{
+    booking::{Reservation, ReservationStatus, Sale},
     catalog::{Seat, SeatMap, SeatStatus, Session},
     error::Error,
     proto::v1 as pb,
@@ -69,5 +70,50 @@ pub fn seat_map(map: SeatMap) -> pb::SeatMap {
         held_count: map.count(SeatStatus::Held),
         sold_count: map.count(SeatStatus::Sold),
         seats: map.seats.into_iter().map(seat).collect(),
+    }
+}
+
+/// An optional id: empty means "not given".
+pub fn parse_optional_id(field: &str, value: &str) -> Result<Option<Uuid>, Error> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_id(field, value).map(Some)
+    }
+}
+
+pub fn reservation(r: Reservation) -> pb::Reservation {
+    let status = match r.status {
+        ReservationStatus::Pending => pb::ReservationStatus::Pending,
+        ReservationStatus::Confirmed => pb::ReservationStatus::Confirmed,
+        ReservationStatus::Expired => pb::ReservationStatus::Expired,
+        ReservationStatus::Cancelled => pb::ReservationStatus::Cancelled,
+    };
+    pb::Reservation {
+        reservation_id: r.reservation_id.to_string(),
+        session_id: r.session_id.to_string(),
+        user_id: r.user_id,
+        seat_labels: r.seat_labels,
+        status: status.into(),
+        expire_time: Some(timestamp(r.expires_at)),
+        create_time: Some(timestamp(r.create_time)),
+        total_price_cents: r.total_price_cents,
+        currency: r.currency,
+    }
+}
+
+pub fn sale(s: Sale) -> pb::Sale {
+    pb::Sale {
+        sale_id: s.sale_id.to_string(),
+        reservation_id: s.reservation_id.to_string(),
+        session_id: s.session_id.to_string(),
+        user_id: s.user_id,
+        seat_labels: s.seat_labels,
+        amount_cents: s.amount_cents,
+        currency: s.currency,
+        payment_reference: s.payment_reference,
+        paid_time: Some(timestamp(s.paid_time)),
+        movie_title: s.movie_title,
+        starts_at: Some(timestamp(s.starts_at)),
     }
 }
