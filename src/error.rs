@@ -103,3 +103,36 @@ impl From<sea_orm::DbErr> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Gathers the field violations of a whole request, so a client learns every
+/// problem at once instead of one per round trip.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// The value, or `None` after noting why it is invalid.
+    pub fn check<T>(&mut self, result: Result<T>) -> Result<Option<T>> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(Error::InvalidArgument(found)) => {
+                self.0.extend(found);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// INVALID_ARGUMENT with everything noted, if anything was.
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(self.0))
+        }
+    }
+}
+
+/// The value of a field that [`Violations::finish`] found valid.
+pub fn valid<T>(value: Option<T>) -> Result<T> {
+    value.ok_or_else(|| Error::Internal("a field was invalid yet no violation was noted".into()))
+}

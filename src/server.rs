@@ -58,9 +58,10 @@ pub async fn run(
         .context("configuring Redis")?;
     let (expiry, sweeper) = booking::expiry::sweeper(db.clone());
     let sweeper = tokio::spawn(sweeper);
+    let locks = Arc::new(locks);
     let booking = Arc::new(Booking::new(
         db.clone(),
-        Arc::new(locks),
+        locks.clone(),
         settings.hold_duration,
         settings.max_seats_per_reservation,
         expiry,
@@ -123,6 +124,7 @@ pub async fn run(
         served = serve => served.context("serving gRPC")?,
         () = drain_deadline => tracing::warn!(timeout = ?DRAIN_TIMEOUT, "drain timed out; closing the remaining connections"),
     }
+    locks.close().await;
     db.close().await.context("closing the PostgreSQL pool")?;
     tracing::info!("stopped");
     Ok(())

@@ -60,6 +60,8 @@ async fn the_readme_walkthrough_works_as_written() {
         "\"movieTitle\": \"Filme X\"",
         "\"availableCount\": 16",
         "\"label\": \"B8\"",
+        "\"paymentReference\": \"pix-123\"",
+        "\"amountCents\": \"5000\"",
     ] {
         assert!(
             stdout.contains(expected),
@@ -69,6 +71,15 @@ async fn the_readme_walkthrough_works_as_written() {
     assert!(
         stdout.contains("created session ") && !stdout.contains("created session null"),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains("holding A1 and A2 in reservation ")
+            && !stdout.contains("reservation null"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(r#"{"type":"SEAT_UNAVAILABLE","subject":"A2""#),
+        "{stderr}"
     );
     assert!(
         stderr.contains("Code: InvalidArgument") && stderr.contains(r#""field":"movie_title""#),

@@ -7,7 +7,8 @@ use tonic::{Request, Response, Status};
 use super::convert;
 use crate::{
     auth,
-    booking::{Booking, ReserveSeats},
+    booking::{self, Booking, ReserveSeats},
+    error::{Violations, valid},
     paging::{self, PageTokens},
     proto::v1::{self as pb, booking_service_server::BookingService},
 };
@@ -34,10 +35,17 @@ impl BookingService for BookingApi {
     ) -> Result<Response<pb::Reservation>, Status> {
         let caller = auth::caller(&request)?;
         let r = request.into_inner();
+        let mut violations = Violations::default();
+        let session_id = violations.check(convert::parse_id("session_id", &r.session_id))?;
+        let seats = violations.check(self.booking.parse_labels(&r.seat_labels))?;
+        let request_id =
+            violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
+        violations.finish()?;
         let reserve = ReserveSeats {
-            session_id: convert::parse_id("session_id", &r.session_id)?,
-            request_id: convert::parse_optional_id("request_id", &r.request_id)?,
-            seat_labels: r.seat_labels,
+            session_id: valid(session_id)?,
+            seats: valid(seats)?,
+            request_id: valid(request_id)?,
+            requested: r.seat_labels,
         };
         let reservation = self.booking.reserve(&caller, reserve).await?;
         tracing::info!(reservation_id = %reservation.reservation_id, seats = ?reservation.seat_labels, "seats held");
@@ -64,11 +72,22 @@ impl BookingService for BookingApi {
     ) -> Result<Response<pb::Sale>, Status> {
         let caller = auth::caller(&request)?;
         let r = request.into_inner();
-        let reservation_id = convert::parse_id("reservation_id", &r.reservation_id)?;
-        let request_id = convert::parse_optional_id("request_id", &r.request_id)?;
+        let mut violations = Violations::default();
+        let reservation_id =
+            violations.check(convert::parse_id("reservation_id", &r.reservation_id))?;
+        let reference = violations.check(booking::parse_payment_reference(&r.payment_reference))?;
+        let request_id =
+            violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
+        violations.finish()?;
+        let reservation_id = valid(reservation_id)?;
         let sale = self
             .booking
-            .confirm(&caller, reservation_id, &r.payment_reference, request_id)
+            .confirm(
+                &caller,
+                reservation_id,
+                &valid(reference)?,
+                valid(request_id)?,
+            )
             .await?;
         tracing::info!(%reservation_id, sale_id = %sale.sale_id, "payment confirmed");
         Ok(Response::new(convert::sale(sale)))

@@ -81,10 +81,13 @@ pub struct Sale {
 /// Where a page of purchases starts: after this (paid_time, sale_id), going back in time.
 pub type PurchaseCursor = (DateTime<Utc>, Uuid);
 
-/// A request to hold seats, as the client sent it (ids already parsed).
+/// A request to hold seats, its fields checked one by one.
 pub struct ReserveSeats {
     pub session_id: Uuid,
-    pub seat_labels: Vec<String>,
+    /// The labels as the client sent them, to name a bad one by its index.
+    pub requested: Vec<String>,
+    /// The same labels parsed, sorted by row then number.
+    pub seats: Vec<SeatLabel>,
     pub request_id: Option<Uuid>,
 }
 
@@ -119,11 +122,15 @@ impl Booking {
         }
     }
 
+    /// Parses the labels of a ReserveSeats request against the seat limit.
+    pub fn parse_labels(&self, requested: &[String]) -> Result<Vec<SeatLabel>> {
+        parse_labels(requested, self.max_seats).map_err(Error::InvalidArgument)
+    }
+
     /// Holds every requested seat for the caller, or none.
     pub async fn reserve(&self, caller: &Caller, request: ReserveSeats) -> Result<Reservation> {
-        let labels =
-            parse_labels(&request.seat_labels, self.max_seats).map_err(Error::InvalidArgument)?;
-        let fingerprint = format!("{}:{}", request.session_id, join(&labels));
+        let labels = &request.seats;
+        let fingerprint = format!("{}:{}", request.session_id, join(labels));
         if let Some(request_id) = request.request_id
             && let Some(earlier) = self
                 .replay(caller, request_id, RESERVE, &fingerprint)
@@ -132,20 +139,16 @@ impl Booking {
             return self.get_reservation(caller, earlier).await;
         }
         let session = self.session_terms(request.session_id).await?;
-        labels::check_in_room(
-            &request.seat_labels,
-            session.seat_rows,
-            session.seats_per_row,
-        )
-        .map_err(Error::InvalidArgument)?;
+        labels::check_in_room(&request.requested, session.seat_rows, session.seats_per_row)
+            .map_err(Error::InvalidArgument)?;
 
-        let guard = match self.locks.acquire(request.session_id, &labels).await {
+        let guard = match self.locks.acquire(request.session_id, labels).await {
             Gate::Contended => return Err(Error::Contended),
             Gate::Locked(guard) => Some(guard),
             Gate::Open => None,
         };
         let held = self
-            .hold_seats(caller, &request, &labels, &session, &fingerprint)
+            .hold_seats(caller, &request, labels, &session, &fingerprint)
             .await;
         if let Some(guard) = guard {
             self.locks.release(guard).await;
@@ -279,15 +282,6 @@ impl Booking {
         payment_reference: &str,
         request_id: Option<Uuid>,
     ) -> Result<Sale> {
-        let payment_reference = payment_reference.trim();
-        if payment_reference.is_empty()
-            || payment_reference.chars().count() > MAX_PAYMENT_REFERENCE_CHARS
-        {
-            return Err(Error::invalid(
-                "payment_reference",
-                "must be 1 to 200 characters",
-            ));
-        }
         let fingerprint = reservation_id.to_string();
         if let Some(request_id) = request_id
             && let Some(sale_id) = self
@@ -483,6 +477,18 @@ impl Booking {
         .await?
         .ok_or_else(|| Error::not_found("session", session_id))
     }
+}
+
+/// A payment reference: 1 to 200 characters, stored trimmed.
+pub fn parse_payment_reference(reference: &str) -> Result<String> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > MAX_PAYMENT_REFERENCE_CHARS {
+        return Err(Error::invalid(
+            "payment_reference",
+            "must be 1 to 200 characters",
+        ));
+    }
+    Ok(reference.to_owned())
 }
 
 enum Held {

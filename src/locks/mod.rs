@@ -122,6 +122,11 @@ impl SeatLocks {
         }
     }
 
+    /// Closes the connection (and stops reconnecting).
+    pub async fn close(&self) {
+        let _ = self.client.quit().await;
+    }
+
     fn key(&self, session_id: Uuid, label: &SeatLabel) -> String {
         format!("{}:seat:{{{session_id}}}:{label}", self.prefix)
     }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::{net::SocketAddr, time::Duration};
 
 use cinema::{
@@ -88,6 +90,7 @@ pub fn test_settings(database: &str) -> Settings {
         metrics_addr: None,
         jwt_secret: Secret::new(SECRET),
         hold_duration: Duration::from_secs(30),
+        max_seats_per_reservation: 10,
         auto_migrate: true,
         redis_prefix: prefix.clone(),
         nats_prefix: prefix,

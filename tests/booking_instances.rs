@@ -1,0 +1,931 @@
+//! Two server instances on one database, as behind a load balancer: the
+//! in-process server (instance A) and the real binary in a child process
+//! (instance B). Many callers at once, spread over both, never sell a seat
+//! twice and never hold part of a request.
+
+mod common;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use cinema::proto::v1::{
+    CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest, GetReservationRequest,
+    GetSeatMapRequest, ListPurchasesRequest, Reservation, ReservationStatus, ReserveSeatsRequest,
+    Sale, SeatMap, SeatStatus, Session, booking_service_client::BookingServiceClient,
+    session_service_client::SessionServiceClient,
+};
+use common::{TestApp, authed, process::ServerProcess};
+use prost_types::Timestamp;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use tokio::{sync::Barrier, task::JoinSet};
+use tonic::{Code, Status, transport::Channel};
+use tonic_types::StatusExt;
+use uuid::Uuid;
+
+type Booking = BookingServiceClient<Channel>;
+
+/// Slack between the test's clock and PostgreSQL's (same machine) when
+/// judging whether a call happened before or after a hold ended.
+const EXPIRY_SLACK: chrono::Duration = chrono::Duration::milliseconds(250);
+
+fn in_hours(hours: i64) -> Option<Timestamp> {
+    let at = Utc::now() + chrono::Duration::hours(hours);
+    Some(Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    })
+}
+
+fn to_chrono(at: Option<&Timestamp>) -> DateTime<Utc> {
+    let at = at.expect("a timestamp");
+    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).expect("valid nanos"))
+        .expect("a representable timestamp")
+}
+
+async fn create_session(app: &TestApp, rows: u32, seats_per_row: u32) -> Session {
+    app.sessions()
+        .create_session(authed(
+            CreateSessionRequest {
+                movie_title: "Filme X".into(),
+                room: "Sala 1".into(),
+                starts_at: in_hours(24),
+                price_cents: 2500,
+                currency: "BRL".into(),
+                rows,
+                seats_per_row,
+            },
+            &app.admin_token(),
+        ))
+        .await
+        .expect("create a session")
+        .into_inner()
+}
+
+async fn reserve(
+    mut client: Booking,
+    token: &str,
+    session_id: &str,
+    seats: &[String],
+    request_id: &str,
+) -> Result<Reservation, Status> {
+    client
+        .reserve_seats(authed(
+            ReserveSeatsRequest {
+                session_id: session_id.into(),
+                seat_labels: seats.to_vec(),
+                request_id: request_id.into(),
+            },
+            token,
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn seat_map(mut client: SessionServiceClient<Channel>, token: &str, id: &str) -> SeatMap {
+    client
+        .get_seat_map(authed(
+            GetSeatMapRequest {
+                session_id: id.into(),
+            },
+            token,
+        ))
+        .await
+        .expect("seat map")
+        .into_inner()
+}
+
+fn seat(map: &SeatMap, label: &str) -> (SeatStatus, i64) {
+    let seat = map
+        .seats
+        .iter()
+        .find(|s| s.label == label)
+        .unwrap_or_else(|| panic!("no seat {label} in the map"));
+    (seat.status(), seat.version)
+}
+
+/// The (type, subject) of each PreconditionFailure violation, sorted.
+fn precondition_violations(status: &Status) -> Vec<(String, String)> {
+    let mut violations: Vec<(String, String)> = status
+        .get_details_precondition_failure()
+        .map(|failure| {
+            failure
+                .violations
+                .into_iter()
+                .map(|v| (v.r#type, v.subject))
+                .collect()
+        })
+        .unwrap_or_default();
+    violations.sort();
+    violations
+}
+
+/// A refusal of ReserveSeats the contract allows: ABORTED, or
+/// FAILED_PRECONDITION naming only requested seats, each as SEAT_UNAVAILABLE.
+fn check_reserve_refusal(status: &Status, seats: &[String]) -> Result<(), String> {
+    match status.code() {
+        Code::Aborted => Ok(()),
+        Code::FailedPrecondition => {
+            let violations = precondition_violations(status);
+            let fine = !violations.is_empty()
+                && violations
+                    .iter()
+                    .all(|(kind, subject)| kind == "SEAT_UNAVAILABLE" && seats.contains(subject));
+            if fine {
+                Ok(())
+            } else {
+                Err(format!("bad violations for {seats:?}: {violations:?}"))
+            }
+        }
+        _ => Err(format!(
+            "unexpected answer to reserve {seats:?}: {status:?}"
+        )),
+    }
+}
+
+async fn connect_db(app: &TestApp) -> DatabaseConnection {
+    Database::connect(app.settings.database_url.as_str())
+        .await
+        .expect("connect to the shared database")
+}
+
+async fn query_rows(db: &DatabaseConnection, sql: &str) -> Vec<sea_orm::QueryResult> {
+    db.query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// `sql` selects one bigint `n`.
+async fn query_count(db: &DatabaseConnection, sql: &str) -> i64 {
+    query_rows(db, sql)
+        .await
+        .first()
+        .expect("a row")
+        .try_get::<i64>("", "n")
+        .expect("a bigint n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_callers_on_two_instances_race_for_one_seat_and_one_wins() {
+    let app = TestApp::spawn().await;
+    let other = ServerProcess::spawn(&app).await;
+    let session = create_session(&app, 2, 8).await;
+    let instances = [app.booking(), other.booking()];
+    let callers = 200;
+    let barrier = Arc::new(Barrier::new(callers));
+    let seats = vec!["A1".to_owned()];
+    let mut calls = JoinSet::new();
+    for i in 0..callers {
+        let client = instances[i % 2].clone();
+        let token = app.token(&format!("user-{i}"));
+        let (barrier, sid, seats) = (
+            Arc::clone(&barrier),
+            session.session_id.clone(),
+            seats.clone(),
+        );
+        calls.spawn(async move {
+            barrier.wait().await;
+            (i, reserve(client, &token, &sid, &seats, "").await)
+        });
+    }
+    let outcomes = tokio::time::timeout(Duration::from_secs(60), calls.join_all())
+        .await
+        .expect("every caller is answered within 60 s");
+
+    let winners: Vec<&(usize, Result<Reservation, Status>)> =
+        outcomes.iter().filter(|(_, r)| r.is_ok()).collect();
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    let (winner, Ok(won)) = winners[0] else {
+        unreachable!()
+    };
+    assert_eq!(won.user_id, format!("user-{winner}"));
+    assert_eq!(won.seat_labels, seats);
+    assert_eq!(won.status(), ReservationStatus::Pending);
+    let mut codes: HashMap<Code, usize> = HashMap::new();
+    for (i, outcome) in &outcomes {
+        if let Err(status) = outcome {
+            *codes.entry(status.code()).or_default() += 1;
+            check_reserve_refusal(status, &seats).unwrap_or_else(|e| panic!("caller {i}: {e}"));
+        }
+    }
+    eprintln!("refusals by code: {codes:?}");
+
+    let reader = app.token("reader");
+    for map in [
+        seat_map(app.sessions(), &reader, &session.session_id).await,
+        seat_map(other.sessions(), &reader, &session.session_id).await,
+    ] {
+        assert_eq!(
+            (map.available_count, map.held_count, map.sold_count),
+            (15, 1, 0)
+        );
+        assert_eq!(seat(&map, "A1"), (SeatStatus::Held, 1));
+    }
+    let db = connect_db(&app).await;
+    let rows = query_rows(&db, "SELECT user_id FROM reservations").await;
+    let users: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "user_id").expect("user_id"))
+        .collect();
+    assert_eq!(users, [format!("user-{winner}")]);
+    db.close().await.expect("close");
+    drop(other);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crossed_requests_on_two_instances_never_deadlock_nor_hold_half_a_request() {
+    let app = TestApp::spawn().await;
+    let other = ServerProcess::spawn(&app).await;
+    let instances = [app.booking(), other.booking()];
+    let reader = app.token("reader");
+    let pairs = 30;
+    for round in 0..3 {
+        // Pair i takes seats X(k+1) and X(k+6) of row X = A + i / 5, k = i % 5.
+        let session = create_session(&app, 6, 10).await;
+        let seats_of = |i: usize| {
+            let row = char::from(b'A' + u8::try_from(i / 5).expect("a row"));
+            let k = i % 5;
+            (format!("{row}{}", k + 1), format!("{row}{}", k + 6))
+        };
+        let barrier = Arc::new(Barrier::new(2 * pairs));
+        let mut calls = JoinSet::new();
+        for i in 0..pairs {
+            let (first, second) = seats_of(i);
+            for (side, seats) in [
+                (0, vec![first.clone(), second.clone()]),
+                (1, vec![second.clone(), first.clone()]),
+            ] {
+                let client = instances[side].clone();
+                let token = app.token(&format!("pair-{i}-side-{side}"));
+                let (barrier, sid) = (Arc::clone(&barrier), session.session_id.clone());
+                calls.spawn(async move {
+                    barrier.wait().await;
+                    (i, side, reserve(client, &token, &sid, &seats, "").await)
+                });
+            }
+        }
+        let outcomes = tokio::time::timeout(Duration::from_secs(30), calls.join_all())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: crossed requests still running after 30 s"));
+
+        let mut winners: HashMap<usize, Vec<Reservation>> = HashMap::new();
+        for (i, side, outcome) in outcomes {
+            let (first, second) = seats_of(i);
+            match outcome {
+                Ok(reservation) => {
+                    assert_eq!(reservation.seat_labels, [first, second], "round {round}");
+                    assert_eq!(reservation.user_id, format!("pair-{i}-side-{side}"));
+                    winners.entry(i).or_default().push(reservation);
+                }
+                Err(status) => check_reserve_refusal(&status, &[first, second])
+                    .unwrap_or_else(|e| panic!("round {round}, pair {i}, side {side}: {e}")),
+            }
+        }
+        let map = seat_map(other.sessions(), &reader, &session.session_id).await;
+        let mut free_pairs = Vec::new();
+        for i in 0..pairs {
+            let won = winners.get(&i).map_or(0, Vec::len);
+            assert!(won <= 1, "round {round}: pair {i} has {won} winners");
+            let (first, second) = seats_of(i);
+            let expected = if won == 1 {
+                (SeatStatus::Held, 1)
+            } else {
+                free_pairs.push(i);
+                (SeatStatus::Available, 0)
+            };
+            assert_eq!(seat(&map, &first), expected, "round {round}, pair {i}");
+            assert_eq!(seat(&map, &second), expected, "round {round}, pair {i}");
+        }
+        let won = pairs - free_pairs.len();
+        assert_eq!(map.held_count as usize, 2 * won, "round {round}");
+        eprintln!("round {round}: {won} of {pairs} pairs had a winner");
+
+        // Nothing is left locked: alone, a loser now gets both seats at once.
+        for i in free_pairs {
+            let (first, second) = seats_of(i);
+            let token = app.token(&format!("pair-{i}-side-0"));
+            let retry = reserve(
+                instances[i % 2].clone(),
+                &token,
+                &session.session_id,
+                &[second, first],
+                "",
+            )
+            .await;
+            let retry =
+                retry.unwrap_or_else(|e| panic!("round {round}: pair {i} stays refused: {e:?}"));
+            assert_eq!(retry.status(), ReservationStatus::Pending);
+        }
+    }
+    drop(other);
+    app.stop().await;
+}
+
+/// A small deterministic generator (xorshift64), so a failing run can be
+/// replayed operation for operation (interleavings still vary).
+struct XorShift(u64);
+
+impl XorShift {
+    fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).expect("a small number")
+    }
+}
+
+/// What a user knows of one of their reservations.
+#[derive(Debug, Clone)]
+enum Known {
+    Pending,
+    Expired,
+    Cancelled,
+    Confirmed(Box<Sale>),
+}
+
+#[derive(Debug)]
+struct Mine {
+    reservation: Reservation,
+    expire: DateTime<Utc>,
+    known: Known,
+}
+
+/// Everything a torture worker needs, shared.
+struct Torture {
+    instances: [(Booking, SessionServiceClient<Channel>); 2],
+    sessions: Vec<Session>,
+    labels: Vec<String>,
+}
+
+/// What a worker saw: its user, its sales, and how many answers of each kind.
+struct Report {
+    user: String,
+    token: String,
+    sales: Vec<Sale>,
+    tally: HashMap<&'static str, usize>,
+}
+
+const SEED: u64 = 0x5EED_C1DE_2024_0001;
+const WORKERS: usize = 16;
+const OPS_PER_WORKER: usize = 94;
+
+async fn torture_worker(
+    world: Arc<Torture>,
+    worker: usize,
+    token: String,
+) -> Result<Report, String> {
+    let user = format!("user-{worker}");
+    let mut rng = XorShift::new(SEED ^ (worker as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut mine: Vec<Mine> = Vec::new();
+    let mut sales: Vec<Sale> = Vec::new();
+    let mut tally: HashMap<&'static str, usize> = HashMap::new();
+    for op in 0..OPS_PER_WORKER {
+        let instance = rng.below(2);
+        let (booking, sessions) = world.instances[instance].clone();
+        let context =
+            |what: String| format!("worker {worker}, op {op}, instance {instance}: {what}");
+        let roll = rng.below(100);
+        let target = if mine.is_empty() {
+            None
+        } else {
+            // Mostly recent reservations, sometimes old ones.
+            let recent = mine.len().saturating_sub(4);
+            Some(if rng.below(4) == 0 {
+                rng.below(mine.len())
+            } else {
+                recent + rng.below(mine.len() - recent)
+            })
+        };
+        match (roll, target) {
+            (0..50, _) | (50..78, None) => {
+                let s = rng.below(world.sessions.len());
+                let session = &world.sessions[s];
+                let n = 1 + rng.below(3);
+                let mut seats: Vec<String> = Vec::new();
+                while seats.len() < n {
+                    let label = &world.labels[rng.below(world.labels.len())];
+                    if !seats.contains(label) {
+                        seats.push(label.clone());
+                    }
+                }
+                let request_id = Uuid::new_v4().to_string();
+                let sent = Utc::now();
+                match reserve(booking, &token, &session.session_id, &seats, &request_id).await {
+                    Ok(reservation) => {
+                        *tally.entry("reserve ok").or_default() += 1;
+                        let mut expected = seats.clone();
+                        expected
+                            .sort_by_key(|l| (l[..1].to_owned(), l[1..].parse::<u32>().unwrap()));
+                        let fine = reservation.user_id == user
+                            && reservation.session_id == session.session_id
+                            && reservation.seat_labels == expected
+                            && reservation.status() == ReservationStatus::Pending
+                            && reservation.total_price_cents == 2500 * n as i64;
+                        if !fine {
+                            return Err(context(format!("reserve {seats:?} gave {reservation:?}")));
+                        }
+                        let expire = to_chrono(reservation.expire_time.as_ref());
+                        if expire < sent + chrono::Duration::seconds(2) - EXPIRY_SLACK {
+                            return Err(context(format!(
+                                "a hold shorter than 2 s: {reservation:?}"
+                            )));
+                        }
+                        // Sometimes the client retries on the other instance.
+                        if rng.below(8) == 0 {
+                            let retry = reserve(
+                                world.instances[1 - instance].0.clone(),
+                                &token,
+                                &session.session_id,
+                                &seats,
+                                &request_id,
+                            )
+                            .await;
+                            match retry {
+                                Ok(again) if again.reservation_id == reservation.reservation_id => {
+                                }
+                                other => {
+                                    return Err(context(format!(
+                                        "retry of {request_id} gave {other:?}, first {reservation:?}"
+                                    )));
+                                }
+                            }
+                        }
+                        mine.push(Mine {
+                            reservation,
+                            expire,
+                            known: Known::Pending,
+                        });
+                    }
+                    Err(status) => {
+                        check_reserve_refusal(&status, &seats).map_err(context)?;
+                        *tally
+                            .entry(if status.code() == Code::Aborted {
+                                "reserve aborted"
+                            } else {
+                                "reserve unavailable"
+                            })
+                            .or_default() += 1;
+                    }
+                }
+            }
+            (50..54, Some(t)) => {
+                let target = &mut mine[t];
+                let id = target.reservation.reservation_id.clone();
+                let mut client = booking;
+                let sent = Utc::now();
+                let answer = client
+                    .confirm_payment(authed(
+                        ConfirmPaymentRequest {
+                            reservation_id: id.clone(),
+                            payment_reference: format!("psp-{worker}-{op}"),
+                            request_id: String::new(),
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(tonic::Response::into_inner);
+                let received = Utc::now();
+                let refused = |status: &Status, kind: &str| {
+                    status.code() == Code::FailedPrecondition
+                        && precondition_violations(status) == [(kind.to_owned(), id.clone())]
+                };
+                match (&target.known, answer) {
+                    (Known::Confirmed(sale), Ok(again)) if again == **sale => {
+                        *tally.entry("confirm again").or_default() += 1;
+                    }
+                    (Known::Cancelled, Err(status))
+                        if refused(&status, "RESERVATION_CANCELLED") =>
+                    {
+                        *tally.entry("confirm cancelled").or_default() += 1;
+                    }
+                    (Known::Expired, Err(status)) if refused(&status, "RESERVATION_EXPIRED") => {
+                        *tally.entry("confirm expired").or_default() += 1;
+                    }
+                    (Known::Pending, Ok(sale)) if sent <= target.expire + EXPIRY_SLACK => {
+                        let r = &target.reservation;
+                        let fine = sale.reservation_id == r.reservation_id
+                            && sale.session_id == r.session_id
+                            && sale.user_id == user
+                            && sale.seat_labels == r.seat_labels
+                            && sale.amount_cents == r.total_price_cents
+                            && sale.payment_reference == format!("psp-{worker}-{op}");
+                        if !fine {
+                            return Err(context(format!("confirm of {r:?} gave {sale:?}")));
+                        }
+                        *tally.entry("confirm ok").or_default() += 1;
+                        target.known = Known::Confirmed(Box::new(sale.clone()));
+                        sales.push(sale);
+                    }
+                    (Known::Pending, Err(status))
+                        if refused(&status, "RESERVATION_EXPIRED")
+                            && received >= target.expire - EXPIRY_SLACK =>
+                    {
+                        *tally.entry("confirm expired").or_default() += 1;
+                        target.known = Known::Expired;
+                    }
+                    (known, answer) => {
+                        return Err(context(format!(
+                            "confirm of {known:?} reservation {id} (expires {}, sent {sent}, answered {received}) gave {answer:?}",
+                            target.expire
+                        )));
+                    }
+                }
+            }
+            (54..68, Some(t)) => {
+                let target = &mut mine[t];
+                let id = target.reservation.reservation_id.clone();
+                let mut client = booking;
+                let sent = Utc::now();
+                let answer = client
+                    .cancel_reservation(authed(
+                        CancelReservationRequest {
+                            reservation_id: id.clone(),
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(tonic::Response::into_inner);
+                let received = Utc::now();
+                let status_of = |answer: &Result<Reservation, Status>| {
+                    answer.as_ref().ok().map(Reservation::status)
+                };
+                match (&target.known, status_of(&answer)) {
+                    (Known::Cancelled, Some(ReservationStatus::Cancelled))
+                    | (Known::Expired, Some(ReservationStatus::Expired)) => {
+                        *tally.entry("cancel again").or_default() += 1;
+                    }
+                    (Known::Pending, Some(ReservationStatus::Cancelled))
+                        if sent <= target.expire + EXPIRY_SLACK =>
+                    {
+                        *tally.entry("cancel ok").or_default() += 1;
+                        target.known = Known::Cancelled;
+                    }
+                    (Known::Pending, Some(ReservationStatus::Expired))
+                        if received >= target.expire - EXPIRY_SLACK =>
+                    {
+                        *tally.entry("cancel expired").or_default() += 1;
+                        target.known = Known::Expired;
+                    }
+                    (Known::Confirmed(_), None)
+                        if answer.as_ref().is_err_and(|status| {
+                            status.code() == Code::FailedPrecondition
+                                && precondition_violations(status)
+                                    == [("RESERVATION_CONFIRMED".to_owned(), id.clone())]
+                        }) =>
+                    {
+                        *tally.entry("cancel confirmed").or_default() += 1;
+                    }
+                    (known, _) => {
+                        return Err(context(format!(
+                            "cancel of {known:?} reservation {id} (expires {}, sent {sent}, answered {received}) gave {answer:?}",
+                            target.expire
+                        )));
+                    }
+                }
+            }
+            (68..78, Some(t)) => {
+                let target = &mut mine[t];
+                let id = target.reservation.reservation_id.clone();
+                let mut client = booking;
+                let sent = Utc::now();
+                let answer = client
+                    .get_reservation(authed(
+                        GetReservationRequest {
+                            reservation_id: id.clone(),
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(tonic::Response::into_inner);
+                let received = Utc::now();
+                let status = answer.as_ref().ok().map(Reservation::status);
+                let expire = target.expire;
+                let fine = match (&target.known, status) {
+                    (Known::Confirmed(_), Some(ReservationStatus::Confirmed))
+                    | (Known::Cancelled, Some(ReservationStatus::Cancelled))
+                    | (Known::Expired, Some(ReservationStatus::Expired)) => true,
+                    // A pending reservation reads EXPIRED within a second of its end.
+                    (Known::Pending, Some(ReservationStatus::Pending)) => {
+                        sent <= expire + chrono::Duration::seconds(1)
+                    }
+                    (Known::Pending, Some(ReservationStatus::Expired)) => {
+                        target.known = Known::Expired;
+                        received >= expire - EXPIRY_SLACK
+                    }
+                    _ => false,
+                };
+                if !fine {
+                    return Err(context(format!(
+                        "reading reservation {id} (expires {expire}, sent {sent}, answered {received}) gave {answer:?}"
+                    )));
+                }
+                if let Ok(read) = answer
+                    && read.seat_labels != target.reservation.seat_labels
+                {
+                    return Err(context(format!("{read:?} is not {:?}", target.reservation)));
+                }
+                *tally.entry("get").or_default() += 1;
+            }
+            (78..86, _) => {
+                let session = &world.sessions[rng.below(world.sessions.len())];
+                let map = seat_map(sessions, &token, &session.session_id).await;
+                let total = world.labels.len() as u32;
+                let (available, held, sold) =
+                    map.seats
+                        .iter()
+                        .fold((0, 0, 0), |(a, h, s), seat| match seat.status() {
+                            SeatStatus::Available => (a + 1, h, s),
+                            SeatStatus::Held => (a, h + 1, s),
+                            SeatStatus::Sold => (a, h, s + 1),
+                            SeatStatus::Unspecified => (a, h, s),
+                        });
+                let fine = map.seats.len() as u32 == total
+                    && (available, held, sold)
+                        == (map.available_count, map.held_count, map.sold_count)
+                    && available + held + sold == total;
+                if !fine {
+                    return Err(context(format!("an inconsistent seat map: {map:?}")));
+                }
+                // What this user bought stays sold, on every instance.
+                for sale in sales.iter().filter(|s| s.session_id == session.session_id) {
+                    for label in &sale.seat_labels {
+                        if seat(&map, label).0 != SeatStatus::Sold {
+                            return Err(context(format!(
+                                "{label} of {sale:?} is not SOLD in {map:?}"
+                            )));
+                        }
+                    }
+                }
+                *tally.entry("seat map").or_default() += 1;
+            }
+            _ => {
+                // Let some holds run out.
+                tokio::time::sleep(Duration::from_millis(200 + rng.below(1000) as u64)).await;
+                *tally.entry("wait").or_default() += 1;
+            }
+        }
+    }
+    Ok(Report {
+        user,
+        token,
+        sales,
+        tally,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_randomized_crowd_on_two_instances_never_sells_a_seat_twice() {
+    let app = TestApp::spawn_with(|settings| settings.hold_duration = Duration::from_secs(2)).await;
+    let other = ServerProcess::spawn(&app).await;
+    let sessions = vec![
+        create_session(&app, 2, 8).await,
+        create_session(&app, 2, 8).await,
+    ];
+    let labels: Vec<String> = ["A", "B"]
+        .iter()
+        .flat_map(|row| (1..=8).map(move |n| format!("{row}{n}")))
+        .collect();
+    let world = Arc::new(Torture {
+        instances: [
+            (app.booking(), app.sessions()),
+            (other.booking(), other.sessions()),
+        ],
+        sessions: sessions.clone(),
+        labels,
+    });
+
+    let started = std::time::Instant::now();
+    let mut workers = JoinSet::new();
+    for worker in 0..WORKERS {
+        let token = app.token(&format!("user-{worker}"));
+        workers.spawn(torture_worker(Arc::clone(&world), worker, token));
+    }
+    let reports = tokio::time::timeout(Duration::from_secs(60), workers.join_all())
+        .await
+        .expect("the crowd finishes within 60 s");
+    eprintln!(
+        "{} operations in {:?}",
+        WORKERS * OPS_PER_WORKER,
+        started.elapsed()
+    );
+    let reports: Vec<Report> = reports
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("seed {SEED:#x}: {e}"));
+    let mut tally: HashMap<&str, usize> = HashMap::new();
+    for report in &reports {
+        for (kind, n) in &report.tally {
+            *tally.entry(kind).or_default() += n;
+        }
+    }
+    let mut tally: Vec<_> = tally.into_iter().collect();
+    tally.sort();
+    eprintln!("answers: {tally:?}");
+    let client_sales: Vec<&Sale> = reports.iter().flat_map(|r| &r.sales).collect();
+    assert!(!client_sales.is_empty(), "nothing was ever sold");
+
+    let db = connect_db(&app).await;
+    let doubles = query_rows(
+        &db,
+        "SELECT session_id::text AS session_id, label, count(*)::bigint AS n \
+         FROM sale_seats GROUP BY 1, 2 HAVING count(*) > 1",
+    )
+    .await;
+    assert!(doubles.is_empty(), "{} seats sold twice", doubles.len());
+    assert_eq!(
+        query_count(
+            &db,
+            "SELECT count(*)::bigint AS n FROM sale_seats ss \
+             JOIN seats s ON s.session_id = ss.session_id AND s.label = ss.label \
+             WHERE s.status <> 'sold'"
+        )
+        .await,
+        0,
+        "a seat of a sale is not sold"
+    );
+    assert_eq!(
+        query_count(
+            &db,
+            "SELECT count(*)::bigint AS n FROM seats s WHERE s.status = 'sold' AND NOT EXISTS \
+             (SELECT 1 FROM sale_seats ss WHERE ss.session_id = s.session_id AND ss.label = s.label)"
+        )
+        .await,
+        0,
+        "a sold seat belongs to no sale"
+    );
+    assert_eq!(
+        query_count(
+            &db,
+            "SELECT count(*)::bigint AS n FROM sale_seats ss \
+             JOIN sales sa ON sa.sale_id = ss.sale_id \
+             JOIN seats s ON s.session_id = ss.session_id AND s.label = ss.label \
+             WHERE s.reservation_id IS DISTINCT FROM sa.reservation_id"
+        )
+        .await,
+        0,
+        "a sold seat names another reservation than its sale's"
+    );
+    assert_eq!(
+        query_count(
+            &db,
+            "SELECT count(*)::bigint AS n FROM ( \
+               SELECT sa.sale_id FROM sales sa \
+               JOIN sessions se ON se.session_id = sa.session_id \
+               LEFT JOIN sale_seats ss ON ss.sale_id = sa.sale_id \
+               GROUP BY sa.sale_id, sa.amount_cents, se.price_cents \
+               HAVING sa.amount_cents <> se.price_cents * count(ss.label)) wrong"
+        )
+        .await,
+        0,
+        "a sale's amount is not its seats' price"
+    );
+    assert_eq!(
+        query_count(
+            &db,
+            "SELECT count(*)::bigint AS n FROM reservations r \
+             WHERE (r.status = 'confirmed') <> EXISTS \
+             (SELECT 1 FROM sales sa WHERE sa.reservation_id = r.reservation_id)"
+        )
+        .await,
+        0,
+        "a confirmed reservation without a sale, or a sale of an unconfirmed one"
+    );
+    assert_eq!(
+        query_count(
+            &db,
+            "SELECT count(*)::bigint AS n FROM seats s \
+             JOIN reservations r ON r.reservation_id = s.reservation_id \
+             WHERE s.status = 'held' AND r.status IN ('cancelled', 'confirmed')"
+        )
+        .await,
+        0,
+        "a seat is still held for a cancelled or confirmed reservation"
+    );
+
+    // Every sale a client was given is in the database, as given, and no other.
+    let rows = query_rows(
+        &db,
+        "SELECT sa.sale_id::text AS sale_id, sa.reservation_id::text AS reservation_id, \
+                sa.user_id, sa.amount_cents, \
+                coalesce((SELECT string_agg(ss.label, ',' ORDER BY ss.label) \
+                          FROM sale_seats ss WHERE ss.sale_id = sa.sale_id), '') AS labels \
+         FROM sales sa",
+    )
+    .await;
+    let stored: HashMap<String, (String, String, i64, String)> = rows
+        .iter()
+        .map(|row| {
+            let get = |column: &str| row.try_get::<String>("", column).expect(column);
+            (
+                get("sale_id"),
+                (
+                    get("reservation_id"),
+                    get("user_id"),
+                    row.try_get::<i64>("", "amount_cents").expect("amount"),
+                    get("labels"),
+                ),
+            )
+        })
+        .collect();
+    for sale in &client_sales {
+        let mut labels = sale.seat_labels.clone();
+        labels.sort();
+        let expected = (
+            sale.reservation_id.clone(),
+            sale.user_id.clone(),
+            sale.amount_cents,
+            labels.join(","),
+        );
+        assert_eq!(
+            stored.get(&sale.sale_id),
+            Some(&expected),
+            "sale {} as the client got it",
+            sale.sale_id
+        );
+    }
+    let given: HashSet<&str> = client_sales.iter().map(|s| s.sale_id.as_str()).collect();
+    assert_eq!(given.len(), client_sales.len(), "a sale was given twice");
+    assert_eq!(stored.len(), given.len(), "sales no client was told of");
+
+    // Both instances show as many sold seats as the sales hold.
+    for session in &sessions {
+        let in_sales = query_count(
+            &db,
+            &format!(
+                "SELECT count(*)::bigint AS n FROM sale_seats WHERE session_id = '{}'",
+                session.session_id
+            ),
+        )
+        .await;
+        for (_, sessions_client) in &world.instances {
+            let map = seat_map(
+                sessions_client.clone(),
+                &reports[0].token,
+                &session.session_id,
+            )
+            .await;
+            assert_eq!(
+                i64::from(map.sold_count),
+                in_sales,
+                "{}",
+                session.session_id
+            );
+        }
+    }
+
+    // Each user's history is exactly their sales, newest first, on either instance.
+    for (i, report) in reports.iter().enumerate() {
+        let (booking, _) = &world.instances[i % 2];
+        let page = booking
+            .clone()
+            .list_purchases(authed(
+                ListPurchasesRequest {
+                    page_size: 100,
+                    page_token: String::new(),
+                },
+                &report.token,
+            ))
+            .await
+            .expect("list purchases")
+            .into_inner();
+        let mut expected = report.sales.clone();
+        expected.sort_by_key(|s| std::cmp::Reverse(to_chrono(s.paid_time.as_ref())));
+        let listed: Vec<&str> = page.sales.iter().map(|s| s.sale_id.as_str()).collect();
+        let expected: Vec<&str> = expected.iter().map(|s| s.sale_id.as_str()).collect();
+        assert_eq!(listed, expected, "history of {}", report.user);
+        assert!(page.next_page_token.is_empty());
+    }
+
+    // Once every hold has run out, nothing is held any more.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for session in &sessions {
+        for (_, sessions_client) in &world.instances {
+            let map = seat_map(
+                sessions_client.clone(),
+                &reports[0].token,
+                &session.session_id,
+            )
+            .await;
+            assert_eq!(map.held_count, 0, "{}", session.session_id);
+            assert_eq!(map.available_count + map.sold_count, 16);
+        }
+    }
+    db.close().await.expect("close");
+    drop(world);
+    drop(other);
+    app.stop().await;
+}

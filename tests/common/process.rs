@@ -1,0 +1,194 @@
+//! A second server instance: the real `cinema` binary in its own process,
+//! sharing the database, Redis prefix and NATS prefix of a [`TestApp`], as a
+//! second instance behind a load balancer would.
+
+use std::{
+    collections::VecDeque,
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, mpsc},
+    thread,
+    time::Duration,
+};
+
+use cinema::proto::v1::{
+    booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
+};
+use tonic::transport::Channel;
+
+use super::{SECRET, TestApp};
+
+/// How many of the child's last log lines are kept for failure messages.
+const KEPT_LOG_LINES: usize = 200;
+
+/// How long the child may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A `cinema serve` child process; killed when dropped.
+pub struct ServerProcess {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    logs: Arc<Mutex<VecDeque<String>>>,
+    child: Child,
+}
+
+impl ServerProcess {
+    /// Starts `cinema serve` on an ephemeral port with `app`'s database,
+    /// prefixes, secret and hold time, and waits until it reports SERVING.
+    pub async fn spawn(app: &TestApp) -> ServerProcess {
+        let settings = &app.settings;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
+        // Nothing from the environment of the test run leaks into the child.
+        for (var, _) in std::env::vars_os() {
+            if var.to_str().is_some_and(|v| v.starts_with("CINEMA_")) {
+                command.env_remove(var);
+            }
+        }
+        command
+            .arg("serve")
+            .env("DATABASE_URL", &settings.database_url)
+            .env("REDIS_URL", &settings.redis_url)
+            .env("NATS_URL", &settings.nats_url)
+            .env("CINEMA_JWT_SECRET", SECRET)
+            .env("CINEMA_REDIS_PREFIX", &settings.redis_prefix)
+            .env("CINEMA_NATS_PREFIX", &settings.nats_prefix)
+            .env(
+                "CINEMA_HOLD_SECONDS",
+                settings.hold_duration.as_secs().to_string(),
+            )
+            .env(
+                "CINEMA_MAX_SEATS_PER_RESERVATION",
+                settings.max_seats_per_reservation.to_string(),
+            )
+            .env("CINEMA_GRPC_ADDR", "127.0.0.1:0")
+            .env("CINEMA_METRICS_ADDR", "off")
+            .env("CINEMA_AUTO_MIGRATE", "true")
+            .env("CINEMA_LOG_FORMAT", "json")
+            // "serving gRPC" is an info line: a quieter RUST_LOG would hide it.
+            .env("RUST_LOG", "info,sqlx=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start the cinema binary");
+        let stderr = child.stderr.take().expect("a piped stderr");
+
+        // One thread reads stderr for the whole life of the child: it reports
+        // the listening address once, then keeps draining so the pipe never
+        // fills and blocks the server.
+        let logs = Arc::new(Mutex::new(VecDeque::new()));
+        let (found, listening) = mpsc::channel::<Result<SocketAddr, String>>();
+        let kept = Arc::clone(&logs);
+        thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(sender) = found.as_ref()
+                    && let Some(addr) = serving_addr(&line)
+                {
+                    let _ = sender.send(Ok(addr));
+                    found = None;
+                }
+                let mut kept = kept.lock().expect("the log buffer");
+                if kept.len() == KEPT_LOG_LINES {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
+            }
+            if let Some(sender) = found {
+                let log = kept
+                    .lock()
+                    .expect("the log buffer")
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let _ = sender.send(Err(format!("serve exited before listening:\n{log}")));
+            }
+        });
+
+        let waited = tokio::task::spawn_blocking(move || listening.recv_timeout(START_TIMEOUT))
+            .await
+            .expect("the waiting thread");
+        let addr = match waited {
+            Ok(Ok(addr)) => addr,
+            Ok(Err(message)) => panic!("{message}"),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("serve did not listen within {START_TIMEOUT:?}");
+            }
+        };
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("a valid URI")
+            .connect()
+            .await
+            .expect("connect to the server process");
+        let process = ServerProcess {
+            addr,
+            channel,
+            logs,
+            child,
+        };
+        process.wait_until_serving().await;
+        process
+    }
+
+    /// Waits (generously) for health to report SERVING.
+    async fn wait_until_serving(&self) {
+        use tonic_health::pb::{
+            HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+        };
+        let mut health = HealthClient::new(self.channel.clone());
+        for _ in 0..200 {
+            let response = health
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
+            if response.is_ok_and(|r| r.get_ref().status == ServingStatus::Serving as i32) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the server process never reported SERVING; log:\n{}",
+            self.recent_logs().join("\n")
+        );
+    }
+
+    pub fn sessions(&self) -> SessionServiceClient<Channel> {
+        SessionServiceClient::new(self.channel.clone())
+    }
+
+    pub fn booking(&self) -> BookingServiceClient<Channel> {
+        BookingServiceClient::new(self.channel.clone())
+    }
+
+    /// The child's last log lines (JSON objects), oldest first.
+    pub fn recent_logs(&self) -> Vec<String> {
+        self.logs
+            .lock()
+            .expect("the log buffer")
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // SIGKILL: the test is over, there is nothing to drain.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `addr` of a JSON `"serving gRPC"` log line.
+fn serving_addr(line: &str) -> Option<SocketAddr> {
+    let log: serde_json::Value = serde_json::from_str(line).ok()?;
+    if log["message"] != "serving gRPC" {
+        return None;
+    }
+    log["addr"].as_str()?.parse().ok()
+}
