@@ -5,6 +5,8 @@
 
 use std::{env, fmt::Display, net::SocketAddr, str::FromStr, time::Duration};
 
+pub use crate::events::stream::StreamLimits;
+
 /// Why the settings could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: expected {expected}, got {got}")]
@@ -50,6 +52,14 @@ pub struct Settings {
     pub nats_prefix: String,
     /// `CINEMA_LOG_FORMAT`: `pretty` or `json`.
     pub log_format: LogFormat,
+    /// `CINEMA_EVENTS_MAX_AGE`, `CINEMA_EVENTS_MAX_BYTES`, `CINEMA_EVENTS_DUPLICATE_WINDOW`.
+    pub stream_limits: StreamLimits,
+    /// `CINEMA_OUTBOX_RETENTION`: how long published outbox rows are kept.
+    pub outbox_retention: Duration,
+    /// `CINEMA_WORKER`: run the sales-figures consumer inside `serve`.
+    pub run_worker: bool,
+    /// `CINEMA_MAX_WATCHERS`: WatchSeatMap streams one instance serves at most.
+    pub max_watchers: usize,
 }
 
 /// A secret that never shows in logs or `Debug` output.
@@ -135,6 +145,43 @@ impl Settings {
                 parse_prefix,
             )?,
             log_format: log_format_from_env()?,
+            stream_limits: StreamLimits {
+                max_age: optional(
+                    "CINEMA_EVENTS_MAX_AGE",
+                    "a duration such as 7d or 12h",
+                    "7d",
+                    parse_duration,
+                )?,
+                max_bytes: optional(
+                    "CINEMA_EVENTS_MAX_BYTES",
+                    "a number of bytes from 1048576 up",
+                    "1073741824",
+                    |v| parse_in_range(v, 1 << 20, i64::MAX),
+                )?,
+                duplicate_window: optional(
+                    "CINEMA_EVENTS_DUPLICATE_WINDOW",
+                    "a duration such as 2m",
+                    "2m",
+                    parse_duration,
+                )?,
+            },
+            outbox_retention: optional(
+                "CINEMA_OUTBOX_RETENTION",
+                "a duration such as 1d",
+                "1d",
+                parse_duration,
+            )?,
+            run_worker: optional("CINEMA_WORKER", "on or off", "on", |v| match v {
+                "on" => Ok(true),
+                "off" => Ok(false),
+                _ => Err(()),
+            })?,
+            max_watchers: optional(
+                "CINEMA_MAX_WATCHERS",
+                "a whole number from 1 to 1000000",
+                "10000",
+                |v| parse_in_range(v, 1, 1_000_000),
+            )?,
         })
     }
 }
@@ -225,6 +272,13 @@ fn parse_from_str<T: FromStr>(value: &str) -> Result<T, ()> {
 fn parse_in_range<T: FromStr + PartialOrd + Display>(value: &str, min: T, max: T) -> Result<T, ()> {
     let n: T = parse_from_str(value)?;
     (min..=max).contains(&n).then_some(n).ok_or(())
+}
+
+fn parse_duration(value: &str) -> Result<Duration, ()> {
+    humantime::parse_duration(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or(())
 }
 
 fn parse_url(value: &str, schemes: &[&str]) -> Result<String, ()> {

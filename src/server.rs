@@ -16,6 +16,8 @@ use crate::{
     auth::Authenticator,
     booking::{self, Booking},
     config::Settings,
+    events::{self, Topology, outbox::Signal, relay::Relay},
+    live::Hub,
     locks::SeatLocks,
     paging::PageTokens,
     proto::{
@@ -34,6 +36,9 @@ const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(1);
 const DATABASE_WAIT: Duration = Duration::from_secs(60);
 /// How long in-flight calls may run on after shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/2 pings keep idle watch streams alive through proxies and find dead peers.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections in the PostgreSQL pool.
 const DATABASE_POOL_SIZE: u32 = 16;
 
@@ -42,6 +47,17 @@ pub async fn run(
     settings: Settings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let hub = Hub::new(settings.max_watchers);
+    run_with_hub(settings, listener, shutdown, hub).await
+}
+
+/// [`run`] with a live seat map hub the caller can observe.
+pub async fn run_with_hub(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    hub: Arc<Hub>,
 ) -> anyhow::Result<()> {
     let db = store::connect(&settings.database_url, DATABASE_POOL_SIZE)
         .await
@@ -56,7 +72,35 @@ pub async fn run(
 
     let locks = SeatLocks::connect(&settings.redis_url, &settings.redis_prefix)
         .context("configuring Redis")?;
-    let (expiry, sweeper) = booking::expiry::sweeper(db.clone());
+    let signal = Signal::default();
+    let nats = events::connect(&settings.nats_url)
+        .await
+        .context("configuring NATS")?;
+    let js = async_nats::jetstream::new(nats);
+    let topology = Topology::new(&settings.nats_prefix);
+    let relay = tokio::spawn(
+        Relay {
+            db: db.clone(),
+            js: js.clone(),
+            topology: topology.clone(),
+            limits: settings.stream_limits,
+            retention: settings.outbox_retention,
+            signal: signal.clone(),
+        }
+        .run(),
+    );
+    let worker = settings.run_worker.then(|| {
+        tokio::spawn(events::consumer::run(
+            db.clone(),
+            js.clone(),
+            topology.clone(),
+        ))
+    });
+    let live = tokio::spawn(
+        hub.clone()
+            .run(settings.nats_url.clone(), topology.subject("seats.changed")),
+    );
+    let (expiry, sweeper) = booking::expiry::sweeper(db.clone(), signal.clone());
     let sweeper = tokio::spawn(sweeper);
     let locks = Arc::new(locks);
     let booking = Arc::new(Booking::new(
@@ -65,6 +109,7 @@ pub async fn run(
         settings.hold_duration,
         settings.max_seats_per_reservation,
         expiry,
+        signal,
     ));
 
     let auth = Authenticator::new(&settings.jwt_secret);
@@ -88,24 +133,35 @@ pub async fn run(
     let (draining, drain_started) = tokio::sync::oneshot::channel();
     let drain = {
         let health = health.clone();
+        let hub = hub.clone();
         async move {
             shutdown.await;
             tracing::info!("shutting down: refusing new calls, finishing in-flight ones");
             // Load balancers stop routing here before the listener closes.
             probe.abort();
             sweeper.abort();
+            relay.abort();
             set_health(&health, ServingStatus::NotServing).await;
+            // Watch streams end with UNAVAILABLE so their clients reconnect elsewhere.
+            hub.close();
+            live.abort();
+            if let Some(worker) = worker {
+                worker.abort();
+            }
             let _ = draining.send(());
         }
     };
     let serve = Server::builder()
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .tcp_keepalive(Some(KEEPALIVE_INTERVAL))
         .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path(), user = tracing::field::Empty))
         .layer(tower::layer::layer_fn(RpcLog))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(InterceptedService::new(
-            SessionServiceServer::new(SessionApi::new(db.clone(), page_tokens.clone())),
+            SessionServiceServer::new(SessionApi::new(db.clone(), page_tokens.clone(), hub)),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(

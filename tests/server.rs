@@ -117,7 +117,8 @@ async fn instances_starting_at_once_apply_migrations_once() {
         .expect("a row")
         .try_get::<i64>("", "n")
         .unwrap();
-    assert_eq!(applied, 1);
+    use migration::MigratorTrait;
+    assert_eq!(applied as usize, migration::Migrator::migrations().len());
     for pool in pools {
         pool.close().await.unwrap();
     }

@@ -53,7 +53,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![sql_migration!("0001_schema")]
+        vec![
+            sql_migration!("0001_schema"),
+            sql_migration!("0002_sales_figures"),
+        ]
     }
 }
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     booking::{Reservation, ReservationStatus, Sale},
-    catalog::{Seat, SeatMap, SeatStatus, Session},
+    catalog::{Seat, SeatMap, SeatStatus, Session, SessionSales},
     error::Error,
     proto::v1 as pb,
 };
@@ -42,6 +42,17 @@ pub fn session(s: Session) -> pb::Session {
         create_time: Some(timestamp(s.create_time)),
         rows: s.seat_rows.unsigned_abs(),
         seats_per_row: s.seats_per_row.unsigned_abs(),
+    }
+}
+
+pub fn session_sales(s: SessionSales) -> pb::SessionSales {
+    pb::SessionSales {
+        session_id: s.session_id.to_string(),
+        tickets_sold: s.tickets_sold,
+        revenue_cents: s.revenue_cents,
+        currency: s.currency,
+        holds_expired: s.holds_expired,
+        update_time: Some(timestamp(s.update_time)),
     }
 }
 

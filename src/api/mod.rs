@@ -3,7 +3,7 @@
 //! status, in one place.
 
 mod booking;
-mod convert;
+pub mod convert;
 mod sessions;
 mod status;
 

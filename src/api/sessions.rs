@@ -1,12 +1,16 @@
-//! SessionService: publish sessions, read them, list them, show seat maps.
+//! SessionService: publish sessions, read them, list them, show seat maps
+//! and, for admins, sales figures.
+
+use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use super::convert;
 use crate::{
     auth,
     catalog::{self, NewSession},
+    live::{self, Hub},
     paging::{self, PageTokens},
     proto::v1::{self as pb, session_service_server::SessionService},
 };
@@ -17,11 +21,16 @@ const LIST_SCOPE: &str = "sessions";
 pub struct SessionApi {
     db: DatabaseConnection,
     page_tokens: PageTokens,
+    hub: Arc<Hub>,
 }
 
 impl SessionApi {
-    pub fn new(db: DatabaseConnection, page_tokens: PageTokens) -> Self {
-        Self { db, page_tokens }
+    pub fn new(db: DatabaseConnection, page_tokens: PageTokens, hub: Arc<Hub>) -> Self {
+        Self {
+            db,
+            page_tokens,
+            hub,
+        }
     }
 }
 
@@ -90,5 +99,24 @@ impl SessionService for SessionApi {
         let session_id = convert::parse_id("session_id", &request.get_ref().session_id)?;
         let map = catalog::seat_map(&self.db, session_id).await?;
         Ok(Response::new(convert::seat_map(map)))
+    }
+
+    async fn get_session_sales(
+        &self,
+        request: Request<pb::GetSessionSalesRequest>,
+    ) -> Result<Response<pb::SessionSales>, Status> {
+        auth::caller(&request)?.require_admin()?;
+        let session_id = convert::parse_id("session_id", &request.get_ref().session_id)?;
+        let sales = catalog::session_sales(&self.db, session_id).await?;
+        Ok(Response::new(convert::session_sales(sales)))
+    }
+
+    async fn watch_seat_map(
+        &self,
+        request: Request<pb::WatchSeatMapRequest>,
+    ) -> Result<Response<BoxStream<pb::SeatMapEvent>>, Status> {
+        let session_id = convert::parse_id("session_id", &request.get_ref().session_id)?;
+        let stream = live::watch(&self.hub, self.db.clone(), session_id).await?;
+        Ok(Response::new(stream))
     }
 }

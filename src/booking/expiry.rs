@@ -11,7 +11,7 @@ use tokio::{sync::mpsc, time::Instant};
 use uuid::Uuid;
 
 use super::sql;
-use crate::error::Result;
+use crate::{error::Result, events::outbox::Signal};
 
 /// How often the sweeper looks for due holds without being woken.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -30,12 +30,16 @@ impl Waker {
 }
 
 /// A waker and the sweeper it wakes; run the sweeper on its own task.
-pub fn sweeper(db: DatabaseConnection) -> (Waker, impl Future<Output = ()>) {
+pub fn sweeper(db: DatabaseConnection, events: Signal) -> (Waker, impl Future<Output = ()>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (Waker(tx), run(db, rx))
+    (Waker(tx), run(db, events, rx))
 }
 
-async fn run(db: DatabaseConnection, mut wake_ups: mpsc::UnboundedReceiver<DateTime<Utc>>) {
+async fn run(
+    db: DatabaseConnection,
+    events: Signal,
+    mut wake_ups: mpsc::UnboundedReceiver<DateTime<Utc>>,
+) {
     let mut due: BinaryHeap<Reverse<Instant>> = BinaryHeap::new();
     loop {
         let next = due
@@ -47,7 +51,7 @@ async fn run(db: DatabaseConnection, mut wake_ups: mpsc::UnboundedReceiver<DateT
                 while due.peek().is_some_and(|Reverse(at)| *at <= now) {
                     due.pop();
                 }
-                if let Err(err) = sweep(&db).await {
+                if let Err(err) = sweep(&db, &events).await {
                     tracing::warn!(error = %err, "expiry sweep failed; retrying");
                 }
             }
@@ -60,7 +64,7 @@ async fn run(db: DatabaseConnection, mut wake_ups: mpsc::UnboundedReceiver<DateT
 }
 
 /// Expires every due hold, a batch per transaction.
-pub async fn sweep(db: &DatabaseConnection) -> Result<usize> {
+pub async fn sweep(db: &DatabaseConnection, events: &Signal) -> Result<usize> {
     let mut total = 0;
     loop {
         let txn = db.begin().await?;
@@ -81,7 +85,10 @@ pub async fn sweep(db: &DatabaseConnection) -> Result<usize> {
         .collect();
         let expired = super::expire(&txn, &due).await?;
         txn.commit().await?;
-        total += expired.len();
+        if expired > 0 {
+            events.notify();
+        }
+        total += expired;
         if (due.len() as i64) < BATCH {
             if total > 0 {
                 tracing::debug!(expired = total, "holds expired");

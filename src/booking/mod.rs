@@ -20,10 +20,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
+    api::convert::timestamp,
     auth::Caller,
     catalog::layout::SeatLabel,
     error::{ClosedReason, Error, Result},
+    events::outbox::{Outbox, SeatChange, Signal},
     locks::{Gate, SeatLocks},
+    proto::{events as pb, v1::SeatStatus},
 };
 pub use labels::parse_labels;
 
@@ -103,6 +106,7 @@ pub struct Booking {
     hold: Duration,
     max_seats: usize,
     expiry: expiry::Waker,
+    events: Signal,
 }
 
 impl Booking {
@@ -112,6 +116,7 @@ impl Booking {
         hold: Duration,
         max_seats: usize,
         expiry: expiry::Waker,
+        events: Signal,
     ) -> Self {
         Self {
             db,
@@ -119,6 +124,7 @@ impl Booking {
             hold,
             max_seats,
             expiry,
+            events,
         }
     }
 
@@ -230,26 +236,25 @@ impl Booking {
         ))
         .await?;
         // The rows are locked and were free; the WHERE clause says so again.
-        let taken = txn
-            .execute_raw(sql(
-                "UPDATE seats SET status = 'held', reservation_id = $1, held_until = $2, version = version + 1
-                  WHERE session_id = $3 AND label = ANY(string_to_array($4, ','))
-                    AND (status = 'available' OR (status = 'held' AND held_until <= now()))",
-                [
-                    reservation_id.into(),
-                    created.expires_at.into(),
-                    request.session_id.into(),
-                    seat_list.into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
-        if taken != labels.len() as u64 {
+        let taken = ChangedSeat::find_by_statement(sql(
+            "UPDATE seats SET status = 'held', reservation_id = $1, held_until = $2, version = version + 1
+              WHERE session_id = $3 AND label = ANY(string_to_array($4, ','))
+                AND (status = 'available' OR (status = 'held' AND held_until <= now()))
+              RETURNING session_id, label, version, reservation_id",
+            [
+                reservation_id.into(),
+                created.expires_at.into(),
+                request.session_id.into(),
+                seat_list.into(),
+            ],
+        ))
+        .all(&txn)
+        .await?;
+        if taken.len() != labels.len() {
             txn.rollback().await?;
             return Err(Error::Contended);
         }
-        txn.commit().await?;
-        Ok(Held::New(Reservation {
+        let reservation = Reservation {
             reservation_id,
             session_id: request.session_id,
             user_id: caller.user_id.clone(),
@@ -259,7 +264,26 @@ impl Booking {
             create_time: created.create_time,
             total_price_cents: total,
             currency: session.currency.clone(),
-        }))
+        };
+        let mut outbox = Outbox::default();
+        outbox.push("reservation.created", |event_id, occur_time| {
+            pb::ReservationCreated {
+                event_id,
+                occur_time: Some(occur_time),
+                reservation_id: reservation_id.to_string(),
+                session_id: reservation.session_id.to_string(),
+                user_id: reservation.user_id.clone(),
+                seat_labels: reservation.seat_labels.clone(),
+                expire_time: Some(timestamp(reservation.expires_at)),
+                total_price_cents: total,
+                currency: reservation.currency.clone(),
+            }
+        });
+        outbox.seats_changed(request.session_id, &seat_changes(&taken, SeatStatus::Held));
+        outbox.write(&txn).await?;
+        txn.commit().await?;
+        self.events.notify();
+        Ok(Held::New(reservation))
     }
 
     /// One of the caller's reservations.
@@ -307,6 +331,7 @@ impl Booking {
             State::Lapsed => {
                 expire(&txn, &[reservation_id]).await?;
                 txn.commit().await?;
+                self.events.notify();
                 return Err(Error::ReservationClosed {
                     reason: ClosedReason::Expired,
                     reservation_id,
@@ -327,23 +352,23 @@ impl Booking {
             return read_sale(&self.db, "sale_id", sale_id).await;
         }
         let seat_list = locked.seat_labels.clone();
-        let sold = txn
-            .execute_raw(sql(
-                "UPDATE seats s SET status = 'sold', held_until = NULL, version = s.version + 1
-                   FROM (SELECT session_id, label FROM seats
-                          WHERE session_id = $1 AND label = ANY(string_to_array($2, ','))
-                          ORDER BY label FOR UPDATE) locked
-                  WHERE s.session_id = locked.session_id AND s.label = locked.label
-                    AND s.reservation_id = $3 AND s.status = 'held' AND s.held_until > now()",
-                [
-                    locked.session_id.into(),
-                    seat_list.clone().into(),
-                    reservation_id.into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
-        if sold != seat_count(&seat_list) {
+        let sold = ChangedSeat::find_by_statement(sql(
+            "UPDATE seats s SET status = 'sold', held_until = NULL, version = s.version + 1
+               FROM (SELECT session_id, label FROM seats
+                      WHERE session_id = $1 AND label = ANY(string_to_array($2, ','))
+                      ORDER BY label FOR UPDATE) locked
+              WHERE s.session_id = locked.session_id AND s.label = locked.label
+                AND s.reservation_id = $3 AND s.status = 'held' AND s.held_until > now()
+              RETURNING s.session_id, s.label, s.version, s.reservation_id",
+            [
+                locked.session_id.into(),
+                seat_list.clone().into(),
+                reservation_id.into(),
+            ],
+        ))
+        .all(&txn)
+        .await?;
+        if sold.len() as u64 != seat_count(&seat_list) {
             // The hold ended while this transaction began: the clock decides.
             txn.rollback().await?;
             return Err(Error::ReservationClosed {
@@ -376,7 +401,25 @@ impl Booking {
             [reservation_id.into()],
         ))
         .await?;
+        let mut outbox = Outbox::default();
+        outbox.push("payment.confirmed", |event_id, occur_time| {
+            pb::PaymentConfirmed {
+                event_id,
+                occur_time: Some(occur_time),
+                sale_id: sale_id.to_string(),
+                reservation_id: reservation_id.to_string(),
+                session_id: locked.session_id.to_string(),
+                user_id: caller.user_id.clone(),
+                seat_labels: sorted_labels(Some(&locked.seat_labels)),
+                amount_cents: locked.total_price_cents,
+                currency: locked.currency.clone(),
+                payment_reference: payment_reference.to_owned(),
+            }
+        });
+        outbox.seats_changed(locked.session_id, &seat_changes(&sold, SeatStatus::Sold));
+        outbox.write(&txn).await?;
         txn.commit().await?;
+        self.events.notify();
         read_sale(&self.db, "sale_id", sale_id).await
     }
 
@@ -397,6 +440,7 @@ impl Booking {
             State::Lapsed => {
                 expire(&txn, &[reservation_id]).await?;
                 txn.commit().await?;
+                self.events.notify();
             }
             State::Pending => {
                 txn.execute_raw(sql(
@@ -404,8 +448,22 @@ impl Booking {
                     [reservation_id.into()],
                 ))
                 .await?;
-                free_seats(&txn, &[reservation_id]).await?;
+                let freed = free_seats(&txn, &[reservation_id]).await?;
+                let mut outbox = Outbox::default();
+                outbox.push("reservation.cancelled", |event_id, occur_time| {
+                    pb::ReservationCancelled {
+                        event_id,
+                        occur_time: Some(occur_time),
+                        reservation_id: reservation_id.to_string(),
+                        session_id: locked.session_id.to_string(),
+                        user_id: locked.user_id.clone(),
+                        seat_labels: labels_of(&freed),
+                    }
+                });
+                released(&mut outbox, &freed, pb::ReleaseReason::Cancelled);
+                outbox.write(&txn).await?;
                 txn.commit().await?;
+                self.events.notify();
             }
         }
         read_reservation(&self.db, reservation_id).await
@@ -504,49 +562,127 @@ struct SessionTerms {
     seats_per_row: i32,
 }
 
-/// Marks reservations whose hold has passed as expired and frees their seats.
-/// Returns the ids it expired (those still pending).
-pub(crate) async fn expire(
-    txn: &DatabaseTransaction,
-    reservation_ids: &[Uuid],
-) -> Result<Vec<Uuid>> {
+/// Marks reservations whose hold has passed as expired, frees their seats and
+/// writes the events, all in `txn`. Returns how many it expired.
+pub(crate) async fn expire(txn: &DatabaseTransaction, reservation_ids: &[Uuid]) -> Result<usize> {
     #[derive(FromQueryResult)]
     struct Expired {
         reservation_id: Uuid,
+        session_id: Uuid,
+        user_id: String,
+        expires_at: DateTime<Utc>,
     }
-    let expired: Vec<Uuid> = Expired::find_by_statement(sql(
+    let expired = Expired::find_by_statement(sql(
         "UPDATE reservations SET status = 'expired', finish_time = now()
           WHERE reservation_id = ANY(string_to_array($1, ',')::uuid[]) AND status = 'pending' AND expires_at <= now()
-          RETURNING reservation_id",
+          RETURNING reservation_id, session_id, user_id, expires_at",
         [join(reservation_ids).into()],
     ))
     .all(txn)
-    .await?
-    .into_iter()
-    .map(|e| e.reservation_id)
-    .collect();
-    free_seats(txn, &expired).await?;
-    Ok(expired)
+    .await?;
+    let ids: Vec<Uuid> = expired.iter().map(|e| e.reservation_id).collect();
+    let freed = free_seats(txn, &ids).await?;
+    let mut outbox = Outbox::default();
+    for reservation in &expired {
+        let seats: Vec<&ChangedSeat> = freed
+            .iter()
+            .filter(|seat| seat.reservation_id == Some(reservation.reservation_id))
+            .collect();
+        outbox.push("reservation.expired", |event_id, occur_time| {
+            pb::ReservationExpired {
+                event_id,
+                occur_time: Some(occur_time),
+                reservation_id: reservation.reservation_id.to_string(),
+                session_id: reservation.session_id.to_string(),
+                user_id: reservation.user_id.clone(),
+                seat_labels: seats.iter().map(|seat| seat.label.clone()).collect(),
+                expire_time: Some(timestamp(reservation.expires_at)),
+            }
+        });
+    }
+    released(&mut outbox, &freed, pb::ReleaseReason::Expired);
+    outbox.write(txn).await?;
+    Ok(expired.len())
+}
+
+/// A seat a statement changed, with the reservation it named before.
+#[derive(Debug, FromQueryResult)]
+struct ChangedSeat {
+    session_id: Uuid,
+    label: String,
+    version: i64,
+    reservation_id: Option<Uuid>,
 }
 
 /// Frees the seats these reservations still hold, locking them in
 /// (session_id, label) order like every other seat change.
-async fn free_seats(txn: &DatabaseTransaction, reservation_ids: &[Uuid]) -> Result<u64> {
+async fn free_seats(
+    txn: &DatabaseTransaction,
+    reservation_ids: &[Uuid],
+) -> Result<Vec<ChangedSeat>> {
     if reservation_ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    Ok(txn
-        .execute_raw(sql(
-            "UPDATE seats s SET status = 'available', reservation_id = NULL, held_until = NULL, version = s.version + 1
-               FROM (SELECT session_id, label FROM seats
-                      WHERE reservation_id = ANY(string_to_array($1, ',')::uuid[]) AND status = 'held'
-                      ORDER BY session_id, label FOR UPDATE) locked
-              WHERE s.session_id = locked.session_id AND s.label = locked.label
-                AND s.reservation_id = ANY(string_to_array($1, ',')::uuid[]) AND s.status = 'held'",
-            [join(reservation_ids).into()],
-        ))
-        .await?
-        .rows_affected())
+    Ok(ChangedSeat::find_by_statement(sql(
+        "UPDATE seats s SET status = 'available', reservation_id = NULL, held_until = NULL, version = s.version + 1
+           FROM (SELECT session_id, label, reservation_id FROM seats
+                  WHERE reservation_id = ANY(string_to_array($1, ',')::uuid[]) AND status = 'held'
+                  ORDER BY session_id, label FOR UPDATE) locked
+          WHERE s.session_id = locked.session_id AND s.label = locked.label
+            AND s.reservation_id = ANY(string_to_array($1, ',')::uuid[]) AND s.status = 'held'
+          RETURNING s.session_id, s.label, s.version, locked.reservation_id",
+        [join(reservation_ids).into()],
+    ))
+    .all(txn)
+    .await?)
+}
+
+/// `seat.released` for each freed seat, and `seats.changed` per session.
+fn released(outbox: &mut Outbox, freed: &[ChangedSeat], reason: pb::ReleaseReason) {
+    for seat in freed {
+        outbox.push("seat.released", |event_id, occur_time| pb::SeatReleased {
+            event_id,
+            occur_time: Some(occur_time),
+            session_id: seat.session_id.to_string(),
+            seat_label: seat.label.clone(),
+            reservation_id: seat
+                .reservation_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            reason: reason.into(),
+        });
+    }
+    let mut sessions: Vec<Uuid> = freed.iter().map(|seat| seat.session_id).collect();
+    sessions.sort();
+    sessions.dedup();
+    for session_id in sessions {
+        let seats = freed.iter().filter(|seat| seat.session_id == session_id);
+        outbox.seats_changed(session_id, &seat_changes(seats, SeatStatus::Available));
+    }
+}
+
+fn seat_changes<'a>(
+    seats: impl IntoIterator<Item = &'a ChangedSeat>,
+    status: SeatStatus,
+) -> Vec<SeatChange> {
+    seats
+        .into_iter()
+        .map(|seat| SeatChange {
+            label: seat.label.clone(),
+            status,
+            version: seat.version,
+        })
+        .collect()
+}
+
+/// The labels of these seats, by row then number.
+fn labels_of(seats: &[ChangedSeat]) -> Vec<String> {
+    let mut labels: Vec<SeatLabel> = seats
+        .iter()
+        .filter_map(|seat| seat.label.parse().ok())
+        .collect();
+    labels.sort();
+    labels.iter().map(ToString::to_string).collect()
 }
 
 /// Locks the requested seats in label order and returns those that are held
@@ -768,6 +904,6 @@ fn join<T: ToString>(items: &[T]) -> String {
         .join(",")
 }
 
-fn sql(text: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
+pub(crate) fn sql(text: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, text.into(), values)
 }

@@ -233,6 +233,39 @@ pub async fn list_sessions(
     .await?)
 }
 
+/// The sales figures of a session, as the events consumer has counted them.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct SessionSales {
+    pub session_id: Uuid,
+    pub tickets_sold: i64,
+    pub revenue_cents: i64,
+    pub currency: String,
+    pub holds_expired: i64,
+    /// When an event last changed the figures, or the session's creation.
+    pub update_time: DateTime<Utc>,
+}
+
+/// The sales figures of a session, or NOT_FOUND. A session whose first event
+/// has not arrived yet has no `session_sales` row: its figures are zero.
+pub async fn session_sales(db: &impl ConnectionTrait, session_id: Uuid) -> Result<SessionSales> {
+    let sql = "SELECT s.session_id, s.currency,
+                      COALESCE(f.tickets_sold, 0) AS tickets_sold,
+                      COALESCE(f.revenue_cents, 0) AS revenue_cents,
+                      COALESCE(f.holds_expired, 0) AS holds_expired,
+                      COALESCE(f.update_time, s.create_time) AS update_time
+                 FROM sessions s
+                 LEFT JOIN session_sales f ON f.session_id = s.session_id
+                WHERE s.session_id = $1";
+    SessionSales::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [session_id.into()],
+    ))
+    .one(db)
+    .await?
+    .ok_or_else(|| Error::not_found("session", session_id))
+}
+
 #[derive(FromQueryResult)]
 struct SeatRow {
     label: String,

@@ -4,13 +4,15 @@
 
 #![allow(dead_code)]
 
+pub mod nats;
 pub mod process;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use cinema::{
     auth::Authenticator,
     config::{LogFormat, Secret, Settings},
+    live::Hub,
     proto::v1::{
         booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
     },
@@ -28,6 +30,8 @@ pub struct TestApp {
     pub channel: Channel,
     pub settings: Settings,
     pub database: String,
+    /// The server's live seat map hub, to see how many watchers it serves.
+    pub hub: Arc<Hub>,
     auth: Authenticator,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -79,6 +83,17 @@ pub async fn drop_database(name: &str) {
     }
 }
 
+/// Deletes the JetStream streams a test server created (best effort).
+pub async fn delete_streams(settings: &Settings) {
+    let Ok(client) = async_nats::connect(&settings.nats_url).await else {
+        return;
+    };
+    let js = async_nats::jetstream::new(client);
+    let topology = cinema::events::Topology::new(&settings.nats_prefix);
+    let _ = js.delete_stream(&topology.stream).await;
+    let _ = js.delete_stream(&topology.dlq_stream).await;
+}
+
 /// Settings for a server with its own database and prefixes.
 pub fn test_settings(database: &str) -> Settings {
     let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
@@ -95,6 +110,14 @@ pub fn test_settings(database: &str) -> Settings {
         redis_prefix: prefix.clone(),
         nats_prefix: prefix,
         log_format: LogFormat::Pretty,
+        stream_limits: cinema::config::StreamLimits {
+            max_age: Duration::from_secs(3600),
+            max_bytes: 64 << 20,
+            duplicate_window: Duration::from_secs(120),
+        },
+        outbox_retention: Duration::from_secs(3600),
+        run_worker: true,
+        max_watchers: 10_000,
     }
 }
 
@@ -114,9 +137,15 @@ impl TestApp {
             .expect("bind an ephemeral port");
         let addr = listener.local_addr().expect("the bound address");
         let (shutdown, signal) = oneshot::channel();
-        let task = tokio::spawn(cinema::server::run(settings.clone(), listener, async {
-            let _ = signal.await;
-        }));
+        let hub = Hub::new(settings.max_watchers);
+        let task = tokio::spawn(cinema::server::run_with_hub(
+            settings.clone(),
+            listener,
+            async {
+                let _ = signal.await;
+            },
+            hub.clone(),
+        ));
         let channel = Channel::from_shared(format!("http://{addr}"))
             .expect("a valid URI")
             .connect()
@@ -128,6 +157,7 @@ impl TestApp {
             auth: Authenticator::new(&settings.jwt_secret),
             settings,
             database,
+            hub,
             shutdown: Some(shutdown),
             task: Some(task),
         };
@@ -186,6 +216,7 @@ impl TestApp {
                 .expect("the server failed");
         }
         drop_database(&self.database).await;
+        delete_streams(&self.settings).await;
     }
 }
 

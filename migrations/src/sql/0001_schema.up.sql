@@ -110,6 +110,17 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_unpublished ON outbox (seq) WHERE published_time IS NULL;
 
+-- Wakes the relays of every instance when events are committed.
+CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('cinema_outbox', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_notify
+    AFTER INSERT ON outbox
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION outbox_notify();
+
 -- A client's request_id, remembered so that a retry gets the first answer.
 CREATE TABLE idempotency_keys (
     user_id       text        NOT NULL,

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS processed_events, session_sales;

@@ -1,0 +1,95 @@
+//! Domain events: written to the `outbox` table by the transaction that causes
+//! them ([`outbox`]), published to NATS JetStream by a relay on every instance
+//! ([`relay`]), into a stream set up at start ([`stream`]).
+//!
+//! Subjects are `<prefix>.events.<type>` (type: `reservation.created`,
+//! `reservation.expired`, `reservation.cancelled`, `payment.confirmed`,
+//! `seat.released`, `seats.changed`) in the stream `<PREFIX>`; messages that
+//! a consumer cannot process end in `<PREFIX>_DLQ` on `<prefix>.dlq.<type>`.
+//! Every message carries `Nats-Msg-Id` = event id, so JetStream drops re-sends
+//! within its duplicate window, and consumers deduplicate by event id.
+
+pub mod consumer;
+pub mod outbox;
+pub mod relay;
+pub mod stream;
+pub mod tail;
+
+use std::time::Duration;
+
+/// The header naming the protobuf message of the payload, e.g.
+/// `cinema.events.v1.ReservationCreated`.
+pub const EVENT_TYPE_HEADER: &str = "Cinema-Event-Type";
+/// The content type of every payload.
+pub const CONTENT_TYPE: &str = "application/protobuf";
+
+/// The names of one deployment's streams and subjects, from its NATS prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    /// The event stream, e.g. `CINEMA`.
+    pub stream: String,
+    /// The subjects' root, e.g. `cinema.events`.
+    pub events_root: String,
+    /// The dead-letter stream, e.g. `CINEMA_DLQ`.
+    pub dlq_stream: String,
+    /// The dead-letter subjects' root, e.g. `cinema.dlq`.
+    pub dlq_root: String,
+}
+
+impl Topology {
+    pub fn new(prefix: &str) -> Self {
+        let stream = prefix.to_ascii_uppercase().replace('-', "_");
+        Self {
+            dlq_stream: format!("{stream}_DLQ"),
+            stream,
+            events_root: format!("{prefix}.events"),
+            dlq_root: format!("{prefix}.dlq"),
+        }
+    }
+
+    /// The subject of an event type, e.g. `cinema.events.payment.confirmed`.
+    pub fn subject(&self, event_type: &str) -> String {
+        format!("{}.{event_type}", self.events_root)
+    }
+
+    /// The event type of a subject of this deployment, if it is one.
+    pub fn event_type<'s>(&self, subject: &'s str) -> Option<&'s str> {
+        subject
+            .strip_prefix(self.events_root.as_str())?
+            .strip_prefix('.')
+    }
+}
+
+/// Connects to NATS, retrying in the background when it is down: callers
+/// never wait for NATS.
+pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+    async_nats::ConnectOptions::new()
+        .name("cinema")
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(2))
+        .max_reconnects(None)
+        .connect(url)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_prefix() {
+        let topology = Topology::new("cinema");
+        assert_eq!(topology.stream, "CINEMA");
+        assert_eq!(topology.dlq_stream, "CINEMA_DLQ");
+        assert_eq!(
+            topology.subject("payment.confirmed"),
+            "cinema.events.payment.confirmed"
+        );
+        assert_eq!(
+            topology.event_type("cinema.events.seat.released"),
+            Some("seat.released")
+        );
+        assert_eq!(topology.event_type("other.events.seat.released"), None);
+        assert_eq!(Topology::new("t-1").stream, "T_1");
+    }
+}

@@ -1,0 +1,146 @@
+//! One watcher's view of a seat map: each seat's status and version, so
+//! that a change is applied only if it is newer than what the watcher has.
+
+use crate::{
+    catalog::layout::SeatLabel,
+    proto::{
+        events::SeatsChanged,
+        v1::{Seat, SeatMap, SeatMapUpdate, SeatStatus},
+    },
+};
+
+/// Compact on purpose: a status and a version per seat, found by position.
+pub struct SeatMapState {
+    seats_per_row: u32,
+    seats: Vec<(SeatStatus, i64)>,
+}
+
+impl SeatMapState {
+    /// The state a snapshot shows (seats row by row, as GetSeatMap lists them).
+    pub fn new(snapshot: &SeatMap) -> Self {
+        let seats_per_row = snapshot.seats.iter().filter(|seat| seat.row == "A").count() as u32;
+        Self {
+            seats_per_row,
+            seats: snapshot
+                .seats
+                .iter()
+                .map(|seat| (seat.status(), seat.version))
+                .collect(),
+        }
+    }
+
+    /// Applies the seats of `change` that are newer than this state and
+    /// returns them; older or repeated ones are dropped.
+    pub fn apply(&mut self, change: &SeatsChanged) -> Vec<Seat> {
+        change
+            .seats
+            .iter()
+            .filter(|seat| {
+                let Some(slot) = self.slot(&seat.label) else {
+                    return false;
+                };
+                let (status, version) = &mut self.seats[slot];
+                if seat.version <= *version {
+                    return false;
+                }
+                (*status, *version) = (seat.status(), seat.version);
+                true
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// An update message for `seats`, with the counts after them.
+    pub fn update(&self, session_id: &str, seats: Vec<Seat>) -> SeatMapUpdate {
+        SeatMapUpdate {
+            session_id: session_id.to_owned(),
+            seats,
+            available_count: self.count(SeatStatus::Available),
+            held_count: self.count(SeatStatus::Held),
+            sold_count: self.count(SeatStatus::Sold),
+        }
+    }
+
+    fn count(&self, status: SeatStatus) -> u32 {
+        self.seats.iter().filter(|(s, _)| *s == status).count() as u32
+    }
+
+    fn slot(&self, label: &str) -> Option<usize> {
+        let label: SeatLabel = label.parse().ok()?;
+        let row = u32::from(label.row()) - u32::from('A');
+        let slot = (row * self.seats_per_row + label.number() - 1) as usize;
+        (label.number() <= self.seats_per_row && slot < self.seats.len()).then_some(slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seat(label: &str, status: SeatStatus, version: i64) -> Seat {
+        Seat {
+            label: label.into(),
+            row: label[..1].into(),
+            number: label[1..].parse().unwrap(),
+            status: status.into(),
+            version,
+        }
+    }
+
+    fn snapshot() -> SeatMap {
+        let seats: Vec<Seat> = ["A1", "A2", "B1", "B2"]
+            .iter()
+            .map(|l| seat(l, SeatStatus::Available, 0))
+            .collect();
+        SeatMap {
+            session_id: "s".into(),
+            seats,
+            available_count: 4,
+            held_count: 0,
+            sold_count: 0,
+        }
+    }
+
+    fn change(seats: Vec<Seat>) -> SeatsChanged {
+        SeatsChanged {
+            seats,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn newer_changes_apply_and_counts_follow() {
+        let mut state = SeatMapState::new(&snapshot());
+        let applied = state.apply(&change(vec![
+            seat("B2", SeatStatus::Held, 1),
+            seat("A1", SeatStatus::Held, 1),
+        ]));
+        assert_eq!(applied.len(), 2);
+        let update = state.update("s", applied);
+        assert_eq!(
+            (update.available_count, update.held_count, update.sold_count),
+            (2, 2, 0)
+        );
+        let applied = state.apply(&change(vec![seat("B2", SeatStatus::Sold, 2)]));
+        assert_eq!(state.update("s", applied).sold_count, 1);
+    }
+
+    #[test]
+    fn old_repeated_and_unknown_seats_are_dropped() {
+        let mut state = SeatMapState::new(&snapshot());
+        assert_eq!(
+            state
+                .apply(&change(vec![seat("A2", SeatStatus::Held, 3)]))
+                .len(),
+            1
+        );
+        let stale = change(vec![
+            seat("A2", SeatStatus::Available, 2),
+            seat("A2", SeatStatus::Held, 3),
+            seat("C1", SeatStatus::Held, 9),
+            seat("A3", SeatStatus::Held, 9),
+        ]);
+        assert!(state.apply(&stale).is_empty());
+        assert_eq!(state.update("s", vec![]).held_count, 1);
+    }
+}

@@ -1,0 +1,408 @@
+//! The outbox and its relay: every committed change publishes exactly its
+//! events to JetStream, once, even across a NATS outage and with two relays.
+
+mod common;
+
+use std::{collections::HashSet, time::Duration};
+
+use chrono::Utc;
+use cinema::{
+    events::Topology,
+    proto::{
+        events as ev,
+        v1::{
+            CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest,
+            ReserveSeatsRequest, SeatStatus,
+        },
+    },
+};
+use common::{TestApp, authed, nats::PrivateNats, process::ServerProcess};
+use prost::Message;
+use prost_types::Timestamp;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use tonic::transport::Channel;
+
+/// One published message: its event type, message id and payload.
+struct Published {
+    event_type: String,
+    msg_id: String,
+    payload: Vec<u8>,
+}
+
+async fn create_session(app: &TestApp, rows: u32, seats_per_row: u32) -> String {
+    let at = Utc::now() + chrono::Duration::hours(24);
+    let request = CreateSessionRequest {
+        movie_title: "Filme X".into(),
+        room: "Sala 1".into(),
+        starts_at: Some(Timestamp {
+            seconds: at.timestamp(),
+            nanos: 0,
+        }),
+        price_cents: 2500,
+        currency: "BRL".into(),
+        rows,
+        seats_per_row,
+    };
+    app.sessions()
+        .create_session(authed(request, &app.admin_token()))
+        .await
+        .unwrap()
+        .into_inner()
+        .session_id
+}
+
+async fn reserve(
+    channel: &Channel,
+    app: &TestApp,
+    user: &str,
+    session_id: &str,
+    seats: &[&str],
+) -> String {
+    let request = ReserveSeatsRequest {
+        session_id: session_id.into(),
+        seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
+        request_id: String::new(),
+    };
+    cinema::proto::v1::booking_service_client::BookingServiceClient::new(channel.clone())
+        .reserve_seats(authed(request, &app.token(user)))
+        .await
+        .unwrap_or_else(|e| panic!("{user} reserving {seats:?}: {e}"))
+        .into_inner()
+        .reservation_id
+}
+
+async fn confirm(channel: &Channel, app: &TestApp, user: &str, reservation_id: &str) {
+    let request = ConfirmPaymentRequest {
+        reservation_id: reservation_id.into(),
+        payment_reference: format!("pix-{reservation_id}"),
+        request_id: String::new(),
+    };
+    cinema::proto::v1::booking_service_client::BookingServiceClient::new(channel.clone())
+        .confirm_payment(authed(request, &app.token(user)))
+        .await
+        .unwrap_or_else(|e| panic!("{user} confirming: {e}"));
+}
+
+async fn cancel(channel: &Channel, app: &TestApp, user: &str, reservation_id: &str) {
+    let request = CancelReservationRequest {
+        reservation_id: reservation_id.into(),
+    };
+    cinema::proto::v1::booking_service_client::BookingServiceClient::new(channel.clone())
+        .cancel_reservation(authed(request, &app.token(user)))
+        .await
+        .unwrap_or_else(|e| panic!("{user} cancelling: {e}"));
+}
+
+async fn query_i64(app: &TestApp, sql: &str) -> i64 {
+    let db = Database::connect(&app.settings.database_url).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .unwrap()
+        .unwrap();
+    let value = row.try_get_by_index::<i64>(0).unwrap();
+    db.close().await.unwrap();
+    value
+}
+
+/// The ids of every event in the outbox.
+async fn outbox_ids(app: &TestApp) -> HashSet<String> {
+    let db = Database::connect(&app.settings.database_url).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT event_id::text AS id FROM outbox",
+        ))
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "id").unwrap())
+        .collect()
+}
+
+/// Waits (generously) until every outbox row has been published.
+async fn wait_until_relayed(app: &TestApp, deadline: Duration) {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        let pending = query_i64(
+            app,
+            "SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL",
+        )
+        .await;
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "{pending} events still unpublished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every message of the app's event stream, in stream order.
+async fn published(app: &TestApp, nats_url: &str) -> Vec<Published> {
+    let topology = Topology::new(&app.settings.nats_prefix);
+    let js = async_nats::jetstream::new(async_nats::connect(nats_url).await.unwrap());
+    let mut stream = js.get_stream(&topology.stream).await.unwrap();
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut messages = Vec::new();
+    for seq in 1..=last {
+        let message = stream.get_raw_message(seq).await.unwrap();
+        messages.push(Published {
+            event_type: topology.event_type(&message.subject).unwrap().to_owned(),
+            msg_id: message.headers.get("Nats-Msg-Id").unwrap().to_string(),
+            payload: message.payload.to_vec(),
+        });
+    }
+    messages
+}
+
+fn assert_each_event_once(messages: &[Published], outbox: &HashSet<String>) {
+    let ids: Vec<&str> = messages.iter().map(|m| m.msg_id.as_str()).collect();
+    let unique: HashSet<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    assert_eq!(unique.len(), ids.len(), "an event was published twice");
+    assert_eq!(
+        &unique, outbox,
+        "the stream and the outbox hold different events"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_state_change_publishes_exactly_its_events_once() {
+    let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(2)).await;
+    let nats_url = app.settings.nats_url.clone();
+    let session = create_session(&app, 2, 8).await;
+    let channel = app.channel.clone();
+
+    let paid = reserve(&channel, &app, "alice", &session, &["A2", "A1"]).await;
+    confirm(&channel, &app, "alice", &paid).await;
+    let cancelled = reserve(&channel, &app, "bob", &session, &["B1"]).await;
+    cancel(&channel, &app, "bob", &cancelled).await;
+    let expired = reserve(&channel, &app, "carol", &session, &["B5"]).await;
+    // The sweeper records the expiry within about a second of the hold's end.
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    while query_i64(
+        &app,
+        "SELECT count(*)::bigint FROM reservations WHERE status = 'expired'",
+    )
+    .await
+        == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the hold was never recorded as expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_until_relayed(&app, Duration::from_secs(20)).await;
+
+    let messages = published(&app, &nats_url).await;
+    assert_each_event_once(&messages, &outbox_ids(&app).await);
+    let types: Vec<&str> = messages.iter().map(|m| m.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "reservation.created",
+            "seats.changed",
+            "payment.confirmed",
+            "seats.changed",
+            "reservation.created",
+            "seats.changed",
+            "reservation.cancelled",
+            "seat.released",
+            "seats.changed",
+            "reservation.created",
+            "seats.changed",
+            "reservation.expired",
+            "seat.released",
+            "seats.changed",
+        ]
+    );
+
+    let created = ev::ReservationCreated::decode(messages[0].payload.as_slice()).unwrap();
+    assert_eq!(created.event_id, messages[0].msg_id);
+    assert_eq!(
+        (created.reservation_id.as_str(), created.user_id.as_str()),
+        (paid.as_str(), "alice")
+    );
+    assert_eq!(
+        (created.seat_labels.clone(), created.total_price_cents),
+        (vec!["A1".into(), "A2".into()], 5000)
+    );
+    assert!(created.occur_time.is_some() && created.expire_time.is_some());
+
+    let held = ev::SeatsChanged::decode(messages[1].payload.as_slice()).unwrap();
+    let mut held_seats: Vec<(String, i32, i64)> = held
+        .seats
+        .iter()
+        .map(|s| (s.label.clone(), s.status, s.version))
+        .collect();
+    held_seats.sort();
+    let held_status = SeatStatus::Held as i32;
+    assert_eq!(
+        held_seats,
+        [("A1".into(), held_status, 1), ("A2".into(), held_status, 1)]
+    );
+
+    let payment = ev::PaymentConfirmed::decode(messages[2].payload.as_slice()).unwrap();
+    assert_eq!(
+        (payment.reservation_id.as_str(), payment.amount_cents),
+        (paid.as_str(), 5000)
+    );
+    assert_eq!(payment.seat_labels, ["A1", "A2"]);
+    assert_eq!(payment.payment_reference, format!("pix-{paid}"));
+    let sold = ev::SeatsChanged::decode(messages[3].payload.as_slice()).unwrap();
+    assert!(
+        sold.seats
+            .iter()
+            .all(|s| s.status == SeatStatus::Sold as i32 && s.version == 2)
+    );
+
+    let cancellation = ev::ReservationCancelled::decode(messages[6].payload.as_slice()).unwrap();
+    assert_eq!(
+        (
+            cancellation.reservation_id.as_str(),
+            cancellation.seat_labels.clone()
+        ),
+        (cancelled.as_str(), vec!["B1".into()])
+    );
+    let freed = ev::SeatReleased::decode(messages[7].payload.as_slice()).unwrap();
+    assert_eq!(
+        (freed.seat_label.as_str(), freed.reason),
+        ("B1", ev::ReleaseReason::Cancelled as i32)
+    );
+    assert_eq!(freed.reservation_id, cancelled);
+
+    let expiry = ev::ReservationExpired::decode(messages[11].payload.as_slice()).unwrap();
+    assert_eq!(
+        (expiry.reservation_id.as_str(), expiry.user_id.as_str()),
+        (expired.as_str(), "carol")
+    );
+    assert_eq!(expiry.seat_labels, ["B5"]);
+    let freed = ev::SeatReleased::decode(messages[12].payload.as_slice()).unwrap();
+    assert_eq!(
+        (freed.seat_label.as_str(), freed.reason),
+        ("B5", ev::ReleaseReason::Expired as i32)
+    );
+    let available = ev::SeatsChanged::decode(messages[13].payload.as_slice()).unwrap();
+    assert_eq!(available.seats.len(), 1);
+    assert_eq!(
+        (available.seats[0].status, available.seats[0].version),
+        (SeatStatus::Available as i32, 2)
+    );
+
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_outage_delays_events_but_loses_and_repeats_none() {
+    let mut nats = PrivateNats::start();
+    let nats_url = nats.url();
+    let app = TestApp::spawn_with(|s| {
+        s.nats_url = nats_url.clone();
+        s.hold_duration = Duration::from_secs(2);
+    })
+    .await;
+    // The stream exists once the relay has set it up.
+    wait_until_relayed(&app, Duration::from_secs(20)).await;
+    let session = create_session(&app, 10, 10).await;
+    wait_until_relayed(&app, Duration::from_secs(20)).await;
+    nats.kill();
+
+    // 100 booking calls while NATS is down: all succeed, none waits for NATS.
+    let channel = app.channel.clone();
+    let seats: Vec<String> = (b'A'..=b'J')
+        .flat_map(|row| (1..=10).map(move |n| format!("{}{n}", row as char)))
+        .collect();
+    for (i, chunk) in seats.chunks(2).take(50).enumerate() {
+        let labels: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let user = format!("user{}", i % 7);
+        let reservation = tokio::time::timeout(
+            Duration::from_secs(5),
+            reserve(&channel, &app, &user, &session, &labels),
+        )
+        .await
+        .expect("booking waited for NATS");
+        match i % 3 {
+            0 => confirm(&channel, &app, &user, &reservation).await,
+            1 => cancel(&channel, &app, &user, &reservation).await,
+            _ => {} // left to expire
+        }
+    }
+    // Let the holds left alone expire while NATS is still down.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let unpublished = query_i64(
+        &app,
+        "SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL",
+    )
+    .await;
+    assert!(
+        unpublished > 100,
+        "only {unpublished} events waiting while NATS was down"
+    );
+
+    nats.start_again();
+    wait_until_relayed(&app, Duration::from_secs(60)).await;
+    let messages = published(&app, &nats_url).await;
+    assert_each_event_once(&messages, &outbox_ids(&app).await);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_relaying_at_once_publish_each_event_once() {
+    let app = TestApp::spawn().await;
+    let nats_url = app.settings.nats_url.clone();
+    let other = ServerProcess::spawn(&app).await;
+    let session = create_session(&app, 10, 10).await;
+    let seats: Vec<String> = (b'A'..=b'J')
+        .flat_map(|row| (1..=10).map(move |n| format!("{}{n}", row as char)))
+        .collect();
+    let mut calls = tokio::task::JoinSet::new();
+    for (i, seat) in seats.into_iter().enumerate() {
+        let channel = if i % 2 == 0 {
+            app.channel.clone()
+        } else {
+            other.channel.clone()
+        };
+        let token = app.token(&format!("user{}", i % 9));
+        let session = session.clone();
+        calls.spawn(async move {
+            let mut booking =
+                cinema::proto::v1::booking_service_client::BookingServiceClient::new(channel);
+            let request = ReserveSeatsRequest {
+                session_id: session,
+                seat_labels: vec![seat],
+                request_id: String::new(),
+            };
+            let reservation = booking
+                .reserve_seats(authed(request, &token))
+                .await
+                .unwrap()
+                .into_inner();
+            let request = ConfirmPaymentRequest {
+                reservation_id: reservation.reservation_id,
+                payment_reference: "pix".into(),
+                request_id: String::new(),
+            };
+            booking
+                .confirm_payment(authed(request, &token))
+                .await
+                .unwrap();
+        });
+    }
+    while let Some(call) = calls.join_next().await {
+        call.unwrap();
+    }
+    wait_until_relayed(&app, Duration::from_secs(30)).await;
+    let outbox = outbox_ids(&app).await;
+    assert_eq!(
+        outbox.len(),
+        400,
+        "100 reservations and 100 payments, two events each"
+    );
+    assert_each_event_once(&published(&app, &nats_url).await, &outbox);
+    drop(other);
+    app.stop().await;
+}

@@ -1,0 +1,143 @@
+//! `cinema watch`, the real binary, against a server started here.
+
+mod common;
+
+use std::{process::Stdio, time::Duration};
+
+use chrono::Utc;
+use cinema::proto::v1::{CreateSessionRequest, ReserveSeatsRequest};
+use common::{TestApp, authed};
+use prost_types::Timestamp;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader, Lines},
+    process::{Child, ChildStdout, Command},
+};
+
+/// How long the child may take to print what a test waits for.
+const OUTPUT_TIMEOUT: Duration = Duration::from_secs(20);
+
+async fn create_session(app: &TestApp) -> String {
+    let at = Utc::now() + chrono::Duration::hours(24);
+    let request = CreateSessionRequest {
+        movie_title: "Filme X".into(),
+        room: "Sala 1".into(),
+        starts_at: Some(Timestamp {
+            seconds: at.timestamp(),
+            nanos: 0,
+        }),
+        price_cents: 2500,
+        currency: "BRL".into(),
+        rows: 2,
+        seats_per_row: 8,
+    };
+    app.sessions()
+        .create_session(authed(request, &app.admin_token()))
+        .await
+        .expect("create a session")
+        .into_inner()
+        .session_id
+}
+
+/// `cinema watch SESSION` against `app`, stdout and stderr piped.
+fn watch_command(app: &TestApp, session_id: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
+    command
+        .env_remove("CINEMA_TOKEN")
+        .args(["watch", session_id])
+        .args(["--addr", &format!("http://{}", app.addr)])
+        .args(["--token", &app.token("w")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// Reads lines until one satisfies `wanted`; returns every line read.
+async fn read_until(
+    lines: &mut Lines<BufReader<ChildStdout>>,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let reading = async {
+        while let Some(line) = lines.next_line().await.expect("read the watch output") {
+            let found = wanted(&line);
+            seen.push(line);
+            if found {
+                return true;
+            }
+        }
+        false
+    };
+    match tokio::time::timeout(OUTPUT_TIMEOUT, reading).await {
+        Ok(true) => seen,
+        Ok(false) => panic!("watch exited before printing it; printed {seen:?}"),
+        Err(_) => panic!("not printed within {OUTPUT_TIMEOUT:?}; printed {seen:?}"),
+    }
+}
+
+async fn stop(mut child: Child) {
+    child.kill().await.expect("kill the watch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_prints_the_seat_map_then_a_line_per_change() {
+    let app = TestApp::spawn().await;
+    let session = create_session(&app).await;
+    let mut child = watch_command(&app, &session)
+        .spawn()
+        .expect("start cinema watch");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+
+    let map = read_until(&mut lines, |line| line.starts_with("legend:")).await;
+    let header = format!("Session {session}  available 16  held 0  sold 0  last change ");
+    assert!(map.iter().any(|l| l.starts_with(&header)), "{map:#?}");
+    let row_a = format!(
+        "A {}",
+        (1..=8)
+            .map(|n| format!("{n:>4}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    assert!(map.contains(&row_a), "no plain row A in {map:#?}");
+    assert!(map.iter().any(|l| l.starts_with("B ")), "{map:#?}");
+    assert!(!map.concat().contains('\x1b'), "colours in piped output");
+
+    // The map was printed, so the watch is subscribed: this change reaches it.
+    let reserve = ReserveSeatsRequest {
+        session_id: session.clone(),
+        seat_labels: vec!["A1".into()],
+        request_id: String::new(),
+    };
+    app.booking()
+        .reserve_seats(authed(reserve, &app.token("alice")))
+        .await
+        .expect("reserve A1");
+    let updates = read_until(&mut lines, |line| line.contains("A1 HELD v1")).await;
+    let line = updates.last().expect("the matching line");
+    // `12:01:02 A1 HELD v1`: a time, then the change.
+    let (time, change) = line.split_once(' ').expect("a time and a change");
+    assert!(
+        chrono::NaiveTime::parse_from_str(time, "%H:%M:%S").is_ok(),
+        "{line}"
+    );
+    assert_eq!(change, "A1 HELD v1");
+
+    stop(child).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watching_an_unknown_session_exits_non_zero_naming_not_found() {
+    let app = TestApp::spawn().await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let output = tokio::time::timeout(OUTPUT_TIMEOUT, watch_command(&app, &unknown).output())
+        .await
+        .expect("watch did not exit")
+        .expect("run cinema watch");
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("NOT_FOUND"), "{stderr}");
+    assert!(stderr.contains(&unknown), "{stderr}");
+    app.stop().await;
+}
