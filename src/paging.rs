@@ -65,6 +65,26 @@ impl PageTokens {
             .map_err(|_| invalid())
     }
 
+    /// Ends a page: `items` were fetched as `limit + 1`, and one item more
+    /// than the limit means another page follows. Cuts it off and returns the
+    /// token for that page (made from the last item kept), or "" at the end.
+    pub fn finish_page<T, C: Serialize>(
+        &self,
+        scope: &str,
+        items: &mut Vec<T>,
+        limit: u64,
+        cursor: impl Fn(&T) -> C,
+    ) -> String {
+        if items.len() as u64 <= limit {
+            return String::new();
+        }
+        items.truncate(limit as usize);
+        items
+            .last()
+            .map(|last| self.encode(scope, &cursor(last)))
+            .unwrap_or_default()
+    }
+
     fn mac(&self, scope: &str, json: &[u8]) -> [u8; MAC_LEN] {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
@@ -129,6 +149,18 @@ mod tests {
                 "{bad} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn a_page_with_one_item_too_many_has_a_next_token() {
+        let tokens = tokens();
+        let mut full = vec![1_i64, 2, 3];
+        let token = tokens.finish_page("n", &mut full, 2, |last| *last);
+        assert_eq!(full, [1, 2]);
+        assert_eq!(tokens.decode::<i64>("n", &token).unwrap(), Some(2));
+        let mut last_page = vec![1_i64, 2];
+        assert_eq!(tokens.finish_page("n", &mut last_page, 2, |last| *last), "");
+        assert_eq!(last_page, [1, 2]);
     }
 
     #[test]

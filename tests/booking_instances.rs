@@ -13,12 +13,12 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use cinema::proto::v1::{
-    CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest, GetReservationRequest,
-    GetSeatMapRequest, ListPurchasesRequest, Reservation, ReservationStatus, ReserveSeatsRequest,
-    Sale, SeatMap, SeatStatus, Session, booking_service_client::BookingServiceClient,
+    CancelReservationRequest, ConfirmPaymentRequest, GetReservationRequest, GetSeatMapRequest,
+    ListPurchasesRequest, Reservation, ReservationStatus, ReserveSeatsRequest, Sale, SeatMap,
+    SeatStatus, Session, booking_service_client::BookingServiceClient,
     session_service_client::SessionServiceClient,
 };
-use common::{TestApp, authed, process::ServerProcess};
+use common::{TestApp, authed, create_session, process::ServerProcess};
 use prost_types::Timestamp;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use tokio::{sync::Barrier, task::JoinSet};
@@ -32,37 +32,10 @@ type Booking = BookingServiceClient<Channel>;
 /// judging whether a call happened before or after a hold ended.
 const EXPIRY_SLACK: chrono::Duration = chrono::Duration::milliseconds(250);
 
-fn in_hours(hours: i64) -> Option<Timestamp> {
-    let at = Utc::now() + chrono::Duration::hours(hours);
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    })
-}
-
 fn to_chrono(at: Option<&Timestamp>) -> DateTime<Utc> {
     let at = at.expect("a timestamp");
     DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).expect("valid nanos"))
         .expect("a representable timestamp")
-}
-
-async fn create_session(app: &TestApp, rows: u32, seats_per_row: u32) -> Session {
-    app.sessions()
-        .create_session(authed(
-            CreateSessionRequest {
-                movie_title: "Filme X".into(),
-                room: "Sala 1".into(),
-                starts_at: in_hours(24),
-                price_cents: 2500,
-                currency: "BRL".into(),
-                rows,
-                seats_per_row,
-            },
-            &app.admin_token(),
-        ))
-        .await
-        .expect("create a session")
-        .into_inner()
 }
 
 async fn reserve(

@@ -5,20 +5,15 @@ mod common;
 
 use std::{collections::HashSet, time::Duration};
 
-use chrono::Utc;
 use cinema::{
     events::Topology,
     proto::{
         events as ev,
-        v1::{
-            CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest,
-            ReserveSeatsRequest, SeatStatus,
-        },
+        v1::{CancelReservationRequest, ConfirmPaymentRequest, ReserveSeatsRequest, SeatStatus},
     },
 };
-use common::{TestApp, authed, nats::PrivateNats, process::ServerProcess};
+use common::{TestApp, authed, create_session, nats::PrivateNats, process::ServerProcess};
 use prost::Message;
-use prost_types::Timestamp;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tonic::transport::Channel;
 
@@ -27,28 +22,6 @@ struct Published {
     event_type: String,
     msg_id: String,
     payload: Vec<u8>,
-}
-
-async fn create_session(app: &TestApp, rows: u32, seats_per_row: u32) -> String {
-    let at = Utc::now() + chrono::Duration::hours(24);
-    let request = CreateSessionRequest {
-        movie_title: "Filme X".into(),
-        room: "Sala 1".into(),
-        starts_at: Some(Timestamp {
-            seconds: at.timestamp(),
-            nanos: 0,
-        }),
-        price_cents: 2500,
-        currency: "BRL".into(),
-        rows,
-        seats_per_row,
-    };
-    app.sessions()
-        .create_session(authed(request, &app.admin_token()))
-        .await
-        .unwrap()
-        .into_inner()
-        .session_id
 }
 
 async fn reserve(
@@ -173,7 +146,7 @@ fn assert_each_event_once(messages: &[Published], outbox: &HashSet<String>) {
 async fn each_state_change_publishes_exactly_its_events_once() {
     let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(2)).await;
     let nats_url = app.settings.nats_url.clone();
-    let session = create_session(&app, 2, 8).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     let channel = app.channel.clone();
 
     let paid = reserve(&channel, &app, "alice", &session, &["A2", "A1"]).await;
@@ -307,7 +280,7 @@ async fn a_nats_outage_delays_events_but_loses_and_repeats_none() {
     .await;
     // The stream exists once the relay has set it up.
     wait_until_relayed(&app, Duration::from_secs(20)).await;
-    let session = create_session(&app, 10, 10).await;
+    let session = create_session(&app, 10, 10).await.session_id;
     wait_until_relayed(&app, Duration::from_secs(20)).await;
     nats.kill();
 
@@ -355,7 +328,7 @@ async fn two_instances_relaying_at_once_publish_each_event_once() {
     let app = TestApp::spawn().await;
     let nats_url = app.settings.nats_url.clone();
     let other = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 10, 10).await;
+    let session = create_session(&app, 10, 10).await.session_id;
     let seats: Vec<String> = (b'A'..=b'J')
         .flat_map(|row| (1..=10).map(move |n| format!("{}{n}", row as char)))
         .collect();

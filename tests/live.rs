@@ -8,41 +8,16 @@ use std::{
     time::Duration,
 };
 
-use chrono::Utc;
 use cinema::proto::v1::{
-    CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest, GetSeatMapRequest,
-    ReserveSeatsRequest, SeatMapEvent, SeatStatus, WatchSeatMapRequest,
-    booking_service_client::BookingServiceClient, seat_map_event::Event,
-    session_service_client::SessionServiceClient,
+    CancelReservationRequest, ConfirmPaymentRequest, GetSeatMapRequest, ReserveSeatsRequest,
+    SeatMapEvent, SeatStatus, WatchSeatMapRequest, booking_service_client::BookingServiceClient,
+    seat_map_event::Event, session_service_client::SessionServiceClient,
 };
-use common::{TestApp, authed, process::ServerProcess};
-use prost_types::Timestamp;
+use common::{TestApp, authed, create_session, process::ServerProcess};
 use tonic::{Code, Streaming, transport::Channel};
 
 /// Seat label -> (status, version), as a watcher folds its stream.
 type Folded = HashMap<String, (i32, i64)>;
-
-async fn create_session(app: &TestApp, rows: u32, seats_per_row: u32) -> String {
-    let at = Utc::now() + chrono::Duration::hours(24);
-    let request = CreateSessionRequest {
-        movie_title: "Filme X".into(),
-        room: "Sala 1".into(),
-        starts_at: Some(Timestamp {
-            seconds: at.timestamp(),
-            nanos: 0,
-        }),
-        price_cents: 2500,
-        currency: "BRL".into(),
-        rows,
-        seats_per_row,
-    };
-    app.sessions()
-        .create_session(authed(request, &app.admin_token()))
-        .await
-        .unwrap()
-        .into_inner()
-        .session_id
-}
 
 async fn watch(channel: &Channel, app: &TestApp, session_id: &str) -> Streaming<SeatMapEvent> {
     SessionServiceClient::new(channel.clone())
@@ -123,7 +98,7 @@ async fn seat_map(app: &TestApp, session_id: &str) -> Folded {
 async fn a_watcher_on_one_instance_sees_a_hold_its_expiry_and_a_sale_made_on_another() {
     let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(2)).await;
     let other = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 2, 8).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     let mut stream = watch(&other.channel, &app, &session).await;
     let Event::Snapshot(snapshot) = next(&mut stream).await else {
         panic!("the first message is not a snapshot")
@@ -161,7 +136,7 @@ async fn a_watcher_on_one_instance_sees_a_hold_its_expiry_and_a_sale_made_on_ano
 async fn after_random_changes_on_two_instances_every_watcher_folds_to_the_seat_map() {
     let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(1)).await;
     let other = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 2, 8).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     let channels = [app.channel.clone(), other.channel.clone()];
     let mut watchers = Vec::new();
     for channel in &channels {
@@ -271,7 +246,7 @@ async fn fold(mut stream: Streaming<SeatMapEvent>, folded: Arc<Mutex<Folded>>) {
 #[tokio::test]
 async fn a_watcher_that_stops_reading_gets_a_fresh_snapshot_when_it_reads_again() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     // A tiny HTTP/2 window makes the server's side fill up after a few updates.
     let slow_channel = Channel::from_shared(format!("http://{}", app.addr))
         .unwrap()
@@ -328,7 +303,7 @@ async fn a_watcher_that_stops_reading_gets_a_fresh_snapshot_when_it_reads_again(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_watchers_all_receive_an_update() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     let mut channels = Vec::new();
     for _ in 0..10 {
         channels.push(
@@ -367,7 +342,7 @@ async fn a_thousand_watchers_all_receive_an_update() {
 #[tokio::test]
 async fn ending_a_watch_frees_it_and_the_cap_refuses_more() {
     let app = TestApp::spawn_with(|s| s.max_watchers = 3).await;
-    let session = create_session(&app, 2, 8).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     let mut streams = Vec::new();
     for _ in 0..3 {
         let mut stream = watch(&app.channel, &app, &session).await;
@@ -410,7 +385,7 @@ async fn ending_a_watch_frees_it_and_the_cap_refuses_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_a_watch_with_unavailable() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     let mut stream = watch(&app.channel, &app, &session).await;
     next(&mut stream).await;
     let stopping = tokio::spawn(app.stop());
@@ -438,7 +413,7 @@ async fn after_nats_comes_back_watchers_get_a_fresh_snapshot_and_changes_flow_ag
     let mut nats = common::nats::PrivateNats::start();
     let url = nats.url();
     let app = TestApp::spawn_with(|s| s.nats_url = url).await;
-    let session = create_session(&app, 2, 8).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     let mut stream = watch(&app.channel, &app, &session).await;
     let Event::Snapshot(_) = next(&mut stream).await else {
         panic!("no snapshot")

@@ -115,18 +115,11 @@ impl BookingService for BookingApi {
         let scope = format!("purchases:{}", caller.user_id);
         let cursor = self.page_tokens.decode(&scope, &r.page_token)?;
         let mut sales = self.booking.purchases(&caller, cursor, limit + 1).await?;
-        let next_page_token = if sales.len() as u64 > limit {
-            sales.truncate(limit as usize);
-            sales
-                .last()
-                .map(|last| {
-                    self.page_tokens
-                        .encode(&scope, &(last.paid_time, last.sale_id))
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = self
+            .page_tokens
+            .finish_page(&scope, &mut sales, limit, |last| {
+                (last.paid_time, last.sale_id)
+            });
         Ok(Response::new(pb::ListPurchasesResponse {
             sales: sales.into_iter().map(convert::sale).collect(),
             next_page_token,

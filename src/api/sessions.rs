@@ -72,20 +72,12 @@ impl SessionService for SessionApi {
         let r = request.into_inner();
         let limit = paging::page_size(r.page_size)?;
         let cursor = self.page_tokens.decode(LIST_SCOPE, &r.page_token)?;
-        // One extra row tells whether another page follows.
         let mut sessions = catalog::list_sessions(&self.db, cursor, limit + 1).await?;
-        let next_page_token = if sessions.len() as u64 > limit {
-            sessions.truncate(limit as usize);
-            sessions
-                .last()
-                .map(|last| {
-                    self.page_tokens
-                        .encode(LIST_SCOPE, &(last.starts_at, last.session_id))
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token =
+            self.page_tokens
+                .finish_page(LIST_SCOPE, &mut sessions, limit, |last| {
+                    (last.starts_at, last.session_id)
+                });
         Ok(Response::new(pb::ListSessionsResponse {
             sessions: sessions.into_iter().map(convert::session).collect(),
             next_page_token,

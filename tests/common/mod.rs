@@ -230,6 +230,37 @@ fn init_test_logs() {
         .try_init();
 }
 
+/// A time `hours` from now, whole seconds.
+pub fn in_hours(hours: i64) -> Option<prost_types::Timestamp> {
+    let at = chrono::Utc::now() + chrono::Duration::hours(hours);
+    Some(prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    })
+}
+
+/// Publishes "Filme X" tomorrow, R$ 25,00 a seat, in a room of this size.
+pub async fn create_session(
+    app: &TestApp,
+    rows: u32,
+    seats_per_row: u32,
+) -> cinema::proto::v1::Session {
+    let request = cinema::proto::v1::CreateSessionRequest {
+        movie_title: "Filme X".into(),
+        room: "Sala 1".into(),
+        starts_at: in_hours(24),
+        price_cents: 2500,
+        currency: "BRL".into(),
+        rows,
+        seats_per_row,
+    };
+    app.sessions()
+        .create_session(authed(request, &app.admin_token()))
+        .await
+        .expect("create a session")
+        .into_inner()
+}
+
 /// `message` sent with `token` in its authorization metadata.
 pub fn authed<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
