@@ -385,7 +385,7 @@ mod tests {
         let view = snapshot_view();
         let frame = draw(&view, &Folded::Snapshot, Output::Terminal);
         assert!(frame.starts_with(CLEAR_SCREEN));
-        assert!(frame.ends_with(&format!("{}", render(&view, true))));
+        assert!(frame.ends_with(&render(&view, true)));
         let sold = vec![seat("A2", SeatStatus::Sold, 2)];
         let (view, folded) = fold(Some(view), update(sold, (2, 0, 2)), at(12, 5, 0)).unwrap();
         let frame = draw(&view, &folded, Output::Terminal);

@@ -4,10 +4,8 @@ mod common;
 
 use std::{process::Stdio, time::Duration};
 
-use chrono::Utc;
-use cinema::proto::v1::{CreateSessionRequest, ReserveSeatsRequest};
-use common::{TestApp, authed};
-use prost_types::Timestamp;
+use cinema::proto::v1::ReserveSeatsRequest;
+use common::{TestApp, authed, create_session};
 use tokio::{
     io::{AsyncBufReadExt, BufReader, Lines},
     process::{Child, ChildStdout, Command},
@@ -15,28 +13,6 @@ use tokio::{
 
 /// How long the child may take to print what a test waits for.
 const OUTPUT_TIMEOUT: Duration = Duration::from_secs(20);
-
-async fn create_session(app: &TestApp) -> String {
-    let at = Utc::now() + chrono::Duration::hours(24);
-    let request = CreateSessionRequest {
-        movie_title: "Filme X".into(),
-        room: "Sala 1".into(),
-        starts_at: Some(Timestamp {
-            seconds: at.timestamp(),
-            nanos: 0,
-        }),
-        price_cents: 2500,
-        currency: "BRL".into(),
-        rows: 2,
-        seats_per_row: 8,
-    };
-    app.sessions()
-        .create_session(authed(request, &app.admin_token()))
-        .await
-        .expect("create a session")
-        .into_inner()
-        .session_id
-}
 
 /// `cinema watch SESSION` against `app`, stdout and stderr piped.
 fn watch_command(app: &TestApp, session_id: &str) -> Command {
@@ -83,7 +59,7 @@ async fn stop(mut child: Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_prints_the_seat_map_then_a_line_per_change() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app).await;
+    let session = create_session(&app, 2, 8).await.session_id;
     let mut child = watch_command(&app, &session)
         .spawn()
         .expect("start cinema watch");

@@ -9,16 +9,22 @@ use crate::{
     },
 };
 
-/// Compact on purpose: a status and a version per seat, found by position.
+/// Compact on purpose: a status and a version per seat, found by position,
+/// and the counts by status, kept up to date rather than recounted.
 pub struct SeatMapState {
     seats_per_row: u32,
     seats: Vec<(SeatStatus, i64)>,
+    counts: [u32; 4],
 }
 
 impl SeatMapState {
     /// The state a snapshot shows (seats row by row, as GetSeatMap lists them).
     pub fn new(snapshot: &SeatMap) -> Self {
         let seats_per_row = snapshot.seats.iter().filter(|seat| seat.row == "A").count() as u32;
+        let mut counts = [0; 4];
+        for seat in &snapshot.seats {
+            counts[seat.status() as usize] += 1;
+        }
         Self {
             seats_per_row,
             seats: snapshot
@@ -26,6 +32,7 @@ impl SeatMapState {
                 .iter()
                 .map(|seat| (seat.status(), seat.version))
                 .collect(),
+            counts,
         }
     }
 
@@ -43,6 +50,8 @@ impl SeatMapState {
                 if seat.version <= *version {
                     return false;
                 }
+                self.counts[*status as usize] -= 1;
+                self.counts[seat.status() as usize] += 1;
                 (*status, *version) = (seat.status(), seat.version);
                 true
             })
@@ -62,7 +71,7 @@ impl SeatMapState {
     }
 
     fn count(&self, status: SeatStatus) -> u32 {
-        self.seats.iter().filter(|(s, _)| *s == status).count() as u32
+        self.counts[status as usize]
     }
 
     fn slot(&self, label: &str) -> Option<usize> {
