@@ -379,3 +379,128 @@ async fn two_instances_relaying_at_once_publish_each_event_once() {
     drop(other);
     app.stop().await;
 }
+
+/// (tickets sold, revenue, holds expired) of a session, as the sales say and as
+/// the consumer counted.
+async fn figures(app: &TestApp, session_id: &str) -> ((i64, i64, i64), (i64, i64, i64)) {
+    let truth = format!(
+        "SELECT (SELECT count(*) FROM sale_seats WHERE session_id = '{session_id}')::bigint,
+                (SELECT coalesce(sum(amount_cents), 0) FROM sales WHERE session_id = '{session_id}')::bigint,
+                (SELECT count(*) FROM reservations WHERE session_id = '{session_id}' AND status = 'expired')::bigint"
+    );
+    let counted = format!(
+        "SELECT coalesce(max(tickets_sold), 0)::bigint, coalesce(max(revenue_cents), 0)::bigint,
+                coalesce(max(holds_expired), 0)::bigint FROM session_sales WHERE session_id = '{session_id}'"
+    );
+    (
+        query_triple(app, &truth).await,
+        query_triple(app, &counted).await,
+    )
+}
+
+async fn query_triple(app: &TestApp, sql: &str) -> (i64, i64, i64) {
+    let db = Database::connect(&app.settings.database_url).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .unwrap()
+        .unwrap();
+    let triple = (
+        row.try_get_by_index::<i64>(0).unwrap(),
+        row.try_get_by_index::<i64>(1).unwrap(),
+        row.try_get_by_index::<i64>(2).unwrap(),
+    );
+    db.close().await.unwrap();
+    triple
+}
+
+/// Waits until the consumer has nothing left to process.
+async fn wait_until_consumed(js: &async_nats::jetstream::Context, stream: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = js
+            .get_stream(stream)
+            .await
+            .unwrap()
+            .consumer_info("sales-figures")
+            .await
+            .unwrap();
+        if info.num_pending == 0 && info.num_ack_pending == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the consumer never caught up: {info:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_figures_equal_the_sales_after_a_random_workload_and_after_redelivery() {
+    let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(1)).await;
+    let session = create_session(&app, 4, 10).await.session_id;
+    let seats: Vec<String> = (b'A'..=b'D')
+        .flat_map(|row| (1..=10).map(move |n| format!("{}{n}", row as char)))
+        .collect();
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut random = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut booking =
+        cinema::proto::v1::booking_service_client::BookingServiceClient::new(app.channel.clone());
+    for _ in 0..80 {
+        let user = format!("user{}", random(6));
+        let wanted: Vec<String> = (0..1 + random(3))
+            .map(|_| seats[random(seats.len())].clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let request = ReserveSeatsRequest {
+            session_id: session.clone(),
+            seat_labels: wanted,
+            request_id: String::new(),
+        };
+        let Ok(held) = booking
+            .reserve_seats(authed(request, &app.token(&user)))
+            .await
+        else {
+            continue;
+        };
+        let reservation_id = held.into_inner().reservation_id;
+        match random(3) {
+            0 => confirm(&app.channel, &app, &user, &reservation_id).await,
+            1 => cancel(&app.channel, &app, &user, &reservation_id).await,
+            _ => {} // left to expire
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_until_relayed(&app, Duration::from_secs(20)).await;
+    let js = async_nats::jetstream::new(async_nats::connect(&app.settings.nats_url).await.unwrap());
+    let stream = Topology::new(&app.settings.nats_prefix).stream;
+    wait_until_consumed(&js, &stream).await;
+    let (truth, counted) = figures(&app, &session).await;
+    assert!(
+        truth.0 > 0 && truth.2 > 0,
+        "the workload sold nothing or expired nothing: {truth:?}"
+    );
+    assert_eq!(counted, truth);
+
+    // Every event delivered again (new message ids, so JetStream keeps them).
+    let topology = Topology::new(&app.settings.nats_prefix);
+    for message in published(&app, &app.settings.nats_url).await {
+        let subject = topology.subject(&message.event_type);
+        js.publish(subject, message.payload.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    wait_until_consumed(&js, &stream).await;
+    let (truth_again, counted_again) = figures(&app, &session).await;
+    assert_eq!((truth_again, counted_again), (truth, truth));
+    app.stop().await;
+}
