@@ -62,6 +62,8 @@ async fn the_readme_walkthrough_works_as_written() {
         "\"label\": \"B8\"",
         "\"paymentReference\": \"pix-123\"",
         "\"amountCents\": \"5000\"",
+        "\"snapshot\": {",
+        "\"update\": {",
     ] {
         assert!(
             stdout.contains(expected),
