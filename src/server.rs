@@ -68,17 +68,17 @@ pub async fn run_with_hub(
 
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::NotServing).await;
-    let probe = tokio::spawn(probe_database(db.clone(), health.clone()));
+    let mut background = Background::default();
+    background.spawn(probe_database(db.clone(), health.clone()));
 
-    let locks = SeatLocks::connect(&settings.redis_url, &settings.redis_prefix)
-        .context("configuring Redis")?;
-    let signal = Signal::default();
-    let nats = events::connect(&settings.nats_url)
-        .await
-        .context("configuring NATS")?;
-    let js = async_nats::jetstream::new(nats);
+    let js = async_nats::jetstream::new(
+        events::connect(&settings.nats_url)
+            .await
+            .context("configuring NATS")?,
+    );
     let topology = Topology::new(&settings.nats_prefix);
-    let relay = tokio::spawn(
+    let signal = Signal::default();
+    background.spawn(
         Relay {
             db: db.clone(),
             js: js.clone(),
@@ -89,20 +89,24 @@ pub async fn run_with_hub(
         }
         .run(),
     );
-    let worker = settings.run_worker.then(|| {
-        tokio::spawn(events::consumer::run(
+    if settings.run_worker {
+        background.spawn(events::consumer::run(
             db.clone(),
             js.clone(),
             topology.clone(),
-        ))
-    });
-    let live = tokio::spawn(
+        ));
+    }
+    background.spawn(
         hub.clone()
             .run(settings.nats_url.clone(), topology.subject("seats.changed")),
     );
     let (expiry, sweeper) = booking::expiry::sweeper(db.clone(), signal.clone());
-    let sweeper = tokio::spawn(sweeper);
-    let locks = Arc::new(locks);
+    background.spawn(sweeper);
+
+    let locks = Arc::new(
+        SeatLocks::connect(&settings.redis_url, &settings.redis_prefix)
+            .context("configuring Redis")?,
+    );
     let booking = Arc::new(Booking::new(
         db.clone(),
         locks.clone(),
@@ -111,20 +115,9 @@ pub async fn run_with_hub(
         expiry,
         signal,
     ));
-
     let auth = Authenticator::new(&settings.jwt_secret);
     let page_tokens = PageTokens::new(&settings.jwt_secret);
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            // Lets grpcurl decode the google.rpc error details.
-            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-    };
-    let reflection_v1 = reflection().build_v1().context("building reflection v1")?;
-    let reflection_v1alpha = reflection()
-        .build_v1alpha()
-        .context("building reflection v1alpha")?;
+    let (reflection_v1, reflection_v1alpha) = reflection()?;
 
     let addr = listener
         .local_addr()
@@ -137,17 +130,11 @@ pub async fn run_with_hub(
         async move {
             shutdown.await;
             tracing::info!("shutting down: refusing new calls, finishing in-flight ones");
+            background.stop();
             // Load balancers stop routing here before the listener closes.
-            probe.abort();
-            sweeper.abort();
-            relay.abort();
             set_health(&health, ServingStatus::NotServing).await;
             // Watch streams end with UNAVAILABLE so their clients reconnect elsewhere.
             hub.close();
-            live.abort();
-            if let Some(worker) = worker {
-                worker.abort();
-            }
             let _ = draining.send(());
         }
     };
@@ -184,6 +171,48 @@ pub async fn run_with_hub(
     db.close().await.context("closing the PostgreSQL pool")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The tasks that run beside the RPCs (health probe, relay, consumer, live
+/// seat maps, sweeper), stopped together when draining begins. Stopping any
+/// of them mid-way is safe: each step they take is one transaction.
+#[derive(Default)]
+struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+        self.0.push(tokio::spawn(task));
+    }
+
+    fn stop(self) {
+        for task in self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha), knowing our
+/// services, health, and the google.rpc error details grpcurl should decode.
+fn reflection() -> anyhow::Result<(
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
+    tonic_reflection::server::v1alpha::ServerReflectionServer<
+        impl tonic_reflection::server::v1alpha::ServerReflection,
+    >,
+)> {
+    let builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    Ok((
+        builder().build_v1().context("building reflection v1")?,
+        builder()
+            .build_v1alpha()
+            .context("building reflection v1alpha")?,
+    ))
 }
 
 /// Applies migrations, waiting for PostgreSQL to come up for a while first.
