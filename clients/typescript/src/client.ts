@@ -1,0 +1,393 @@
+// Hand-written helpers over the generated stubs (src/gen/, made by ./generate
+// with ts-proto for @grpc/grpc-js): connect to a cinema server, send a bearer
+// token, call unary RPCs as promises, watch a seat map, and read the
+// google.rpc error details the server attaches to its errors.
+
+import {
+  type CallOptions,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type Interceptor,
+  InterceptingCall,
+  Metadata,
+  type ServiceError,
+  credentials,
+  status,
+} from "@grpc/grpc-js";
+
+import {
+  BookingServiceClient,
+  CancelReservationRequest,
+  ConfirmPaymentRequest,
+  type DeepPartial,
+  GetReservationRequest,
+  ListPurchasesRequest,
+  type ListPurchasesResponse,
+  type Reservation,
+  ReserveSeatsRequest,
+  type Sale,
+} from "./gen/cinema/v1/booking";
+import {
+  CreateSessionRequest,
+  GetSeatMapRequest,
+  GetSessionRequest,
+  GetSessionSalesRequest,
+  ListSessionsRequest,
+  type ListSessionsResponse,
+  type SeatMap,
+  type SeatMapEvent,
+  type SeatMapUpdate,
+  SeatStatus,
+  type Session,
+  type SessionSales,
+  SessionServiceClient,
+  WatchSeatMapRequest,
+  seatStatusToJSON,
+} from "./gen/cinema/v1/session";
+import {
+  BadRequest,
+  ErrorInfo,
+  PreconditionFailure,
+  ResourceInfo,
+} from "./gen/google/rpc/error_details";
+import { Status as RpcStatus } from "./gen/google/rpc/status";
+
+export const DEFAULT_ADDRESS = "127.0.0.1:50051";
+
+/** Metadata carrying `authorization: Bearer <token>`, for one call. */
+export function bearer(token: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set("authorization", `Bearer ${token}`);
+  return metadata;
+}
+
+/** An interceptor that adds `authorization: Bearer <token>` to every call. */
+export function bearerInterceptor(token: string): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
+
+/** The last (fullest) overload of a generated unary method. */
+export type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/**
+ * Calls a generated unary method and returns its answer as a promise; a
+ * failed call rejects with the grpc-js `ServiceError` (code, details,
+ * trailing metadata). `method` must be bound to its client, e.g.
+ * `unary(client.getSession.bind(client), { sessionId })`.
+ */
+export function unary<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  metadata: Metadata = new Metadata(),
+  options: Partial<CallOptions> = {},
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, metadata, options, (error, response) => {
+      if (error) reject(error);
+      else resolve(response);
+    });
+  });
+}
+
+export interface CinemaClientOptions {
+  /** Sent as `authorization: Bearer <token>` on every call. */
+  token?: string;
+  /** Deadline of each unary call, in milliseconds (default 10 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Both cinema services over one insecure (plaintext) channel, with promise
+ * methods for every unary RPC. `close()` it when done, or node will not exit.
+ */
+export class CinemaClient {
+  readonly sessions: SessionServiceClient;
+  readonly booking: BookingServiceClient;
+  private readonly timeoutMs: number;
+
+  constructor(address: string = DEFAULT_ADDRESS, options: CinemaClientOptions = {}) {
+    const interceptors = options.token === undefined ? [] : [bearerInterceptor(options.token)];
+    this.sessions = new SessionServiceClient(address, credentials.createInsecure(), { interceptors });
+    // The booking client shares the session client's channel (one connection).
+    this.booking = new BookingServiceClient(address, credentials.createInsecure(), {
+      interceptors,
+      channelOverride: this.sessions.getChannel(),
+    });
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** Resolves once the channel is connected (or rejects after `timeoutMs`). */
+  ready(timeoutMs: number = this.timeoutMs): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.sessions.waitForReady(Date.now() + timeoutMs, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(): void {
+    this.sessions.close(); // closes the shared channel
+  }
+
+  private options(): Partial<CallOptions> {
+    return { deadline: Date.now() + this.timeoutMs };
+  }
+
+  private call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+    return unary(method, request, new Metadata(), this.options());
+  }
+
+  // SessionService
+
+  createSession(request: DeepPartial<CreateSessionRequest>): Promise<Session> {
+    const s = this.sessions;
+    return this.call(s.createSession.bind(s), CreateSessionRequest.fromPartial(request));
+  }
+
+  getSession(sessionId: string): Promise<Session> {
+    const s = this.sessions;
+    return this.call(s.getSession.bind(s), GetSessionRequest.fromPartial({ sessionId }));
+  }
+
+  listSessions(request: DeepPartial<ListSessionsRequest> = {}): Promise<ListSessionsResponse> {
+    const s = this.sessions;
+    return this.call(s.listSessions.bind(s), ListSessionsRequest.fromPartial(request));
+  }
+
+  getSeatMap(sessionId: string): Promise<SeatMap> {
+    const s = this.sessions;
+    return this.call(s.getSeatMap.bind(s), GetSeatMapRequest.fromPartial({ sessionId }));
+  }
+
+  getSessionSales(sessionId: string): Promise<SessionSales> {
+    const s = this.sessions;
+    return this.call(s.getSessionSales.bind(s), GetSessionSalesRequest.fromPartial({ sessionId }));
+  }
+
+  /** Starts a WatchSeatMap stream; see {@link SeatMapWatch}. No deadline. */
+  watchSeatMap(sessionId: string): SeatMapWatch {
+    return new SeatMapWatch(this.sessions.watchSeatMap(WatchSeatMapRequest.fromPartial({ sessionId })));
+  }
+
+  // BookingService (the caller is the token's user)
+
+  reserveSeats(request: DeepPartial<ReserveSeatsRequest>): Promise<Reservation> {
+    const b = this.booking;
+    return this.call(b.reserveSeats.bind(b), ReserveSeatsRequest.fromPartial(request));
+  }
+
+  getReservation(reservationId: string): Promise<Reservation> {
+    const b = this.booking;
+    return this.call(b.getReservation.bind(b), GetReservationRequest.fromPartial({ reservationId }));
+  }
+
+  confirmPayment(request: DeepPartial<ConfirmPaymentRequest>): Promise<Sale> {
+    const b = this.booking;
+    return this.call(b.confirmPayment.bind(b), ConfirmPaymentRequest.fromPartial(request));
+  }
+
+  cancelReservation(reservationId: string): Promise<Reservation> {
+    const b = this.booking;
+    return this.call(b.cancelReservation.bind(b), CancelReservationRequest.fromPartial({ reservationId }));
+  }
+
+  listPurchases(request: DeepPartial<ListPurchasesRequest> = {}): Promise<ListPurchasesResponse> {
+    const b = this.booking;
+    return this.call(b.listPurchases.bind(b), ListPurchasesRequest.fromPartial(request));
+  }
+}
+
+/** How a stream ended: its gRPC status code and message. */
+export interface StreamEnd {
+  code: status;
+  details: string;
+  error?: ServiceError;
+}
+
+/**
+ * A running WatchSeatMap stream. Every message is kept in `events` and passed
+ * to the `onEvent` listeners; `next(predicate)` waits for a matching message,
+ * `cancel()` ends the stream and waits until it is closed, and `ended`
+ * resolves with the final status (never rejects).
+ */
+export class SeatMapWatch {
+  readonly events: SeatMapEvent[] = [];
+  readonly ended: Promise<StreamEnd>;
+  private end: StreamEnd | undefined;
+  private readonly listeners: Array<(event: SeatMapEvent) => void> = [];
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly call: ClientReadableStream<SeatMapEvent>) {
+    this.ended = new Promise((resolve) => {
+      let settled = false;
+      const finish = (end: StreamEnd) => {
+        if (settled) return;
+        settled = true;
+        this.end = end;
+        for (const wake of this.waiters) wake();
+        resolve(end);
+      };
+      call.on("data", (event: SeatMapEvent) => {
+        this.events.push(event);
+        for (const listener of this.listeners) listener(event);
+        for (const wake of this.waiters) wake();
+      });
+      // A stream ends with exactly one of: an error (any non-OK status,
+      // including CANCELLED after cancel()), or a status OK.
+      call.on("error", (error: ServiceError) => finish({ code: error.code, details: error.details, error }));
+      call.on("status", (s: { code: status; details: string }) => {
+        if (s.code === status.OK) finish({ code: s.code, details: s.details });
+      });
+    });
+  }
+
+  /** Calls `listener` for every message from now on. */
+  onEvent(listener: (event: SeatMapEvent) => void): this {
+    this.listeners.push(listener);
+    return this;
+  }
+
+  /**
+   * Resolves with the first message (already received or still to come) that
+   * satisfies `predicate`; rejects if the stream ends first or after
+   * `timeoutMs`.
+   */
+  next(predicate: (event: SeatMapEvent) => boolean, timeoutMs = 10_000): Promise<SeatMapEvent> {
+    return new Promise((resolve, reject) => {
+      let checked = 0;
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`no matching seat map message within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = () => {
+        for (; checked < this.events.length; checked++) {
+          const event = this.events[checked]!;
+          if (predicate(event)) {
+            clearTimeout(timer);
+            this.waiters.delete(check);
+            resolve(event);
+            return;
+          }
+        }
+        if (this.end) {
+          clearTimeout(timer);
+          this.waiters.delete(check);
+          reject(new Error(`the watch ended (${status[this.end.code]}: ${this.end.details}) before a matching message`));
+        }
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Cancels the stream and resolves once it has ended (normally CANCELLED). */
+  cancel(): Promise<StreamEnd> {
+    if (!this.end) this.call.cancel();
+    return this.ended;
+  }
+}
+
+// ---- errors -------------------------------------------------------------
+
+export function isServiceError(error: unknown): error is ServiceError {
+  return error instanceof Error && typeof (error as Partial<ServiceError>).code === "number" && "metadata" in error;
+}
+
+/** The name of a gRPC status code, e.g. 9 → "FAILED_PRECONDITION". */
+export function codeName(code: status): string {
+  return status[code] ?? `CODE_${code}`;
+}
+
+/** The `google.rpc` details of an error that the server attaches. */
+export interface ErrorDetails {
+  status?: RpcStatus;
+  badRequest?: BadRequest;
+  preconditionFailure?: PreconditionFailure;
+  resourceInfo?: ResourceInfo;
+  errorInfo?: ErrorInfo;
+  /** type URLs of details not decoded here */
+  unknown: string[];
+}
+
+const TYPE_PREFIX = "type.googleapis.com/";
+
+/**
+ * Decodes the `google.rpc.Status` of the `grpc-status-details-bin` trailer
+ * (the "rich error model") and the details it carries. Returns only
+ * `{ unknown: [] }` when the error has no such trailer.
+ */
+export function errorDetails(error: ServiceError): ErrorDetails {
+  const details: ErrorDetails = { unknown: [] };
+  const raw = error.metadata?.get("grpc-status-details-bin")[0];
+  if (raw === undefined || typeof raw === "string") return details;
+  details.status = RpcStatus.decode(raw);
+  for (const any of details.status.details) {
+    const bytes = any.value;
+    switch (any.typeUrl.slice(any.typeUrl.lastIndexOf("/") + 1)) {
+      case "google.rpc.BadRequest":
+        details.badRequest = BadRequest.decode(bytes);
+        break;
+      case "google.rpc.PreconditionFailure":
+        details.preconditionFailure = PreconditionFailure.decode(bytes);
+        break;
+      case "google.rpc.ResourceInfo":
+        details.resourceInfo = ResourceInfo.decode(bytes);
+        break;
+      case "google.rpc.ErrorInfo":
+        details.errorInfo = ErrorInfo.decode(bytes);
+        break;
+      default:
+        details.unknown.push(any.typeUrl.startsWith(TYPE_PREFIX) ? any.typeUrl.slice(TYPE_PREFIX.length) : any.typeUrl);
+    }
+  }
+  return details;
+}
+
+/** One line describing an error: code, message and its details. */
+export function describeError(error: unknown): string {
+  if (!isServiceError(error)) return String(error);
+  const d = errorDetails(error);
+  const parts = [`${codeName(error.code)}: ${error.details}`];
+  for (const v of d.badRequest?.fieldViolations ?? []) parts.push(`field ${v.field}: ${v.description}`);
+  for (const v of d.preconditionFailure?.violations ?? []) parts.push(`${v.type} ${v.subject}: ${v.description}`);
+  if (d.resourceInfo) parts.push(`${d.resourceInfo.resourceType} ${d.resourceInfo.resourceName}`);
+  return parts.join("; ");
+}
+
+// ---- seat maps ----------------------------------------------------------
+
+/** "SEAT_STATUS_HELD" → "HELD". */
+export function seatStatusName(s: SeatStatus): string {
+  return seatStatusToJSON(s).replace(/^SEAT_STATUS_/, "");
+}
+
+/** One readable line for a WatchSeatMap message. */
+export function describeSeatMapEvent(event: SeatMapEvent): string {
+  const counts = (m: SeatMap | SeatMapUpdate) =>
+    `${m.availableCount} available, ${m.heldCount} held, ${m.soldCount} sold`;
+  switch (event.event?.$case) {
+    case "snapshot": {
+      const map = event.event.value;
+      return `snapshot: ${map.seats.length} seats (${counts(map)})`;
+    }
+    case "update": {
+      const update = event.event.value;
+      const seats = update.seats.map((s) => `${s.label} ${seatStatusName(s.status)} v${s.version}`).join(", ");
+      return `update: ${seats} (${counts(update)})`;
+    }
+    default:
+      return "empty message";
+  }
+}
+
+export { SeatStatus, status };
+export type { Reservation, Sale, SeatMap, SeatMapEvent, SeatMapUpdate, Session };

@@ -1,0 +1,83 @@
+//! The generated Python and TypeScript clients, each running its own test
+//! suite against a fresh server. `scripts/clients` sets them up first
+//! (`scripts/test` does that).
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use cinema::events::Topology;
+use common::TestApp;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `program args` in `dir` with the server's address, tokens and event
+/// stream in the environment, and fails with its output if it fails.
+async fn run_suite(app: &TestApp, dir: &Path, program: &Path, args: &[&str]) {
+    assert!(
+        program.exists(),
+        "{} is missing: run scripts/clients first",
+        program.display()
+    );
+    let topology = Topology::new(&app.settings.nats_prefix);
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("CINEMA_ADDR", app.addr.to_string())
+        .env("CINEMA_ADMIN_TOKEN", app.admin_token())
+        .env("CINEMA_ALICE_TOKEN", app.token("alice"))
+        .env("CINEMA_BOB_TOKEN", app.token("bob"))
+        .env("NATS_URL", &app.settings.nats_url)
+        .env("CINEMA_EVENTS_STREAM", &topology.stream)
+        .env("CINEMA_EVENTS_SUBJECT_ROOT", &topology.events_root);
+    let output =
+        tokio::task::spawn_blocking(move || command.output().expect("start the client suite"))
+            .await
+            .expect("the client suite's thread");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the suite failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    println!("{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_client_plays_the_whole_flow() {
+    let app = TestApp::spawn().await;
+    let dir = repo().join("clients/python");
+    run_suite(
+        &app,
+        &dir,
+        &dir.join(".venv/bin/python"),
+        &["-m", "pytest", "-q", "tests"],
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typescript_client_plays_the_whole_flow() {
+    let app = TestApp::spawn().await;
+    let dir = repo().join("clients/typescript");
+    let npm = which("npm");
+    run_suite(&app, &dir, &npm, &["test", "--silent"]).await;
+    app.stop().await;
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|p| p.exists())
+        })
+        .unwrap_or_else(|| PathBuf::from(program))
+}
