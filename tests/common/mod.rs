@@ -167,22 +167,10 @@ impl TestApp {
 
     /// Waits (generously) for health to report SERVING.
     pub async fn wait_until_serving(&self) {
-        use tonic_health::pb::{
-            HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-        };
-        let mut health = HealthClient::new(self.channel.clone());
-        for _ in 0..100 {
-            let response = health
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await;
-            if response.is_ok_and(|r| r.get_ref().status == ServingStatus::Serving as i32) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the test server never reported SERVING");
+        assert!(
+            serving_within(&self.channel, Duration::from_secs(5)).await,
+            "the test server never reported SERVING"
+        );
     }
 
     pub fn token(&self, user: &str) -> String {
@@ -259,6 +247,27 @@ pub async fn create_session(
         .await
         .expect("create a session")
         .into_inner()
+}
+
+/// Whether the server behind `channel` reports SERVING within `limit`.
+pub async fn serving_within(channel: &Channel, limit: Duration) -> bool {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let mut health = HealthClient::new(channel.clone());
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        let response = health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await;
+        if response.is_ok_and(|r| r.get_ref().status == ServingStatus::Serving as i32) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 /// `message` sent with `token` in its authorization metadata.

@@ -136,20 +136,8 @@ impl ServerProcess {
 
     /// Waits (generously) for health to report SERVING.
     async fn wait_until_serving(&self) {
-        use tonic_health::pb::{
-            HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-        };
-        let mut health = HealthClient::new(self.channel.clone());
-        for _ in 0..200 {
-            let response = health
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await;
-            if response.is_ok_and(|r| r.get_ref().status == ServingStatus::Serving as i32) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        if super::serving_within(&self.channel, Duration::from_secs(10)).await {
+            return;
         }
         panic!(
             "the server process never reported SERVING; log:\n{}",
