@@ -11,7 +11,7 @@ use cinema::proto::v1::{
     GetSeatMapRequest, GetSessionRequest, ListPurchasesRequest, ListPurchasesResponse,
     ReservationStatus, ReserveSeatsRequest, Sale, SeatMap, SeatStatus, Session,
 };
-use common::{TestApp, authed, violated_fields};
+use common::{TestApp, authed, precondition_violations, seat, to_chrono, violated_fields};
 use prost_types::Timestamp;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tonic::{Code, Status};
@@ -38,12 +38,6 @@ fn in_hours(hours: i64) -> Option<Timestamp> {
         seconds: at.timestamp(),
         nanos: 0,
     })
-}
-
-fn to_chrono(at: Option<&Timestamp>) -> DateTime<Utc> {
-    let at = at.expect("a timestamp");
-    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).expect("valid nanos"))
-        .expect("a representable timestamp")
 }
 
 fn assert_about(at: Option<&Timestamp>, earliest: DateTime<Utc>, latest: DateTime<Utc>) {
@@ -197,35 +191,8 @@ async fn seat_map(app: &TestApp, session_id: &str) -> SeatMap {
     .into_inner()
 }
 
-/// (status, version) of one seat of `map`.
-fn seat(map: &SeatMap, label: &str) -> (SeatStatus, i64) {
-    let seat = map
-        .seats
-        .iter()
-        .find(|s| s.label == label)
-        .unwrap_or_else(|| panic!("no seat {label} in the map"));
-    (seat.status(), seat.version)
-}
-
 fn counts(map: &SeatMap) -> (u32, u32, u32) {
     (map.available_count, map.held_count, map.sold_count)
-}
-
-/// The (type, subject) of each PreconditionFailure violation, sorted: the
-/// contract does not order them.
-fn precondition_violations(status: &Status) -> Vec<(String, String)> {
-    let mut violations: Vec<(String, String)> = status
-        .get_details_precondition_failure()
-        .map(|failure| {
-            failure
-                .violations
-                .into_iter()
-                .map(|v| (v.r#type, v.subject))
-                .collect()
-        })
-        .unwrap_or_default();
-    violations.sort();
-    violations
 }
 
 fn violation(kind: &str, subject: &str) -> (String, String) {

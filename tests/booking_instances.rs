@@ -18,12 +18,13 @@ use cinema::proto::v1::{
     SeatStatus, Session, booking_service_client::BookingServiceClient,
     session_service_client::SessionServiceClient,
 };
-use common::{TestApp, authed, create_session, process::ServerProcess};
-use prost_types::Timestamp;
+use common::{
+    TestApp, authed, create_session, precondition_violations, process::ServerProcess, seat,
+    to_chrono,
+};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use tokio::{sync::Barrier, task::JoinSet};
 use tonic::{Code, Status, transport::Channel};
-use tonic_types::StatusExt;
 use uuid::Uuid;
 
 type Booking = BookingServiceClient<Channel>;
@@ -31,12 +32,6 @@ type Booking = BookingServiceClient<Channel>;
 /// Slack between the test's clock and PostgreSQL's (same machine) when
 /// judging whether a call happened before or after a hold ended.
 const EXPIRY_SLACK: chrono::Duration = chrono::Duration::milliseconds(250);
-
-fn to_chrono(at: Option<&Timestamp>) -> DateTime<Utc> {
-    let at = at.expect("a timestamp");
-    DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).expect("valid nanos"))
-        .expect("a representable timestamp")
-}
 
 async fn reserve(
     mut client: Booking,
@@ -69,31 +64,6 @@ async fn seat_map(mut client: SessionServiceClient<Channel>, token: &str, id: &s
         .await
         .expect("seat map")
         .into_inner()
-}
-
-fn seat(map: &SeatMap, label: &str) -> (SeatStatus, i64) {
-    let seat = map
-        .seats
-        .iter()
-        .find(|s| s.label == label)
-        .unwrap_or_else(|| panic!("no seat {label} in the map"));
-    (seat.status(), seat.version)
-}
-
-/// The (type, subject) of each PreconditionFailure violation, sorted.
-fn precondition_violations(status: &Status) -> Vec<(String, String)> {
-    let mut violations: Vec<(String, String)> = status
-        .get_details_precondition_failure()
-        .map(|failure| {
-            failure
-                .violations
-                .into_iter()
-                .map(|v| (v.r#type, v.subject))
-                .collect()
-        })
-        .unwrap_or_default();
-    violations.sort();
-    violations
 }
 
 /// A refusal of ReserveSeats the contract allows: ABORTED, or

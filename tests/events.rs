@@ -12,7 +12,9 @@ use cinema::{
         v1::{CancelReservationRequest, ConfirmPaymentRequest, ReserveSeatsRequest, SeatStatus},
     },
 };
-use common::{TestApp, authed, create_session, nats::PrivateNats, process::ServerProcess};
+use common::{
+    TestApp, authed, create_session, nats::PrivateNats, process::ServerProcess, reserve_on,
+};
 use prost::Message;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tonic::transport::Channel;
@@ -22,26 +24,6 @@ struct Published {
     event_type: String,
     msg_id: String,
     payload: Vec<u8>,
-}
-
-async fn reserve(
-    channel: &Channel,
-    app: &TestApp,
-    user: &str,
-    session_id: &str,
-    seats: &[&str],
-) -> String {
-    let request = ReserveSeatsRequest {
-        session_id: session_id.into(),
-        seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
-        request_id: String::new(),
-    };
-    cinema::proto::v1::booking_service_client::BookingServiceClient::new(channel.clone())
-        .reserve_seats(authed(request, &app.token(user)))
-        .await
-        .unwrap_or_else(|e| panic!("{user} reserving {seats:?}: {e}"))
-        .into_inner()
-        .reservation_id
 }
 
 async fn confirm(channel: &Channel, app: &TestApp, user: &str, reservation_id: &str) {
@@ -149,11 +131,11 @@ async fn each_state_change_publishes_exactly_its_events_once() {
     let session = create_session(&app, 2, 8).await.session_id;
     let channel = app.channel.clone();
 
-    let paid = reserve(&channel, &app, "alice", &session, &["A2", "A1"]).await;
+    let paid = reserve_on(&channel, &app, "alice", &session, &["A2", "A1"]).await;
     confirm(&channel, &app, "alice", &paid).await;
-    let cancelled = reserve(&channel, &app, "bob", &session, &["B1"]).await;
+    let cancelled = reserve_on(&channel, &app, "bob", &session, &["B1"]).await;
     cancel(&channel, &app, "bob", &cancelled).await;
-    let expired = reserve(&channel, &app, "carol", &session, &["B5"]).await;
+    let expired = reserve_on(&channel, &app, "carol", &session, &["B5"]).await;
     // The sweeper records the expiry within about a second of the hold's end.
     let until = tokio::time::Instant::now() + Duration::from_secs(10);
     while query_i64(
@@ -294,7 +276,7 @@ async fn a_nats_outage_delays_events_but_loses_and_repeats_none() {
         let user = format!("user{}", i % 7);
         let reservation = tokio::time::timeout(
             Duration::from_secs(5),
-            reserve(&channel, &app, &user, &session, &labels),
+            reserve_on(&channel, &app, &user, &session, &labels),
         )
         .await
         .expect("booking waited for NATS");

@@ -13,7 +13,7 @@ use cinema::proto::v1::{
     SeatMapEvent, SeatStatus, WatchSeatMapRequest, booking_service_client::BookingServiceClient,
     seat_map_event::Event, session_service_client::SessionServiceClient,
 };
-use common::{TestApp, authed, create_session, process::ServerProcess};
+use common::{TestApp, authed, create_session, process::ServerProcess, reserve_on};
 use tonic::{Code, Streaming, transport::Channel};
 
 /// Seat label -> (status, version), as a watcher folds its stream.
@@ -56,26 +56,6 @@ async fn until_seat(stream: &mut Streaming<SeatMapEvent>, label: &str, status: S
     }
 }
 
-async fn reserve(
-    channel: &Channel,
-    app: &TestApp,
-    user: &str,
-    session_id: &str,
-    seats: &[&str],
-) -> String {
-    let request = ReserveSeatsRequest {
-        session_id: session_id.into(),
-        seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
-        request_id: String::new(),
-    };
-    BookingServiceClient::new(channel.clone())
-        .reserve_seats(authed(request, &app.token(user)))
-        .await
-        .unwrap_or_else(|e| panic!("{user} reserving {seats:?}: {e}"))
-        .into_inner()
-        .reservation_id
-}
-
 async fn seat_map(app: &TestApp, session_id: &str) -> Folded {
     let map = app
         .sessions()
@@ -105,7 +85,7 @@ async fn a_watcher_on_one_instance_sees_a_hold_its_expiry_and_a_sale_made_on_ano
     };
     assert_eq!((snapshot.seats.len(), snapshot.available_count), (16, 16));
 
-    reserve(&app.channel, &app, "alice", &session, &["A1"]).await;
+    reserve_on(&app.channel, &app, "alice", &session, &["A1"]).await;
     assert_eq!(until_seat(&mut stream, "A1", SeatStatus::Held).await, 1);
     // The hold ends after 2 s; the stream shows it within about a second.
     let freed = tokio::time::timeout(
@@ -116,7 +96,7 @@ async fn a_watcher_on_one_instance_sees_a_hold_its_expiry_and_a_sale_made_on_ano
     .expect("the expiry never reached the watcher");
     assert_eq!(freed, 2);
 
-    let reservation = reserve(&app.channel, &app, "bob", &session, &["A1"]).await;
+    let reservation = reserve_on(&app.channel, &app, "bob", &session, &["A1"]).await;
     assert_eq!(until_seat(&mut stream, "A1", SeatStatus::Held).await, 3);
     let confirm = ConfirmPaymentRequest {
         reservation_id: reservation,
@@ -323,7 +303,7 @@ async fn a_thousand_watchers_all_receive_an_update() {
         streams.push(stream);
     }
     assert_eq!(app.hub.watchers(), 1000);
-    reserve(&app.channel, &app, "alice", &session, &["B8"]).await;
+    reserve_on(&app.channel, &app, "alice", &session, &["B8"]).await;
     let mut received = tokio::task::JoinSet::new();
     for mut stream in streams {
         received.spawn(async move { until_seat(&mut stream, "B8", SeatStatus::Held).await });
@@ -421,7 +401,7 @@ async fn after_nats_comes_back_watchers_get_a_fresh_snapshot_and_changes_flow_ag
 
     nats.kill();
     // Changed while NATS is away: no live update can carry this.
-    reserve(&app.channel, &app, "alice", &session, &["A3"]).await;
+    reserve_on(&app.channel, &app, "alice", &session, &["A3"]).await;
     nats.start_again();
     let snapshot = loop {
         if let Event::Snapshot(map) = next(&mut stream).await {
@@ -430,7 +410,7 @@ async fn after_nats_comes_back_watchers_get_a_fresh_snapshot_and_changes_flow_ag
     };
     let a3 = snapshot.seats.iter().find(|s| s.label == "A3").unwrap();
     assert_eq!((a3.status, a3.version), (SeatStatus::Held as i32, 1));
-    reserve(&app.channel, &app, "bob", &session, &["A4"]).await;
+    reserve_on(&app.channel, &app, "bob", &session, &["A4"]).await;
     assert_eq!(until_seat(&mut stream, "A4", SeatStatus::Held).await, 1);
     app.stop().await;
 }

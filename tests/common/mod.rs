@@ -270,6 +270,62 @@ pub async fn serving_within(channel: &Channel, limit: Duration) -> bool {
     false
 }
 
+/// Holds `seats` for `user` through `channel`; panics if refused.
+pub async fn reserve_on(
+    channel: &Channel,
+    app: &TestApp,
+    user: &str,
+    session_id: &str,
+    seats: &[&str],
+) -> String {
+    let request = cinema::proto::v1::ReserveSeatsRequest {
+        session_id: session_id.into(),
+        seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
+        request_id: String::new(),
+    };
+    BookingServiceClient::new(channel.clone())
+        .reserve_seats(authed(request, &app.token(user)))
+        .await
+        .unwrap_or_else(|e| panic!("{user} reserving {seats:?}: {e}"))
+        .into_inner()
+        .reservation_id
+}
+
+/// (status, version) of one seat of `map`.
+pub fn seat(map: &cinema::proto::v1::SeatMap, label: &str) -> (cinema::proto::v1::SeatStatus, i64) {
+    let seat = map
+        .seats
+        .iter()
+        .find(|s| s.label == label)
+        .unwrap_or_else(|| panic!("no seat {label} in the map"));
+    (seat.status(), seat.version)
+}
+
+/// The (type, subject) of each PreconditionFailure violation, sorted: the
+/// contract does not order them.
+pub fn precondition_violations(status: &tonic::Status) -> Vec<(String, String)> {
+    use tonic_types::StatusExt;
+    let mut violations: Vec<(String, String)> = status
+        .get_details_precondition_failure()
+        .map(|failure| {
+            failure
+                .violations
+                .into_iter()
+                .map(|v| (v.r#type, v.subject))
+                .collect()
+        })
+        .unwrap_or_default();
+    violations.sort();
+    violations
+}
+
+/// A wire timestamp as a chrono time.
+pub fn to_chrono(at: Option<&prost_types::Timestamp>) -> chrono::DateTime<chrono::Utc> {
+    let at = at.expect("a timestamp");
+    chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).expect("valid nanos"))
+        .expect("a representable timestamp")
+}
+
 /// `message` sent with `token` in its authorization metadata.
 pub fn authed<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
