@@ -146,6 +146,7 @@ impl tonic::service::Interceptor for Authenticator {
             None => None,
         };
         let caller = self.verify(header)?;
+        crate::telemetry::record("user", &caller.user_id);
         request.extensions_mut().insert(caller);
         Ok(request)
     }

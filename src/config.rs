@@ -60,6 +60,47 @@ pub struct Settings {
     pub run_worker: bool,
     /// `CINEMA_MAX_WATCHERS`: WatchSeatMap streams one instance serves at most.
     pub max_watchers: usize,
+    /// `CINEMA_DATABASE_POOL_SIZE`: PostgreSQL connections one instance opens at most.
+    pub database_pool_size: u32,
+    /// `CINEMA_RATE_LIMIT*`: per-caller budgets shared by every instance (`None`: off).
+    pub rate_limits: Option<RateLimits>,
+    /// `CINEMA_MAX_MESSAGE_BYTES` and the other limits of the gRPC server.
+    pub server_limits: ServerLimits,
+}
+
+/// How many calls one caller may make per window, on every instance together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub calls: u32,
+    pub window: Duration,
+}
+
+/// Separate budgets, so heavy reading never blocks booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `CINEMA_RATE_LIMIT_BOOKING`: ReserveSeats, ConfirmPayment, CancelReservation.
+    pub booking: Budget,
+    /// `CINEMA_RATE_LIMIT_READS`: every other cinema call.
+    pub reads: Budget,
+}
+
+/// What one instance accepts from its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// `CINEMA_MAX_MESSAGE_BYTES`: the largest request message decoded.
+    pub max_message_bytes: usize,
+    /// `CINEMA_MAX_CALLS_PER_CONNECTION`: calls one connection runs at once (more wait).
+    pub max_calls_per_connection: usize,
+    /// `CINEMA_RPC_TIMEOUT`: the longest a unary call may run; a shorter client deadline wins.
+    pub rpc_timeout: Duration,
+    /// `CINEMA_KEEPALIVE_INTERVAL`: how often idle connections are pinged.
+    pub keepalive_interval: Duration,
+    /// `CINEMA_KEEPALIVE_TIMEOUT`: how long a ping may go unanswered before the connection is closed.
+    pub keepalive_timeout: Duration,
+    /// `CINEMA_MAX_PENDING_RESETS`: streams a client may reset before being answered (rapid-reset guard).
+    pub max_pending_resets: usize,
+    /// `CINEMA_DRAIN_TIMEOUT`: how long in-flight calls may run on after shutdown begins.
+    pub drain_timeout: Duration,
 }
 
 /// A secret that never shows in logs or `Debug` output.
@@ -79,6 +120,37 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(..)")
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        let second = Duration::from_secs(1);
+        Self {
+            booking: Budget {
+                calls: 20,
+                window: second,
+            },
+            reads: Budget {
+                calls: 100,
+                window: second,
+            },
+        }
+    }
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            // The largest real request (100 seat labels) is under 2 KiB.
+            max_message_bytes: 1 << 20,
+            max_calls_per_connection: 256,
+            rpc_timeout: Duration::from_secs(30),
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+            max_pending_resets: 20,
+            drain_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -171,19 +243,65 @@ impl Settings {
                 "1d",
                 parse_duration,
             )?,
-            run_worker: optional("CINEMA_WORKER", "on or off", "on", |v| match v {
-                "on" => Ok(true),
-                "off" => Ok(false),
-                _ => Err(()),
-            })?,
+            run_worker: optional("CINEMA_WORKER", "on or off", "on", parse_switch)?,
             max_watchers: optional(
                 "CINEMA_MAX_WATCHERS",
                 "a whole number from 1 to 1000000",
                 "10000",
                 |v| parse_in_range(v, 1, 1_000_000),
             )?,
+            database_pool_size: optional(
+                "CINEMA_DATABASE_POOL_SIZE",
+                "a whole number from 1 to 1000",
+                "16",
+                |v| parse_in_range(v, 1, 1000),
+            )?,
+            rate_limits: rate_limits_from_env()?,
+            server_limits: server_limits_from_env()?,
         })
     }
+}
+
+fn rate_limits_from_env() -> Result<Option<RateLimits>, ConfigError> {
+    let on = optional("CINEMA_RATE_LIMIT", "on or off", "on", parse_switch)?;
+    let defaults = RateLimits::default();
+    let budget =
+        |var, default| optional_or(var, "calls per window such as 20/1s", default, parse_budget);
+    let limits = RateLimits {
+        booking: budget("CINEMA_RATE_LIMIT_BOOKING", defaults.booking)?,
+        reads: budget("CINEMA_RATE_LIMIT_READS", defaults.reads)?,
+    };
+    Ok(on.then_some(limits))
+}
+
+fn server_limits_from_env() -> Result<ServerLimits, ConfigError> {
+    let defaults = ServerLimits::default();
+    let duration =
+        |var, default| optional_or(var, "a duration such as 30s", default, parse_duration);
+    Ok(ServerLimits {
+        max_message_bytes: optional_or(
+            "CINEMA_MAX_MESSAGE_BYTES",
+            "a number of bytes from 1024 to 67108864",
+            defaults.max_message_bytes,
+            |v| parse_in_range(v, 1024, 64 << 20),
+        )?,
+        max_calls_per_connection: optional_or(
+            "CINEMA_MAX_CALLS_PER_CONNECTION",
+            "a whole number from 1 to 100000",
+            defaults.max_calls_per_connection,
+            |v| parse_in_range(v, 1, 100_000),
+        )?,
+        rpc_timeout: duration("CINEMA_RPC_TIMEOUT", defaults.rpc_timeout)?,
+        keepalive_interval: duration("CINEMA_KEEPALIVE_INTERVAL", defaults.keepalive_interval)?,
+        keepalive_timeout: duration("CINEMA_KEEPALIVE_TIMEOUT", defaults.keepalive_timeout)?,
+        max_pending_resets: optional_or(
+            "CINEMA_MAX_PENDING_RESETS",
+            "a whole number from 1 to 10000",
+            defaults.max_pending_resets,
+            |v| parse_in_range(v, 1, 10_000),
+        )?,
+        drain_timeout: duration("CINEMA_DRAIN_TIMEOUT", defaults.drain_timeout)?,
+    })
 }
 
 /// `DATABASE_URL`, also needed by `cinema migrate`.
@@ -252,6 +370,19 @@ fn optional<T>(
     parse_value(var, expected, value.as_deref().unwrap_or(default), parse)
 }
 
+/// Like [`optional`], for settings whose default is a typed value.
+fn optional_or<T>(
+    var: &'static str,
+    expected: &'static str,
+    default: T,
+    parse: impl FnOnce(&str) -> Result<T, ()>,
+) -> Result<T, ConfigError> {
+    match env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+        Some(value) => parse_value(var, expected, &value, parse),
+        None => Ok(default),
+    }
+}
+
 fn parse_value<T>(
     var: &'static str,
     expected: &'static str,
@@ -278,6 +409,24 @@ fn parse_duration(value: &str) -> Result<Duration, ()> {
     humantime::parse_duration(value)
         .ok()
         .filter(|d| !d.is_zero())
+        .ok_or(())
+}
+
+fn parse_switch(value: &str) -> Result<bool, ()> {
+    match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(()),
+    }
+}
+
+/// `calls/window`, such as `20/1s` or `600/1m`.
+fn parse_budget(value: &str) -> Result<Budget, ()> {
+    let (calls, window) = value.split_once('/').ok_or(())?;
+    let calls = parse_in_range(calls.trim(), 1, 1_000_000)?;
+    let window = parse_duration(window.trim())?;
+    (window >= Duration::from_millis(100))
+        .then_some(Budget { calls, window })
         .ok_or(())
 }
 
@@ -313,6 +462,27 @@ mod tests {
         assert_eq!(parse_in_range("3600", 1u64, 3600), Ok(3600));
         assert_eq!(parse_in_range("0", 1u64, 3600), Err(()));
         assert_eq!(parse_in_range("thirty", 1u64, 3600), Err(()));
+    }
+
+    #[test]
+    fn budgets_are_calls_per_window() {
+        assert_eq!(
+            parse_budget("20/1s"),
+            Ok(Budget {
+                calls: 20,
+                window: Duration::from_secs(1)
+            })
+        );
+        assert_eq!(
+            parse_budget(" 600 / 1m "),
+            Ok(Budget {
+                calls: 600,
+                window: Duration::from_secs(60)
+            })
+        );
+        for bad in ["20", "0/1s", "20/0s", "20/10ms", "x/1s", "20/soon"] {
+            assert_eq!(parse_budget(bad), Err(()), "{bad}");
+        }
     }
 
     #[test]

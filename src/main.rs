@@ -1,5 +1,5 @@
 //! The `cinema` command line: `serve`, `worker`, `migrate`, `token`, `demo`,
-//! `events tail`, `watch`.
+//! `events tail`, `watch`, `health`.
 
 use std::{
     io::{IsTerminal, Write},
@@ -66,6 +66,12 @@ enum Command {
         #[arg(long, env = "CINEMA_TOKEN", hide_env_values = true)]
         token: Option<String>,
     },
+    /// Exit 0 if the server reports SERVING, 1 otherwise (for container health checks).
+    Health {
+        /// The server's gRPC address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        addr: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -80,6 +86,9 @@ enum EventsCommand {
 
 /// Connections the worker's pool keeps: it handles one event at a time.
 const WORKER_POOL_SIZE: u32 = 2;
+
+/// How long `health` waits for the whole check.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long `watch` waits for the server to accept its connection.
 const WATCH_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -111,7 +120,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve().await,
         Command::Migrate => {
-            telemetry::init(config::log_format_from_env()?);
+            let _telemetry = telemetry::init(config::log_format_from_env()?);
             let db = store::connect(&config::database_url_from_env()?, 1).await?;
             migration::migrate(&db)
                 .await
@@ -147,6 +156,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 () = shutdown_signal() => Ok(()),
             }
         }
+        Command::Health { addr } => health(&addr).await,
         Command::Demo => {
             let auth = Authenticator::new(&config::jwt_secret_from_env()?);
             let db = store::connect(&config::database_url_from_env()?, 2).await?;
@@ -161,12 +171,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    telemetry::init(settings.log_format);
+    let _telemetry = telemetry::init(settings.log_format);
     if let Some(addr) = settings.metrics_addr {
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .with_context(|| format!("serving metrics on {addr}"))?;
+        cinema::metrics::serve_on(addr)?;
     }
     let listener = tokio::net::TcpListener::bind(settings.grpc_addr)
         .await
@@ -176,7 +183,7 @@ async fn serve() -> anyhow::Result<()> {
 
 /// The events consumer alone, for deployments that keep it out of `serve`.
 async fn worker() -> anyhow::Result<()> {
-    telemetry::init(config::log_format_from_env()?);
+    let _telemetry = telemetry::init(config::log_format_from_env()?);
     let topology = topology_from_env()?;
     let db = store::connect(&config::database_url_from_env()?, WORKER_POOL_SIZE).await?;
     let js = jetstream_from_env().await?;
@@ -295,6 +302,35 @@ fn setting(
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn health(addr: &str) -> anyhow::Result<()> {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())
+            .with_context(|| format!("{addr} is not a valid address"))?
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
+        let status = HealthClient::new(channel)
+            .check(HealthCheckRequest::default())
+            .await
+            .context("asking for health")?
+            .into_inner()
+            .status();
+        anyhow::ensure!(
+            status == ServingStatus::Serving,
+            "{addr} is {}",
+            status.as_str_name()
+        );
+        println!("{addr} is SERVING");
+        Ok(())
+    };
+    tokio::time::timeout(HEALTH_TIMEOUT, check)
+        .await
+        .with_context(|| format!("{addr} did not answer within {HEALTH_TIMEOUT:?}"))?
+}
+
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]

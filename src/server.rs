@@ -1,14 +1,15 @@
 //! `cinema serve`: one tonic server with health, reflection, the JWT
-//! interceptor on every cinema service, a span and a log line per RPC, and
+//! interceptor on every cinema service, one layer stack for every RPC (span,
+//! request id, log line and metrics; rate limits), the server limits, and
 //! graceful shutdown.
 
-use std::{future::Future, sync::Arc, task::Poll, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{codegen::http, service::interceptor::InterceptedService, transport::Server};
+use tonic::{service::interceptor::InterceptedService, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
@@ -16,9 +17,11 @@ use crate::{
     auth::Authenticator,
     booking::{self, Booking},
     config::Settings,
+    deadline::DeadlineLayer,
     events::{self, Topology, outbox::Signal, relay::Relay},
     live::Hub,
     locks::SeatLocks,
+    metrics,
     paging::PageTokens,
     proto::{
         self,
@@ -27,20 +30,19 @@ use crate::{
             session_service_server::SessionServiceServer,
         },
     },
+    ratelimit::{RateLimitLayer, RateLimiter},
     store,
+    telemetry::{self, RpcTelemetryLayer},
 };
 
 /// How often health asks PostgreSQL whether it answers.
 const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(1);
 /// How long start-up waits for PostgreSQL to apply migrations.
 const DATABASE_WAIT: Duration = Duration::from_secs(60);
-/// How long in-flight calls may run on after shutdown begins.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// HTTP/2 pings keep idle watch streams alive through proxies and find dead peers.
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections in the PostgreSQL pool.
-const DATABASE_POOL_SIZE: u32 = 16;
+/// How often the gauges (outbox backlog, watchers, pool) are refreshed.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+/// How long background tasks get to finish their step once calls have drained.
+const BACKGROUND_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves on `listener` until `shutdown` completes, then drains in-flight calls.
 pub async fn run(
@@ -53,13 +55,19 @@ pub async fn run(
 }
 
 /// [`run`] with a live seat map hub the caller can observe.
+///
+/// Shutdown, in order: health turns NOT_SERVING and watch streams end with
+/// UNAVAILABLE (their clients reconnect elsewhere); the listener closes and
+/// connections get GOAWAY, so new calls go elsewhere; in-flight calls finish,
+/// for at most the drain timeout; the relay publishes what they committed;
+/// then Redis and PostgreSQL connections close.
 pub async fn run_with_hub(
     settings: Settings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
     hub: Arc<Hub>,
 ) -> anyhow::Result<()> {
-    let db = store::connect(&settings.database_url, DATABASE_POOL_SIZE)
+    let db = store::connect(&settings.database_url, settings.database_pool_size)
         .await
         .context("opening the PostgreSQL pool")?;
     if settings.auto_migrate {
@@ -70,6 +78,7 @@ pub async fn run_with_hub(
     set_health(&health, ServingStatus::NotServing).await;
     let mut background = Background::default();
     background.spawn(probe_database(db.clone(), health.clone()));
+    background.spawn(refresh_gauges(db.clone(), hub.clone()));
 
     let js = async_nats::jetstream::new(
         events::connect(&settings.nats_url)
@@ -78,17 +87,15 @@ pub async fn run_with_hub(
     );
     let topology = Topology::new(&settings.nats_prefix);
     let signal = Signal::default();
-    background.spawn(
-        Relay {
-            db: db.clone(),
-            js: js.clone(),
-            topology: topology.clone(),
-            limits: settings.stream_limits,
-            retention: settings.outbox_retention,
-            signal: signal.clone(),
-        }
-        .run(),
-    );
+    let relay = Relay {
+        db: db.clone(),
+        js: js.clone(),
+        topology: topology.clone(),
+        limits: settings.stream_limits,
+        retention: settings.outbox_retention,
+        signal: signal.clone(),
+    };
+    background.spawn_graceful(|stopping| relay.run(stopping));
     if settings.run_worker {
         background.spawn(events::consumer::run(
             db.clone(),
@@ -116,8 +123,22 @@ pub async fn run_with_hub(
         signal,
     ));
     let auth = Authenticator::new(&settings.jwt_secret);
+    let rate_limits = match settings.rate_limits {
+        Some(limits) => Some(Arc::new(
+            RateLimiter::connect(
+                &settings.redis_url,
+                &settings.redis_prefix,
+                limits,
+                auth.clone(),
+            )
+            .await
+            .context("configuring rate limits")?,
+        )),
+        None => None,
+    };
     let page_tokens = PageTokens::new(&settings.jwt_secret);
     let (reflection_v1, reflection_v1alpha) = reflection()?;
+    let limits = settings.server_limits;
 
     let addr = listener
         .local_addr()
@@ -130,63 +151,109 @@ pub async fn run_with_hub(
         async move {
             shutdown.await;
             tracing::info!("shutting down: refusing new calls, finishing in-flight ones");
-            background.stop();
             // Load balancers stop routing here before the listener closes.
             set_health(&health, ServingStatus::NotServing).await;
-            // Watch streams end with UNAVAILABLE so their clients reconnect elsewhere.
             hub.close();
             let _ = draining.send(());
         }
     };
+    let sessions = SessionServiceServer::new(SessionApi::new(db.clone(), page_tokens.clone(), hub))
+        .max_decoding_message_size(limits.max_message_bytes);
+    let bookings = BookingServiceServer::new(BookingApi::new(booking, page_tokens))
+        .max_decoding_message_size(limits.max_message_bytes);
     let serve = Server::builder()
-        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
-        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-        .tcp_keepalive(Some(KEEPALIVE_INTERVAL))
-        .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path(), user = tracing::field::Empty))
-        .layer(tower::layer::layer_fn(RpcLog))
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+        .tcp_keepalive(Some(limits.keepalive_interval))
+        .http2_max_pending_accept_reset_streams(Some(limits.max_pending_resets))
+        .concurrency_limit_per_connection(limits.max_calls_per_connection)
+        .trace_fn(telemetry::rpc_span)
+        .layer(RpcTelemetryLayer)
+        .layer(RateLimitLayer(rate_limits))
+        .layer(DeadlineLayer(limits.rpc_timeout))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(InterceptedService::new(
-            SessionServiceServer::new(SessionApi::new(db.clone(), page_tokens.clone(), hub)),
-            auth.clone(),
-        ))
-        .add_service(InterceptedService::new(
-            BookingServiceServer::new(BookingApi::new(booking, page_tokens)),
-            auth,
-        ))
+        .add_service(InterceptedService::new(sessions, auth.clone()))
+        .add_service(InterceptedService::new(bookings, auth))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
     // A client that never closes its connection must not hold shutdown forever.
     let drain_deadline = async {
         match drain_started.await {
-            Ok(()) => tokio::time::sleep(DRAIN_TIMEOUT).await,
+            Ok(()) => tokio::time::sleep(limits.drain_timeout).await,
             Err(_) => std::future::pending().await,
         }
     };
     tokio::select! {
         served = serve => served.context("serving gRPC")?,
-        () = drain_deadline => tracing::warn!(timeout = ?DRAIN_TIMEOUT, "drain timed out; closing the remaining connections"),
+        () = drain_deadline => tracing::warn!(timeout = ?limits.drain_timeout, "drain timed out; closing the remaining connections"),
     }
+    background.stop(BACKGROUND_STOP_TIMEOUT).await;
     locks.close().await;
     db.close().await.context("closing the PostgreSQL pool")?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The tasks that run beside the RPCs (health probe, relay, consumer, live
-/// seat maps, sweeper), stopped together when draining begins. Stopping any
-/// of them mid-way is safe: each step they take is one transaction.
+/// The tasks that run beside the RPCs (health probe, gauges, relay, consumer,
+/// live seat maps, sweeper). Most are simply aborted at shutdown: each step
+/// they take is one transaction, so stopping mid-way is safe. Graceful ones
+/// are told to stop and given a moment to finish what they were doing.
 #[derive(Default)]
-struct Background(Vec<tokio::task::JoinHandle<()>>);
+struct Background {
+    aborted: Vec<JoinHandle<()>>,
+    graceful: Vec<JoinHandle<()>>,
+    stopping: Option<watch::Sender<bool>>,
+}
 
 impl Background {
     fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
-        self.0.push(tokio::spawn(task));
+        self.aborted.push(tokio::spawn(task));
     }
 
-    fn stop(self) {
-        for task in self.0 {
+    fn spawn_graceful<F>(&mut self, task: impl FnOnce(watch::Receiver<bool>) -> F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let stopping = self
+            .stopping
+            .get_or_insert_with(|| watch::channel(false).0)
+            .subscribe();
+        self.graceful.push(tokio::spawn(task(stopping)));
+    }
+
+    async fn stop(self, timeout: Duration) {
+        for task in self.aborted {
             task.abort();
+        }
+        if let Some(stopping) = &self.stopping {
+            stopping.send_replace(true);
+        }
+        for mut task in self.graceful {
+            if tokio::time::timeout(timeout, &mut task).await.is_err() {
+                tracing::warn!(
+                    ?timeout,
+                    "a background task did not stop in time; aborting it"
+                );
+                task.abort();
+            }
+        }
+    }
+}
+
+/// Keeps the gauges that nothing else updates in step: outbox backlog and
+/// age, watchers, database pool. Failures only leave the last values.
+async fn refresh_gauges(db: DatabaseConnection, hub: Arc<Hub>) {
+    let mut ticks = tokio::time::interval(GAUGE_INTERVAL);
+    loop {
+        ticks.tick().await;
+        metrics::watchers(hub.watchers());
+        let pool = db.get_postgres_connection_pool();
+        let open = pool.size();
+        metrics::database_pool(open.saturating_sub(pool.num_idle() as u32), open);
+        match events::outbox::backlog(&db).await {
+            Ok((events, oldest_age)) => metrics::outbox(events, oldest_age),
+            Err(err) => tracing::debug!(error = %err, "reading the outbox backlog failed"),
         }
     }
 }
@@ -256,44 +323,5 @@ async fn probe_database(db: DatabaseConnection, health: HealthReporter) {
 async fn set_health(health: &HealthReporter, status: ServingStatus) {
     for service in ["", "cinema.v1.SessionService", "cinema.v1.BookingService"] {
         health.set_service_status(service, status).await;
-    }
-}
-
-/// Logs one line per RPC, inside its span: the gRPC code and how long it took.
-#[derive(Clone)]
-struct RpcLog<S>(S);
-
-impl<S, B, R> tower::Service<http::Request<B>> for RpcLog<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = std::pin::Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let started = std::time::Instant::now();
-        let response = self.0.call(request);
-        Box::pin(async move {
-            let response = response.await;
-            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-            if let Ok(response) = &response {
-                // Errors travel in the headers of a trailers-only response;
-                // a success's status comes later, in the trailers.
-                let code = response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .map_or(tonic::Code::Ok, tonic::Code::from);
-                tracing::info!(code = ?code, elapsed_ms, "rpc finished");
-            }
-            response
-        })
     }
 }

@@ -147,3 +147,33 @@ async fn serve_stops_cleanly_on_sigterm() {
     );
     common::drop_database(&database).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_exits_zero_only_for_a_serving_server() {
+    let app = common::TestApp::spawn().await;
+    let serving = tokio::task::spawn_blocking({
+        let addr = format!("http://{}", app.addr);
+        move || cinema().args(["health", "--addr", &addr]).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(serving.status.success(), "{serving:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&serving.stdout).trim(),
+        format!("http://{} is SERVING", app.addr)
+    );
+    app.stop().await;
+
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let absent = cinema()
+        .args(["health", "--addr", &format!("http://{nobody}")])
+        .output()
+        .unwrap();
+    assert_eq!(absent.status.code(), Some(1), "{absent:?}");
+    assert!(
+        String::from_utf8_lossy(&absent.stderr).contains("connecting to"),
+        "{absent:?}"
+    );
+}

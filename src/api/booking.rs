@@ -7,11 +7,25 @@ use tonic::{Request, Response, Status};
 use super::convert;
 use crate::{
     auth,
-    booking::{self, Booking, ReserveSeats},
-    error::{Violations, valid},
+    booking::{self, Booking, Reservation, ReserveSeats},
+    error::{Error, Violations, valid},
+    metrics,
     paging::{self, PageTokens},
     proto::v1::{self as pb, booking_service_server::BookingService},
+    telemetry,
 };
+
+/// How a ReserveSeats call ended, as the reservations metric counts it.
+fn outcome(reserved: &Result<Reservation, Error>) -> &'static str {
+    match reserved {
+        Ok(_) => "held",
+        Err(Error::SeatsUnavailable(_)) => "unavailable",
+        Err(Error::Contended) => "contended",
+        Err(Error::InvalidArgument(_)) => "invalid",
+        Err(Error::NotFound { .. }) => "not_found",
+        Err(_) => "failed",
+    }
+}
 
 pub struct BookingApi {
     booking: Arc<Booking>,
@@ -47,8 +61,11 @@ impl BookingService for BookingApi {
             request_id: valid(request_id)?,
             requested: r.seat_labels,
         };
-        let reservation = self.booking.reserve(&caller, reserve).await?;
-        tracing::info!(reservation_id = %reservation.reservation_id, seats = ?reservation.seat_labels, "seats held");
+        let reserved = self.booking.reserve(&caller, reserve).await;
+        metrics::reservation(outcome(&reserved));
+        let reservation = reserved?;
+        telemetry::record("reservation_id", reservation.reservation_id);
+        tracing::info!(seats = ?reservation.seat_labels, "seats held");
         Ok(Response::new(convert::reservation(reservation)))
     }
 

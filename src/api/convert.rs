@@ -9,6 +9,7 @@ use crate::{
     catalog::{Seat, SeatMap, SeatStatus, Session, SessionSales},
     error::Error,
     proto::v1 as pb,
+    telemetry,
 };
 
 pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
@@ -26,7 +27,12 @@ pub fn datetime(ts: Option<Timestamp>) -> Option<DateTime<Utc>> {
 
 /// Parses an id field, naming the field when it is not a UUID.
 pub fn parse_id(field: &str, value: &str) -> Result<Uuid, Error> {
-    Uuid::try_parse(value.trim()).map_err(|_| Error::invalid(field, "must be a UUID"))
+    let id = Uuid::try_parse(value.trim()).map_err(|_| Error::invalid(field, "must be a UUID"))?;
+    // The span of a call names what it is about, so all its log lines do.
+    if matches!(field, "session_id" | "reservation_id") {
+        telemetry::record(field, id);
+    }
+    Ok(id)
 }
 
 pub fn session(s: Session) -> pb::Session {

@@ -13,6 +13,7 @@ use crate::{
     live::{self, Hub},
     paging::{self, PageTokens},
     proto::v1::{self as pb, session_service_server::SessionService},
+    telemetry,
 };
 
 /// The page-token scope of ListSessions.
@@ -52,7 +53,8 @@ impl SessionService for SessionApi {
             seats_per_row: r.seats_per_row,
         };
         let session = catalog::create_session(&self.db, new).await?;
-        tracing::info!(session_id = %session.session_id, "session created");
+        telemetry::record("session_id", session.session_id);
+        tracing::info!("session created");
         Ok(Response::new(convert::session(session)))
     }
 

@@ -11,7 +11,7 @@ use tokio::{sync::mpsc, time::Instant};
 use uuid::Uuid;
 
 use super::sql;
-use crate::{error::Result, events::outbox::Signal};
+use crate::{error::Result, events::outbox::Signal, metrics};
 
 /// How often the sweeper looks for due holds without being woken.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -71,20 +71,23 @@ pub async fn sweep(db: &DatabaseConnection, events: &Signal) -> Result<usize> {
         #[derive(FromQueryResult)]
         struct Due {
             reservation_id: Uuid,
+            lag_seconds: f64,
         }
-        let due: Vec<Uuid> = Due::find_by_statement(sql(
-            "SELECT reservation_id FROM reservations
+        let due = Due::find_by_statement(sql(
+            "SELECT reservation_id, extract(epoch FROM now() - expires_at)::float8 AS lag_seconds
+               FROM reservations
               WHERE status = 'pending' AND expires_at <= now()
               ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
             [BATCH.into()],
         ))
         .all(&txn)
-        .await?
-        .into_iter()
-        .map(|d| d.reservation_id)
-        .collect();
-        let expired = super::expire(&txn, &due).await?;
+        .await?;
+        let ids: Vec<Uuid> = due.iter().map(|d| d.reservation_id).collect();
+        let expired = super::expire(&txn, &ids).await?;
         txn.commit().await?;
+        for hold in &due {
+            metrics::expiry_lag(Duration::from_secs_f64(hold.lag_seconds.max(0.0)));
+        }
         if expired > 0 {
             events.notify();
         }

@@ -2,18 +2,21 @@
 //! into the `outbox` table, so an event exists if and only if its change was
 //! committed. The relay publishes them afterwards.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use prost::Message;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
+    Statement, Value,
+};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::{
     api::convert::timestamp,
     catalog::layout::SeatLabel,
-    error::Result,
+    error::{Error, Result},
     proto::{events as pb, v1},
 };
 
@@ -105,4 +108,26 @@ impl Outbox {
         .await?;
         Ok(())
     }
+}
+
+/// How many events wait to be published, and how long the oldest has waited.
+pub async fn backlog(db: &DatabaseConnection) -> Result<(u64, Duration)> {
+    #[derive(FromQueryResult)]
+    struct Backlog {
+        events: i64,
+        oldest_age_seconds: f64,
+    }
+    let backlog = Backlog::find_by_statement(Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT count(*) AS events,
+                coalesce(extract(epoch FROM now() - min(occur_time)), 0)::float8 AS oldest_age_seconds
+           FROM outbox WHERE published_time IS NULL",
+    ))
+    .one(db)
+    .await?
+    .ok_or_else(|| Error::Internal("an aggregate returned no row".into()))?;
+    Ok((
+        backlog.events.max(0) as u64,
+        Duration::from_secs_f64(backlog.oldest_age_seconds.max(0.0)),
+    ))
 }

@@ -6,13 +6,15 @@
 //! acks, and only then marks the rows published. A crash between the ack and
 //! the mark re-publishes the batch later; JetStream's duplicate window drops
 //! the copies. While NATS is down it retries with exponential backoff and
-//! jitter; booking never waits for it.
+//! jitter; booking never waits for it. When the server stops, the relay
+//! publishes what the last calls committed before it returns.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use async_nats::{HeaderMap, jetstream};
 use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::{CONTENT_TYPE, EVENT_TYPE_HEADER, Topology, outbox::Signal, stream};
@@ -39,13 +41,23 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Runs until its task is aborted.
-    pub async fn run(self) {
-        tokio::spawn(listen(self.db.clone(), self.signal.clone()));
+    /// Runs until `stopping` turns true (or its sender is gone), then
+    /// publishes one last batch and returns.
+    pub async fn run(self, mut stopping: watch::Receiver<bool>) {
+        let listener = tokio::spawn(listen(self.db.clone(), self.signal.clone()));
         let mut failures = 0u32;
         let mut streams_ready = false;
         let mut last_prune = tokio::time::Instant::now();
         loop {
+            if *stopping.borrow() {
+                if streams_ready && let Err(err) = self.publish_batch().await {
+                    tracing::warn!(
+                        error = format!("{err:#}"),
+                        "the last events were left for another instance"
+                    );
+                }
+                break;
+            }
             if !streams_ready {
                 match stream::ensure(&self.js, &self.topology, &self.limits).await {
                     Ok(()) => streams_ready = true,
@@ -79,8 +91,10 @@ impl Relay {
             tokio::select! {
                 () = self.signal.notified() => {}
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
+                changed = stopping.changed() => if changed.is_err() { break },
             }
         }
+        listener.abort();
     }
 
     /// Publishes the oldest unpublished events; returns how many.

@@ -118,6 +118,10 @@ pub fn test_settings(database: &str) -> Settings {
         outbox_retention: Duration::from_secs(3600),
         run_worker: true,
         max_watchers: 10_000,
+        database_pool_size: 16,
+        // Tests call far faster than any person; tests/operations.rs turns it on.
+        rate_limits: None,
+        server_limits: cinema::config::ServerLimits::default(),
     }
 }
 

@@ -37,6 +37,11 @@ impl ServerProcess {
     /// Starts `cinema serve` on an ephemeral port with `app`'s database,
     /// prefixes, secret and hold time, and waits until it reports SERVING.
     pub async fn spawn(app: &TestApp) -> ServerProcess {
+        Self::spawn_with_env(app, &[]).await
+    }
+
+    /// [`ServerProcess::spawn`] with extra environment variables.
+    pub async fn spawn_with_env(app: &TestApp, extra: &[(&str, &str)]) -> ServerProcess {
         let settings = &app.settings;
         let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
         // Nothing from the environment of the test run leaks into the child.
@@ -62,7 +67,12 @@ impl ServerProcess {
                 settings.max_seats_per_reservation.to_string(),
             )
             .env("CINEMA_GRPC_ADDR", "127.0.0.1:0")
-            .env("CINEMA_METRICS_ADDR", "off")
+            .env(
+                "CINEMA_METRICS_ADDR",
+                settings
+                    .metrics_addr
+                    .map_or_else(|| "off".to_owned(), |addr| addr.to_string()),
+            )
             .env("CINEMA_AUTO_MIGRATE", "true")
             .env("CINEMA_LOG_FORMAT", "json")
             // "serving gRPC" is an info line: a quieter RUST_LOG would hide it.
@@ -70,6 +80,14 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        match settings.rate_limits {
+            None => command.env("CINEMA_RATE_LIMIT", "off"),
+            Some(limits) => command
+                .env("CINEMA_RATE_LIMIT", "on")
+                .env("CINEMA_RATE_LIMIT_BOOKING", budget(limits.booking))
+                .env("CINEMA_RATE_LIMIT_READS", budget(limits.reads)),
+        };
+        command.envs(extra.iter().copied());
         let mut child = command.spawn().expect("start the cinema binary");
         let stderr = child.stderr.take().expect("a piped stderr");
 
@@ -170,6 +188,11 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A budget as `CINEMA_RATE_LIMIT_*` spells it.
+fn budget(budget: cinema::config::Budget) -> String {
+    format!("{}/{}ms", budget.calls, budget.window.as_millis())
 }
 
 /// The `addr` of a JSON `"serving gRPC"` log line.

@@ -1,0 +1,628 @@
+//! What an operator relies on: metrics, request ids in logs, exported spans,
+//! rate limits shared by instances, and a shutdown that lets in-flight calls
+//! finish.
+
+mod common;
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    time::Duration,
+};
+
+use cinema::{
+    config::{Budget, RateLimits},
+    proto::v1::{
+        ConfirmPaymentRequest, GetSessionRequest, ReserveSeatsRequest, SeatMapEvent,
+        WatchSeatMapRequest, booking_service_client::BookingServiceClient,
+        session_service_client::SessionServiceClient,
+    },
+};
+use common::{TestApp, authed, create_session, process::ServerProcess, reserve_on};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        trace_service_server::{TraceService, TraceServiceServer},
+    },
+    trace::v1::Span,
+};
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::{Code, Request, Status, transport::Channel};
+use tonic_types::StatusExt;
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
+/// The body of `GET /metrics`.
+async fn scrape(addr: SocketAddr) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the metrics endpoint");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: cinema\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send the scrape");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("read the scrape");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+/// The value of the sample whose name and labels are exactly `series`.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok()).flatten()
+    })
+}
+
+async fn watch(channel: &Channel, token: &str, session_id: &str) -> tonic::Streaming<SeatMapEvent> {
+    SessionServiceClient::new(channel.clone())
+        .watch_seat_map(authed(
+            WatchSeatMapRequest {
+                session_id: session_id.into(),
+            },
+            token,
+        ))
+        .await
+        .expect("watch")
+        .into_inner()
+}
+
+/// A ReserveSeats request for one seat.
+fn reserve_one(session_id: &str, label: &str, token: &str) -> Request<ReserveSeatsRequest> {
+    authed(
+        ReserveSeatsRequest {
+            session_id: session_id.into(),
+            seat_labels: vec![label.into()],
+            request_id: String::new(),
+        },
+        token,
+    )
+}
+
+/// A transaction holding the row lock of one seat, so that a ReserveSeats
+/// of that seat waits inside its own transaction until this one ends.
+async fn lock_seat(
+    db: &sea_orm::DatabaseConnection,
+    session_id: &str,
+    label: &str,
+) -> sea_orm::DatabaseTransaction {
+    let blocker = db.begin().await.expect("begin");
+    blocker
+        .execute_unprepared(&format!(
+            "SELECT 1 FROM seats WHERE session_id = '{session_id}' AND label = '{label}' FOR UPDATE"
+        ))
+        .await
+        .expect("lock the seat");
+    blocker
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_every_series_after_a_booking_flow() {
+    let metrics_addr = free_port();
+    let app = TestApp::spawn_with(|s| {
+        s.metrics_addr = Some(metrics_addr);
+        s.hold_duration = Duration::from_secs(1);
+    })
+    .await;
+    let server = ServerProcess::spawn(&app).await;
+    let session = create_session(&app, 2, 8).await.session_id;
+    let mut watching = watch(&server.channel, &app.token("watcher"), &session).await;
+    watching.message().await.expect("a snapshot");
+
+    let paid = reserve_on(&server.channel, &app, "alice", &session, &["A1"]).await;
+    server
+        .booking()
+        .confirm_payment(authed(
+            ConfirmPaymentRequest {
+                reservation_id: paid,
+                payment_reference: "pix-1".into(),
+                request_id: String::new(),
+            },
+            &app.token("alice"),
+        ))
+        .await
+        .expect("pay");
+    reserve_on(&server.channel, &app, "bob", &session, &["A2"]).await;
+    let refused = server
+        .booking()
+        .reserve_seats(reserve_one(&session, "A1", &app.token("carol")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+
+    // Bob's hold lapses after a second; the gauges refresh every 5 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        let metrics = scrape(metrics_addr).await;
+        let swept = sample(&metrics, "cinema_expiry_lag_seconds_count") == Some(1.0);
+        let watched = sample(&metrics, "cinema_watchers_active") == Some(1.0);
+        if swept && watched {
+            break metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no expiry or watcher seen:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    let reserve = r#"method="/cinema.v1.BookingService/ReserveSeats""#;
+    for (series, expected) in [
+        (
+            format!("cinema_rpc_requests_total{{{reserve},code=\"OK\"}}"),
+            2.0,
+        ),
+        (
+            format!("cinema_rpc_requests_total{{{reserve},code=\"FAILED_PRECONDITION\"}}"),
+            1.0,
+        ),
+        (
+            format!("cinema_rpc_duration_seconds_count{{{reserve}}}"),
+            3.0,
+        ),
+        (r#"cinema_reservations_total{outcome="held"}"#.into(), 2.0),
+        (
+            r#"cinema_reservations_total{outcome="unavailable"}"#.into(),
+            1.0,
+        ),
+        (
+            r#"cinema_redis_fallbacks_total{use="seat_locks"}"#.into(),
+            0.0,
+        ),
+        (r#"cinema_rate_limited_total{budget="booking"}"#.into(), 0.0),
+        ("cinema_watchers_active".into(), 1.0),
+    ] {
+        assert_eq!(
+            sample(&metrics, &series),
+            Some(expected),
+            "{series} in\n{metrics}"
+        );
+    }
+    for name in [
+        "cinema_seat_lock_attempts_total{result=\"locked\"}",
+        "cinema_outbox_backlog",
+        "cinema_outbox_oldest_age_seconds",
+        "cinema_db_pool_connections_in_use",
+        "cinema_db_pool_connections",
+        "cinema_expiry_lag_seconds_bucket{le=\"+Inf\"}",
+    ] {
+        assert!(
+            sample(&metrics, name).is_some(),
+            "{name} missing from\n{metrics}"
+        );
+    }
+    drop(server);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_round_trip_and_appear_in_the_logs() {
+    let app = TestApp::spawn().await;
+    let server = ServerProcess::spawn(&app).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let mut request = authed(
+        GetSessionRequest {
+            session_id: unknown.clone(),
+        },
+        &app.token("alice"),
+    );
+    request
+        .metadata_mut()
+        .insert("x-request-id", "trace-me-42".parse().expect("ASCII"));
+    let status = server.sessions().get_session(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(request_id(status.metadata()), Some("trace-me-42"));
+
+    // Without one, the server makes one up and says which.
+    let session = create_session(&app, 2, 8).await.session_id;
+    let answer = server
+        .sessions()
+        .get_session(authed(
+            GetSessionRequest {
+                session_id: session,
+            },
+            &app.token("bob"),
+        ))
+        .await
+        .expect("get the session");
+    let generated = request_id(answer.metadata()).expect("a generated request id");
+    assert!(uuid::Uuid::try_parse(generated).is_ok(), "{generated}");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let logs = server.recent_logs();
+        let finished = logs.iter().find_map(|line| {
+            let log: serde_json::Value = serde_json::from_str(line).ok()?;
+            (log["message"] == "rpc finished" && log["span"]["request_id"] == "trace-me-42")
+                .then_some(log)
+        });
+        if let Some(log) = finished {
+            let span = &log["span"];
+            assert_eq!(span["code"], "NOT_FOUND", "{log}");
+            assert_eq!(span["user"], "alice", "{log}");
+            assert_eq!(span["session_id"], unknown, "{log}");
+            assert_eq!(span["method"], "/cinema.v1.SessionService/GetSession");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no log line with the request id:\n{}",
+            logs.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(server);
+    app.stop().await;
+}
+
+fn request_id(metadata: &tonic::metadata::MetadataMap) -> Option<&str> {
+    metadata.get("x-request-id").and_then(|v| v.to_str().ok())
+}
+
+/// The reads budget of the rate limit tests: 6 calls per 5 s window.
+const READS: Budget = Budget {
+    calls: 6,
+    window: Duration::from_secs(5),
+};
+
+async fn read_session(
+    channel: &Channel,
+    token: Option<&str>,
+    session_id: &str,
+) -> Result<(), Status> {
+    let message = GetSessionRequest {
+        session_id: session_id.into(),
+    };
+    let request = match token {
+        Some(token) => authed(message, token),
+        None => Request::new(message),
+    };
+    SessionServiceClient::new(channel.clone())
+        .get_session(request)
+        .await
+        .map(drop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_hold_across_instances_and_recover() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits = Some(RateLimits {
+            booking: Budget {
+                calls: 100,
+                window: Duration::from_secs(5),
+            },
+            reads: READS,
+        });
+    })
+    .await;
+    let other = ServerProcess::spawn(&app).await;
+    let session = create_session(&app, 2, 8).await.session_id;
+    let alice = app.token("alice");
+
+    // Six reads, alternating between the instances, spend Alice's budget.
+    for call in 0..READS.calls {
+        let channel = if call % 2 == 0 {
+            &app.channel
+        } else {
+            &other.channel
+        };
+        read_session(channel, Some(&alice), &session)
+            .await
+            .unwrap_or_else(|e| panic!("read {call} refused: {e}"));
+    }
+    let refused = read_session(&other.channel, Some(&alice), &session)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    let retry_after = refused
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .expect("RetryInfo with a delay");
+    assert!(
+        retry_after > Duration::ZERO && retry_after <= READS.window,
+        "{retry_after:?}"
+    );
+    assert_eq!(
+        read_session(&app.channel, Some(&alice), &session)
+            .await
+            .unwrap_err()
+            .code(),
+        Code::ResourceExhausted
+    );
+
+    // Booking has a budget of its own, and Bob one of his.
+    reserve_on(&other.channel, &app, "alice", &session, &["A1"]).await;
+    read_session(&app.channel, Some(&app.token("bob")), &session)
+        .await
+        .expect("Bob's read");
+
+    tokio::time::sleep(retry_after + Duration::from_millis(100)).await;
+    read_session(&other.channel, Some(&alice), &session)
+        .await
+        .expect("a read once the window has passed");
+    drop(other);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn calls_without_a_token_are_limited_by_peer_address() {
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits = Some(RateLimits {
+            booking: READS,
+            reads: READS,
+        });
+    })
+    .await;
+    let session = uuid::Uuid::new_v4().to_string();
+    for _ in 0..READS.calls {
+        let status = read_session(&app.channel, None, &session)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+    }
+    let status = read_session(&app.channel, None, &session)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limits_let_calls_through_while_redis_is_down() {
+    // Nothing listens on this port: Redis is "down" for the whole test.
+    let nowhere = free_port();
+    let app = TestApp::spawn_with(|s| {
+        s.redis_url = format!("redis://{nowhere}");
+        s.rate_limits = Some(RateLimits {
+            booking: Budget {
+                calls: 1,
+                window: Duration::from_secs(60),
+            },
+            reads: Budget {
+                calls: 1,
+                window: Duration::from_secs(60),
+            },
+        });
+    })
+    .await;
+    let session = create_session(&app, 2, 8).await.session_id;
+    for _ in 0..3 {
+        read_session(&app.channel, Some(&app.token("alice")), &session)
+            .await
+            .expect("a read while Redis is down");
+    }
+    reserve_on(&app.channel, &app, "alice", &session, &["A1"]).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_an_in_flight_reserve_finish_and_ends_watches() {
+    let app = TestApp::spawn().await;
+    let session = create_session(&app, 2, 8).await.session_id;
+    let alice = app.token("alice");
+    let mut watching = watch(&app.channel, &app.token("watcher"), &session).await;
+    watching.message().await.expect("a snapshot");
+
+    // Holding A1's row lock keeps Alice's ReserveSeats waiting inside its transaction.
+    let db = Database::connect(&app.settings.database_url)
+        .await
+        .expect("connect to the test database");
+    let blocker = lock_seat(&db, &session, "A1").await;
+    let mut booking = BookingServiceClient::new(app.channel.clone());
+    let request = reserve_one(&session, "A1", &alice);
+    let reserving = tokio::spawn(async move { booking.reserve_seats(request).await });
+    wait_for_lock_waiters(&db, 1).await;
+
+    let channel = app.channel.clone();
+    let stopping = tokio::spawn(app.stop());
+    let ended = tokio::time::timeout(Duration::from_secs(10), watching.message())
+        .await
+        .expect("the watch did not end");
+    assert_eq!(ended.unwrap_err().code(), Code::Unavailable);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!reserving.is_finished(), "the reserve did not wait for A1");
+    assert!(
+        !stopping.is_finished(),
+        "shutdown did not wait for the reserve"
+    );
+
+    blocker.commit().await.expect("release A1");
+    let reservation = reserving
+        .await
+        .expect("the reserving task")
+        .expect("the in-flight reserve succeeds")
+        .into_inner();
+    assert_eq!(reservation.seat_labels, ["A1"]);
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("shutdown finishes once the reserve has")
+        .expect("the stopping task");
+    let refused = read_session(&channel, Some(&alice), &session).await;
+    assert!(refused.is_err(), "a call after shutdown was answered");
+}
+
+/// Waits until `count` backends wait for a row lock in this database.
+async fn wait_for_lock_waiters(db: &sea_orm::DatabaseConnection, count: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(*) AS waiting FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("read pg_stat_activity")
+            .expect("a row");
+        let waiting: i64 = row.try_get("", "waiting").expect("a count");
+        if waiting >= count {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no call waits for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A stand-in OTLP collector: hands every exported span to the test.
+struct Collector(tokio::sync::mpsc::UnboundedSender<Span>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
+        let spans = request
+            .into_inner()
+            .resource_spans
+            .into_iter()
+            .flat_map(|r| r.scope_spans)
+            .flat_map(|s| s.spans);
+        for span in spans {
+            let _ = self.0.send(span);
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+/// The string value of a span attribute.
+fn attribute<'s>(span: &'s Span, key: &str) -> Option<&'s str> {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(value) => Some(value.as_str()),
+            _ => None,
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_exported_over_otlp_when_a_collector_is_configured() {
+    let (spans, mut exported) = tokio::sync::mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(Collector(spans)))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let app = TestApp::spawn().await;
+    let endpoint = format!("http://{collector}");
+    let server = ServerProcess::spawn_with_env(
+        &app,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            // Export every 100 ms rather than every 5 s.
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    )
+    .await;
+    let mut request = authed(
+        GetSessionRequest {
+            session_id: uuid::Uuid::new_v4().to_string(),
+        },
+        &app.token("alice"),
+    );
+    request
+        .metadata_mut()
+        .insert("x-request-id", "exported-7".parse().expect("ASCII"));
+    let status = server.sessions().get_session(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+
+    let span = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let span = exported.recv().await.expect("the collector runs");
+            if attribute(&span, "request_id") == Some("exported-7") {
+                return span;
+            }
+        }
+    })
+    .await
+    .expect("the RPC's span reached the collector");
+    assert_eq!(span.name, "rpc");
+    assert_eq!(attribute(&span, "code"), Some("NOT_FOUND"));
+    assert_eq!(attribute(&span, "user"), Some("alice"));
+    assert_eq!(
+        attribute(&span, "method"),
+        Some("/cinema.v1.SessionService/GetSession")
+    );
+    drop(server);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn messages_over_the_size_limit_are_refused() {
+    let app = TestApp::spawn_with(|s| s.server_limits.max_message_bytes = 64 << 10).await;
+    let session = create_session(&app, 2, 8).await.session_id;
+    let mut booking = app.booking();
+    let reserve = |labels: usize| {
+        authed(
+            ReserveSeatsRequest {
+                session_id: session.clone(),
+                seat_labels: vec!["A1".repeat(8); labels],
+                request_id: String::new(),
+            },
+            &app.token("alice"),
+        )
+    };
+    // About 100 KiB: refused before it is decoded.
+    let refused = booking.reserve_seats(reserve(10_000)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
+    // About 1 KiB: decoded, then refused by validation.
+    let invalid = booking.reserve_seats(reserve(100)).await.unwrap_err();
+    assert_eq!(invalid.code(), Code::InvalidArgument, "{invalid:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_past_the_server_deadline_is_cut_and_leaves_nothing_behind() {
+    let app = TestApp::spawn_with(|s| s.server_limits.rpc_timeout = Duration::from_secs(1)).await;
+    let session = create_session(&app, 2, 8).await.session_id;
+    let db = Database::connect(&app.settings.database_url)
+        .await
+        .expect("connect to the test database");
+    let blocker = lock_seat(&db, &session, "A1").await;
+    let started = std::time::Instant::now();
+    let cut = app
+        .booking()
+        .reserve_seats(reserve_one(&session, "A1", &app.token("alice")))
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(cut.code(), Code::DeadlineExceeded, "{cut:?}");
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    blocker.rollback().await.expect("release A1");
+
+    // The cut call's transaction rolled back: no reservation, A1 free.
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!(
+                "SELECT (SELECT count(*) FROM reservations) AS reservations,
+                        (SELECT status FROM seats WHERE session_id = '{session}' AND label = 'A1') AS a1"
+            ),
+        ))
+        .await
+        .expect("read the state")
+        .expect("a row");
+    assert_eq!(row.try_get::<i64>("", "reservations").unwrap(), 0);
+    assert_eq!(row.try_get::<String>("", "a1").unwrap(), "available");
+    db.close().await.expect("close");
+    app.stop().await;
+}
