@@ -8,9 +8,10 @@
 #   docker run --rm cinema --help
 #
 # The image runs `cinema serve` by default (gRPC on 50051, Prometheus metrics
-# on 9464); `cinema migrate` applies the database migrations. Configuration is
-# read from the environment: DATABASE_URL, REDIS_URL, NATS_URL,
-# CINEMA_JWT_SECRET, ... (see compose.yaml).
+# on 9464); `cinema migrate` applies the database migrations and `cinema
+# health` is its health check. Configuration is read from the environment:
+# DATABASE_URL, REDIS_URL, NATS_URL, CINEMA_JWT_SECRET, ... (the README's
+# "Running in production" lists every variable).
 
 # ---------------------------------------------------------------- build
 FROM rust:1.95-bookworm AS builder
@@ -40,5 +41,6 @@ ENV CINEMA_GRPC_ADDR=0.0.0.0:50051 \
     CINEMA_METRICS_ADDR=0.0.0.0:9464
 # 50051: gRPC (health: grpc.health.v1.Health); 9464: Prometheus /metrics.
 EXPOSE 50051 9464
+HEALTHCHECK --interval=5s --timeout=5s --retries=3 CMD ["cinema", "health"]
 ENTRYPOINT ["cinema"]
 CMD ["serve"]
