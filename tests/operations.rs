@@ -423,7 +423,7 @@ async fn shutdown_lets_an_in_flight_reserve_finish_and_ends_watches() {
     wait_for_lock_waiters(&db, 1).await;
 
     let channel = app.channel.clone();
-    let stopping = tokio::spawn(app.stop());
+    let stopping = tokio::spawn(app.stop_keeping_data());
     let ended = tokio::time::timeout(Duration::from_secs(10), watching.message())
         .await
         .expect("the watch did not end");
@@ -442,12 +442,26 @@ async fn shutdown_lets_an_in_flight_reserve_finish_and_ends_watches() {
         .expect("the in-flight reserve succeeds")
         .into_inner();
     assert_eq!(reservation.seat_labels, ["A1"]);
-    tokio::time::timeout(Duration::from_secs(10), stopping)
+    let (settings, database) = tokio::time::timeout(Duration::from_secs(10), stopping)
         .await
         .expect("shutdown finishes once the reserve has")
         .expect("the stopping task");
     let refused = read_session(&channel, Some(&alice), &session).await;
     assert!(refused.is_err(), "a call after shutdown was answered");
+
+    // The relay published what the last call committed before it stopped.
+    let unpublished = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) AS events FROM outbox WHERE published_time IS NULL",
+        ))
+        .await
+        .expect("read the outbox")
+        .expect("a row");
+    assert_eq!(unpublished.try_get::<i64>("", "events").unwrap(), 0);
+    db.close().await.expect("close");
+    common::drop_database(&database).await;
+    common::delete_streams(&settings).await;
 }
 
 /// Waits until `count` backends wait for a row lock in this database.

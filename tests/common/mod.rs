@@ -198,7 +198,15 @@ impl TestApp {
     }
 
     /// Stops the server, waits for it to finish, and drops its database.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        let (settings, database) = self.stop_keeping_data().await;
+        drop_database(&database).await;
+        delete_streams(&settings).await;
+    }
+
+    /// Stops the server and waits for it to finish, leaving its database and
+    /// streams for the test to look at (and drop).
+    pub async fn stop_keeping_data(mut self) -> (Settings, String) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -207,8 +215,7 @@ impl TestApp {
                 .expect("the server task panicked")
                 .expect("the server failed");
         }
-        drop_database(&self.database).await;
-        delete_streams(&self.settings).await;
+        (self.settings.clone(), self.database.clone())
     }
 }
 
