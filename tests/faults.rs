@@ -21,7 +21,7 @@ use cinema::proto::v1::{
 };
 use common::{
     TestApp, authed, create_session,
-    crowd::{CALL_BOUND, Crowd, Plan, Tally, Targets},
+    crowd::{CALL_BOUND, Crowd, Plan, Sessions, Tally, Targets},
     invariants,
     nats::PrivateNats,
     postgres::PrivatePostgres,
@@ -193,7 +193,7 @@ async fn without_redis_booking_goes_on_correctly_and_the_locks_resume_when_it_re
 
     let crowd = Crowd::start(Plan {
         targets: Targets::new([app.channel.clone()]),
-        sessions: vec![session],
+        sessions: Sessions::new([session]),
         labels: labels("ABCDEFGHIJ", 20),
         tokens: customers(&app, 8),
         allow_unavailable: false,
@@ -274,7 +274,7 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
 
     let crowd = Crowd::start(Plan {
         targets: Targets::new([app.channel.clone(), other.channel.clone()]),
-        sessions: vec![session.clone()],
+        sessions: Sessions::new([session.clone()]),
         labels: labels("ABCDEFGHIJ", 20),
         tokens: customers(&app, 8),
         allow_unavailable: false,
@@ -350,7 +350,7 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
     let targets = Targets::new([app.channel.clone(), doomed.channel.clone()]);
     let crowd = Crowd::start(Plan {
         targets: targets.clone(),
-        sessions: vec![session],
+        sessions: Sessions::new([session]),
         labels: labels("ABCDEFGHIJ", 20),
         tokens: customers(&app, 8),
         allow_unavailable: false,
@@ -507,7 +507,7 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
 
     let crowd = Crowd::start(Plan {
         targets: Targets::new([app.channel.clone()]),
-        sessions: vec![session.clone()],
+        sessions: Sessions::new([session.clone()]),
         labels: labels("ABCDE", 20),
         tokens: customers(&app, 8),
         allow_unavailable: true,

@@ -48,6 +48,11 @@ impl Targets {
         *entry = (channel, entry.1 + 1);
     }
 
+    /// The channel of one of the instances that are up, if any.
+    pub fn any(&self, roll: usize) -> Option<Channel> {
+        self.pick(roll).map(|(_, channel, _)| channel)
+    }
+
     fn pick(&self, roll: usize) -> Option<(usize, Channel, u64)> {
         let slots = self.0.read().expect("targets");
         let up: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].0.is_some()).collect();
@@ -58,6 +63,43 @@ impl Targets {
 
     fn generation(&self, slot: usize) -> u64 {
         self.0.read().expect("targets")[slot].1
+    }
+}
+
+/// The sessions the crowd books in. A long run adds new ones as seats sell
+/// out; customers book in the newest few.
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<RwLock<Vec<String>>>);
+
+impl Sessions {
+    /// How many of the newest sessions customers book in.
+    const OPEN: usize = 3;
+
+    pub fn new(ids: impl IntoIterator<Item = String>) -> Self {
+        Self(Arc::new(RwLock::new(ids.into_iter().collect())))
+    }
+
+    pub fn add(&self, id: String) {
+        self.0.write().expect("sessions").push(id);
+    }
+
+    pub fn newest(&self) -> String {
+        self.0
+            .read()
+            .expect("sessions")
+            .last()
+            .cloned()
+            .expect("a session")
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.0.read().expect("sessions").clone()
+    }
+
+    fn pick(&self, roll: usize) -> String {
+        let ids = self.0.read().expect("sessions");
+        let open = &ids[ids.len().saturating_sub(Self::OPEN)..];
+        open[roll % open.len()].clone()
     }
 }
 
@@ -105,7 +147,7 @@ impl Tally {
 pub struct Plan {
     pub targets: Targets,
     /// Sessions to book in; every one has `labels`.
-    pub sessions: Vec<String>,
+    pub sessions: Sessions,
     pub labels: Vec<String>,
     /// A token per customer; there are as many customers as tokens.
     pub tokens: Vec<String>,
@@ -213,7 +255,7 @@ async fn customer_loop(
             continue;
         };
         let mut booking = BookingServiceClient::new(channel);
-        let session = plan.sessions[rng.below(plan.sessions.len())].clone();
+        let session = plan.sessions.pick(rng.below(1 << 16));
         let mut seats = Vec::new();
         for _ in 0..1 + rng.below(2) {
             let label = plan.labels[rng.below(plan.labels.len())].clone();
