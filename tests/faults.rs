@@ -186,8 +186,8 @@ async fn without_redis_booking_goes_on_correctly_and_the_locks_resume_when_it_re
     .await;
     let session = create_session(&app, 10, 20).await.session_id;
     // Seats the crowd never asks for, to see whether the gate is up.
-    let probe = create_session(&app, 2, 8).await.session_id;
-    let mut probe_seats = labels("AB", 8).into_iter();
+    let probe = create_session(&app, 4, 8).await.session_id;
+    let mut probe_seats = labels("ABCD", 8).into_iter();
     // Redis is connected in the background at start.
     wait_for_gate(&app, &redis, &probe, &mut probe_seats).await;
 

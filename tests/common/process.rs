@@ -1,6 +1,7 @@
 //! A second server instance: the real `cinema` binary in its own process,
-//! sharing the database, Redis prefix and NATS prefix of a [`TestApp`], as a
-//! second instance behind a load balancer would.
+//! sharing the database, Redis prefix and NATS prefix of a [`TestApp`] (or
+//! started from any settings), as another instance behind a load balancer
+//! would.
 
 use std::{
     collections::VecDeque,
