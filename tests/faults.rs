@@ -36,7 +36,7 @@ use tonic_health::pb::{
 /// How long a seat lock lives in Redis (`locks::LOCK_TTL`).
 const LOCK_TTL: Duration = Duration::from_secs(5);
 /// The sweeper runs every second; a hold is recorded as expired within this.
-const SWEEP_MARGIN: chrono::Duration = chrono::Duration::milliseconds(2500);
+const SWEEP_MARGIN: chrono::Duration = chrono::Duration::milliseconds(3000);
 /// Progress the crowd must make in each phase of a test.
 const PHASE_RESERVATIONS: usize = 25;
 const PHASE_LIMIT: Duration = Duration::from_secs(30);
