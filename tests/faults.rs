@@ -421,14 +421,25 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
         .map(|h| common::to_chrono(h.expire_time.as_ref()))
         .max()
         .unwrap();
-    let wait = (last_end + SWEEP_MARGIN - Utc::now())
-        .to_std()
-        .unwrap_or_default();
-    tokio::time::sleep(wait).await;
-    let reader = app.token("reader");
-    let map = seat_map(&app.channel, &reader, &abandoned).await;
-    assert_eq!((map.available_count, map.held_count), (16, 0));
+    let ids = holds
+        .iter()
+        .map(|h| format!("'{}'", h.reservation_id))
+        .collect::<Vec<_>>()
+        .join(",");
     let db = invariants::connect(&app.settings.database_url).await;
+    let expired = format!(
+        "SELECT count(*)::bigint FROM reservations \
+         WHERE reservation_id IN ({ids}) AND status = 'expired'"
+    );
+    while invariants::count(&db, &expired).await < holds.len() as i64 {
+        assert!(
+            Utc::now() < last_end + SWEEP_MARGIN,
+            "the dead instance's holds were not recorded as expired in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let map = seat_map(&app.channel, &app.token("reader"), &abandoned).await;
+    assert_eq!((map.available_count, map.held_count), (16, 0));
     for hold in &holds {
         let late_ms = invariants::count(
             &db,
