@@ -119,9 +119,11 @@ impl Authenticator {
                 })?
                 .claims;
         let user_id = claims.sub.trim();
-        if user_id.is_empty() || user_id.chars().count() > MAX_USER_ID_LEN {
+        // The user id is stored as PostgreSQL text, which cannot hold a NUL.
+        if user_id.is_empty() || user_id.chars().count() > MAX_USER_ID_LEN || user_id.contains('\0')
+        {
             return Err(Error::Unauthenticated(
-                "token subject must be 1 to 128 characters",
+                "token subject must be 1 to 128 characters, with no NUL character",
             ));
         }
         Ok(Caller {

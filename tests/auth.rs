@@ -86,3 +86,112 @@ async fn only_admins_create_sessions() {
     assert_eq!(status.code(), Code::InvalidArgument);
     app.stop().await;
 }
+
+/// `header.payload.signature`, signed with HMAC-SHA256 whatever `header` says.
+fn hmac_token(header: &str, payload: &str, secret: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use hmac::{Hmac, Mac};
+    let signed = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(signed.as_bytes());
+    format!(
+        "{signed}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[tokio::test]
+async fn oversized_confused_and_edited_tokens_are_unauthenticated() {
+    let app = TestApp::spawn().await;
+    let claims = format!(
+        r#"{{"sub":"eve","roles":["admin"],"exp":{}}}"#,
+        in_secs(600)
+    );
+    let user = app.token("eve");
+    let (header, _, signature) = {
+        let mut parts = user.split('.');
+        (
+            parts.next().unwrap().to_owned(),
+            parts.next().unwrap().to_owned(),
+            parts.next().unwrap().to_owned(),
+        )
+    };
+    let admin_payload = {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        URL_SAFE_NO_PAD.encode(&claims)
+    };
+    let refused = [
+        // Correctly signed, but over the 8 KiB a token may have.
+        (
+            "oversized",
+            sign(
+                serde_json::json!({"sub": "eve", "exp": in_secs(600), "pad": "x".repeat(9 * 1024)}),
+                SECRET,
+                Algorithm::HS256,
+            ),
+        ),
+        // An RSA algorithm named, with the shared secret as an HMAC key.
+        (
+            "RS256 signed with the secret",
+            hmac_token(r#"{"alg":"RS256","typ":"JWT"}"#, &claims, SECRET),
+        ),
+        (
+            "ES256 signed with the secret",
+            hmac_token(r#"{"alg":"ES256","typ":"JWT"}"#, &claims, SECRET),
+        ),
+        (
+            "alg None",
+            hmac_token(r#"{"alg":"None","typ":"JWT"}"#, &claims, SECRET),
+        ),
+        // A user's token whose claims were edited to make it an admin's.
+        (
+            "edited claims",
+            format!("{header}.{admin_payload}.{signature}"),
+        ),
+        ("no signature", format!("{header}.{admin_payload}.")),
+        ("two parts", format!("{header}.{admin_payload}")),
+        ("four parts", format!("{user}.{signature}")),
+        ("dots", "..".into()),
+        ("not base64", "%%%.***.!!!".into()),
+    ];
+    for (what, token) in refused {
+        let status = app
+            .sessions()
+            .create_session(authed(CreateSessionRequest::default(), &token))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{what}");
+    }
+    // The same claims, signed as they should be, do get in.
+    let good = hmac_token(r#"{"alg":"HS256","typ":"JWT"}"#, &claims, SECRET);
+    let status = app
+        .sessions()
+        .create_session(authed(CreateSessionRequest::default(), &good))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_megabyte_of_authorization_is_refused_and_the_server_serves_on() {
+    let app = TestApp::spawn().await;
+    let huge = "a".repeat(1 << 20);
+    let status = app
+        .sessions()
+        .list_sessions(authed(ListSessionsRequest::default(), &huge))
+        .await
+        .unwrap_err();
+    // HTTP/2 refuses headers this large (GOAWAY, ENHANCE_YOUR_CALM) before
+    // the server sees them.
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    app.sessions()
+        .list_sessions(authed(ListSessionsRequest::default(), &app.token("alice")))
+        .await
+        .expect("the server serves on");
+    app.stop().await;
+}

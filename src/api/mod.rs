@@ -3,6 +3,7 @@
 //! status, in one place.
 
 mod booking;
+pub mod codec;
 pub mod convert;
 mod sessions;
 mod status;

@@ -8,7 +8,7 @@
 //! ([`crate::locks`]) only keeps a stampede away from PostgreSQL.
 
 pub mod expiry;
-mod labels;
+pub mod labels;
 
 use std::{sync::Arc, time::Duration};
 
@@ -540,10 +540,14 @@ impl Booking {
 /// A payment reference: 1 to 200 characters, stored trimmed.
 pub fn parse_payment_reference(reference: &str) -> Result<String> {
     let reference = reference.trim();
-    if reference.is_empty() || reference.chars().count() > MAX_PAYMENT_REFERENCE_CHARS {
+    // PostgreSQL text cannot hold a NUL character.
+    if reference.is_empty()
+        || reference.chars().count() > MAX_PAYMENT_REFERENCE_CHARS
+        || reference.contains('\0')
+    {
         return Err(Error::invalid(
             "payment_reference",
-            "must be 1 to 200 characters",
+            "must be 1 to 200 characters, with no NUL character",
         ));
     }
     Ok(reference.to_owned())

@@ -113,16 +113,19 @@ pub fn validate(mut new: NewSession, now: DateTime<Utc>) -> Result<NewSession> {
         }
     };
     let title_len = new.movie_title.chars().count();
+    // PostgreSQL text cannot hold a NUL character.
     check(
-        !new.movie_title.trim().is_empty() && title_len <= MAX_TITLE_CHARS,
+        !new.movie_title.trim().is_empty()
+            && title_len <= MAX_TITLE_CHARS
+            && !new.movie_title.contains('\0'),
         "movie_title",
-        "must be 1 to 200 characters and not blank",
+        "must be 1 to 200 characters, not blank, with no NUL character",
     );
     let room_len = new.room.chars().count();
     check(
-        !new.room.trim().is_empty() && room_len <= MAX_ROOM_CHARS,
+        !new.room.trim().is_empty() && room_len <= MAX_ROOM_CHARS && !new.room.contains('\0'),
         "room",
-        "must be 1 to 100 characters and not blank",
+        "must be 1 to 100 characters, not blank, with no NUL character",
     );
     match new.starts_at {
         None => check(false, "starts_at", "is required"),

@@ -4,8 +4,12 @@
 
 #![allow(dead_code)]
 
+pub mod crowd;
+pub mod invariants;
 pub mod nats;
+pub mod postgres;
 pub mod process;
+pub mod redis;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

@@ -1,6 +1,7 @@
 //! A second server instance: the real `cinema` binary in its own process,
-//! sharing the database, Redis prefix and NATS prefix of a [`TestApp`], as a
-//! second instance behind a load balancer would.
+//! sharing the database, Redis prefix and NATS prefix of a [`TestApp`] (or
+//! started from any settings), as another instance behind a load balancer
+//! would.
 
 use std::{
     collections::VecDeque,
@@ -12,12 +13,13 @@ use std::{
     time::Duration,
 };
 
+use cinema::config::Settings;
 use cinema::proto::v1::{
     booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
 };
 use tonic::transport::Channel;
 
-use super::{SECRET, TestApp};
+use super::TestApp;
 
 /// How many of the child's last log lines are kept for failure messages.
 const KEPT_LOG_LINES: usize = 200;
@@ -37,12 +39,21 @@ impl ServerProcess {
     /// Starts `cinema serve` on an ephemeral port with `app`'s database,
     /// prefixes, secret and hold time, and waits until it reports SERVING.
     pub async fn spawn(app: &TestApp) -> ServerProcess {
-        Self::spawn_with_env(app, &[]).await
+        Self::spawn_with(&app.settings).await
     }
 
     /// [`ServerProcess::spawn`] with extra environment variables.
     pub async fn spawn_with_env(app: &TestApp, extra: &[(&str, &str)]) -> ServerProcess {
-        let settings = &app.settings;
+        Self::start(&app.settings, extra).await
+    }
+
+    /// Starts `cinema serve` with these settings (on its own ephemeral
+    /// port), and waits until it reports SERVING.
+    pub async fn spawn_with(settings: &Settings) -> ServerProcess {
+        Self::start(settings, &[]).await
+    }
+
+    async fn start(settings: &Settings, extra: &[(&str, &str)]) -> ServerProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
         // Nothing from the environment of the test run leaks into the child.
         for (var, _) in std::env::vars_os() {
@@ -55,7 +66,7 @@ impl ServerProcess {
             .env("DATABASE_URL", &settings.database_url)
             .env("REDIS_URL", &settings.redis_url)
             .env("NATS_URL", &settings.nats_url)
-            .env("CINEMA_JWT_SECRET", SECRET)
+            .env("CINEMA_JWT_SECRET", settings.jwt_secret.expose())
             .env("CINEMA_REDIS_PREFIX", &settings.redis_prefix)
             .env("CINEMA_NATS_PREFIX", &settings.nats_prefix)
             .env(
@@ -169,6 +180,11 @@ impl ServerProcess {
 
     pub fn booking(&self) -> BookingServiceClient<Channel> {
         BookingServiceClient::new(self.channel.clone())
+    }
+
+    /// Kills the process with SIGKILL, as a crash would: nothing is drained.
+    pub fn kill(self) {
+        drop(self);
     }
 
     /// The child's last log lines (JSON objects), oldest first.

@@ -1,0 +1,259 @@
+//! The promises of the box office, checked from outside after faults: in
+//! PostgreSQL (the only truth) and in the JetStream event stream.
+
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
+
+use cinema::{
+    events::Topology,
+    proto::v1::{Reservation, Sale},
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+
+/// Each query counts rows that break one rule; every count must be zero.
+const RULES: &[(&str, &str)] = &[
+    (
+        "a seat sold twice",
+        "SELECT count(*)::bigint FROM (SELECT 1 FROM sale_seats GROUP BY session_id, label \
+         HAVING count(*) > 1) twice",
+    ),
+    (
+        "a seat of a sale is not SOLD",
+        "SELECT count(*)::bigint FROM sale_seats ss JOIN seats s USING (session_id, label) \
+         WHERE s.status <> 'sold'",
+    ),
+    (
+        "a SOLD seat belongs to no sale",
+        "SELECT count(*)::bigint FROM seats s WHERE s.status = 'sold' AND NOT EXISTS \
+         (SELECT 1 FROM sale_seats ss WHERE ss.session_id = s.session_id AND ss.label = s.label)",
+    ),
+    (
+        "a reservation without all its seats",
+        "SELECT count(*)::bigint FROM reservations r JOIN sessions se USING (session_id) \
+         WHERE r.total_price_cents <> se.price_cents * \
+         (SELECT count(*) FROM reservation_seats rs WHERE rs.reservation_id = r.reservation_id)",
+    ),
+    (
+        "a sale whose amount is not its seats' price",
+        "SELECT count(*)::bigint FROM sales sa JOIN sessions se USING (session_id) \
+         WHERE sa.amount_cents <> se.price_cents * \
+         (SELECT count(*) FROM sale_seats ss WHERE ss.sale_id = sa.sale_id)",
+    ),
+    (
+        "a sale whose seats are not its reservation's",
+        "SELECT count(*)::bigint FROM sale_seats ss JOIN sales sa USING (sale_id) \
+         WHERE NOT EXISTS (SELECT 1 FROM reservation_seats rs \
+         WHERE rs.reservation_id = sa.reservation_id AND rs.label = ss.label)",
+    ),
+    (
+        "a confirmed reservation without a sale, or a sale of an unconfirmed one",
+        "SELECT count(*)::bigint FROM reservations r WHERE (r.status = 'confirmed') <> \
+         EXISTS (SELECT 1 FROM sales sa WHERE sa.reservation_id = r.reservation_id)",
+    ),
+    (
+        "a seat still HELD for a cancelled, expired or confirmed reservation",
+        "SELECT count(*)::bigint FROM seats s JOIN reservations r USING (reservation_id) \
+         WHERE s.status = 'held' AND r.status <> 'pending'",
+    ),
+];
+
+pub async fn connect(database_url: &str) -> DatabaseConnection {
+    Database::connect(database_url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {database_url}: {e}"))
+}
+
+pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .expect("a row")
+        .try_get_by_index::<i64>(0)
+        .expect("a bigint")
+}
+
+async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
+    db.query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0).expect("a text column"))
+        .collect()
+}
+
+/// Every broken rule of the store, and every acknowledged sale or hold that
+/// is missing from it or differs from what the client was told.
+pub async fn store_problems(
+    database_url: &str,
+    sales: &[Sale],
+    holds: &[Reservation],
+) -> Vec<String> {
+    let db = connect(database_url).await;
+    let mut problems = Vec::new();
+    for (rule, sql) in RULES {
+        let n = count(&db, sql).await;
+        if n != 0 {
+            problems.push(format!("{n} x {rule}"));
+        }
+    }
+    // sale id -> "reservation id|sorted labels"
+    let stored_sales: HashMap<String, String> = strings(
+        &db,
+        "SELECT sa.sale_id::text || ' ' || sa.reservation_id::text || '|' || \
+         coalesce((SELECT string_agg(label, ',' ORDER BY label) FROM sale_seats ss \
+                   WHERE ss.sale_id = sa.sale_id), '') FROM sales sa",
+    )
+    .await
+    .into_iter()
+    .filter_map(|line| {
+        line.split_once(' ')
+            .map(|(id, rest)| (id.to_owned(), rest.to_owned()))
+    })
+    .collect();
+    for sale in sales {
+        let mut labels = sale.seat_labels.clone();
+        labels.sort();
+        let expected = format!("{}|{}", sale.reservation_id, labels.join(","));
+        if stored_sales.get(&sale.sale_id) != Some(&expected) {
+            problems.push(format!(
+                "acknowledged sale {} ({expected}) is stored as {:?}",
+                sale.sale_id,
+                stored_sales.get(&sale.sale_id)
+            ));
+        }
+    }
+    let stored_holds: HashMap<String, String> = strings(
+        &db,
+        "SELECT r.reservation_id::text || ' ' || \
+         coalesce((SELECT string_agg(label, ',' ORDER BY label) FROM reservation_seats rs \
+                   WHERE rs.reservation_id = r.reservation_id), '') FROM reservations r",
+    )
+    .await
+    .into_iter()
+    .filter_map(|line| {
+        line.split_once(' ')
+            .map(|(id, rest)| (id.to_owned(), rest.to_owned()))
+    })
+    .collect();
+    for hold in holds {
+        let mut labels = hold.seat_labels.clone();
+        labels.sort();
+        let expected = labels.join(",");
+        if stored_holds.get(&hold.reservation_id) != Some(&expected) {
+            problems.push(format!(
+                "acknowledged reservation {} ({expected}) is stored as {:?}",
+                hold.reservation_id,
+                stored_holds.get(&hold.reservation_id)
+            ));
+        }
+    }
+    db.close().await.expect("close");
+    problems
+}
+
+/// Seats still HELD `margin` after their hold ended: the sweeper is late.
+pub async fn seats_held_past_expiry(database_url: &str, margin: Duration) -> i64 {
+    let db = connect(database_url).await;
+    let n = count(
+        &db,
+        &format!(
+            "SELECT count(*)::bigint FROM seats WHERE status = 'held' \
+             AND held_until < now() - interval '{} milliseconds'",
+            margin.as_millis()
+        ),
+    )
+    .await;
+    db.close().await.expect("close");
+    n
+}
+
+/// Waits until every outbox row is marked published.
+pub async fn wait_until_relayed(database_url: &str, limit: Duration) {
+    let db = connect(database_url).await;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let pending = count(
+            &db,
+            "SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL",
+        )
+        .await;
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{pending} events still unpublished after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.close().await.expect("close");
+}
+
+/// What the stream holds compared with the outbox.
+#[derive(Debug)]
+pub struct Delivery {
+    /// Events in the outbox.
+    pub outbox: usize,
+    /// Messages in the stream.
+    pub messages: usize,
+    /// Event ids found in the stream more than once.
+    pub repeated: usize,
+    /// Outbox events missing from the stream.
+    pub missing: usize,
+    /// Stream messages that are no outbox event.
+    pub unknown: usize,
+}
+
+impl Delivery {
+    /// Each outbox event is in the stream exactly once, and nothing else is.
+    pub fn exactly_once(&self) -> bool {
+        self.repeated == 0 && self.missing == 0 && self.unknown == 0
+    }
+}
+
+/// Reads the whole event stream of `nats_prefix` and compares it with the
+/// outbox, by event id (`Nats-Msg-Id`).
+pub async fn delivery(database_url: &str, nats_url: &str, nats_prefix: &str) -> Delivery {
+    let db = connect(database_url).await;
+    let outbox: HashSet<String> = strings(&db, "SELECT event_id::text FROM outbox")
+        .await
+        .into_iter()
+        .collect();
+    db.close().await.expect("close");
+    let topology = Topology::new(nats_prefix);
+    let js = async_nats::jetstream::new(
+        async_nats::connect(nats_url)
+            .await
+            .expect("connect to NATS"),
+    );
+    let mut stream = js.get_stream(&topology.stream).await.expect("the stream");
+    let state = stream.info().await.expect("stream info").state.clone();
+    let mut seen = HashSet::new();
+    let (mut messages, mut repeated, mut unknown) = (0, 0, 0);
+    for seq in state.first_sequence..=state.last_sequence {
+        let Ok(message) = stream.get_raw_message(seq).await else {
+            continue;
+        };
+        messages += 1;
+        let id = message
+            .headers
+            .get("Nats-Msg-Id")
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if !outbox.contains(&id) {
+            unknown += 1;
+        }
+        if !seen.insert(id) {
+            repeated += 1;
+        }
+    }
+    Delivery {
+        outbox: outbox.len(),
+        messages,
+        repeated,
+        missing: outbox.difference(&seen).count(),
+        unknown,
+    }
+}
