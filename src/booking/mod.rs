@@ -197,90 +197,22 @@ impl Booking {
                 .map(Held::Replayed)
                 .ok_or_else(|| Error::Internal("an idempotency key vanished".into()));
         }
-        let seat_list = join(labels);
-        let unavailable = unavailable_seats(&txn, request.session_id, &seat_list).await?;
-        if !unavailable.is_empty() {
-            txn.rollback().await?;
-            return Err(Error::SeatsUnavailable(unavailable));
-        }
-        let total = session.price_cents * labels.len() as i64;
-        #[derive(FromQueryResult)]
-        struct Created {
-            expires_at: DateTime<Utc>,
-            create_time: DateTime<Utc>,
-        }
-        let created = Created::find_by_statement(sql(
-            "INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency)
-             VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
-             RETURNING expires_at, create_time",
-            [
-                reservation_id.into(),
-                request.session_id.into(),
-                caller.user_id.clone().into(),
-                (self.hold.as_millis() as i64).into(),
-                total.into(),
-                session.currency.clone().into(),
-            ],
-        ))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::Internal("INSERT .. RETURNING returned nothing".into()))?;
-        txn.execute_raw(sql(
-            "INSERT INTO reservation_seats (reservation_id, session_id, label)
-             SELECT $1, $2, unnest(string_to_array($3, ','))",
-            [
-                reservation_id.into(),
-                request.session_id.into(),
-                seat_list.clone().into(),
-            ],
-        ))
-        .await?;
-        // The rows are locked and were free; the WHERE clause says so again.
-        let taken = ChangedSeat::find_by_statement(sql(
-            "UPDATE seats SET status = 'held', reservation_id = $1, held_until = $2, version = version + 1
-              WHERE session_id = $3 AND label = ANY(string_to_array($4, ','))
-                AND (status = 'available' OR (status = 'held' AND held_until <= now()))
-              RETURNING session_id, label, version, reservation_id",
-            [
-                reservation_id.into(),
-                created.expires_at.into(),
-                request.session_id.into(),
-                seat_list.into(),
-            ],
-        ))
-        .all(&txn)
-        .await?;
-        if taken.len() != labels.len() {
-            txn.rollback().await?;
-            return Err(Error::Contended);
-        }
-        let reservation = Reservation {
+        let hold = NewHold {
             reservation_id,
             session_id: request.session_id,
-            user_id: caller.user_id.clone(),
-            seat_labels: labels.iter().map(ToString::to_string).collect(),
-            status: ReservationStatus::Pending,
-            expires_at: created.expires_at,
-            create_time: created.create_time,
-            total_price_cents: total,
-            currency: session.currency.clone(),
+            user_id: &caller.user_id,
+            labels,
+            hold: self.hold,
+            price_cents: session.price_cents,
+            currency: &session.currency,
         };
-        let mut outbox = Outbox::default();
-        outbox.push("reservation.created", |event_id, occur_time| {
-            pb::ReservationCreated {
-                event_id,
-                occur_time: Some(occur_time),
-                reservation_id: reservation_id.to_string(),
-                session_id: reservation.session_id.to_string(),
-                user_id: reservation.user_id.clone(),
-                seat_labels: reservation.seat_labels.clone(),
-                expire_time: Some(timestamp(reservation.expires_at)),
-                total_price_cents: total,
-                currency: reservation.currency.clone(),
+        let reservation = match hold_in(&txn, &hold).await {
+            Ok(reservation) => reservation,
+            Err(err) => {
+                txn.rollback().await?;
+                return Err(err);
             }
-        });
-        outbox.seats_changed(request.session_id, &seat_changes(&taken, SeatStatus::Held));
-        outbox.write(&txn).await?;
+        };
         txn.commit().await?;
         self.events.notify();
         Ok(Held::New(reservation))
@@ -535,6 +467,110 @@ impl Booking {
         .await?
         .ok_or_else(|| Error::not_found("session", session_id))
     }
+}
+
+/// One hold to write: the reservation, its seats and its terms.
+pub struct NewHold<'a> {
+    pub reservation_id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: &'a str,
+    /// Sorted by row then number, without duplicates.
+    pub labels: &'a [SeatLabel],
+    pub hold: Duration,
+    pub price_cents: i64,
+    pub currency: &'a str,
+}
+
+/// The SQL of one ReserveSeats, inside `txn` and without the service around
+/// it (so `cinema-bench` can drive the very same statements straight at
+/// PostgreSQL): locks the seats in label order, refuses with
+/// [`Error::SeatsUnavailable`] naming every seat held or sold, else records
+/// the reservation, takes the seats and writes the events. The caller
+/// commits, or rolls back on an error.
+pub async fn hold_in(txn: &DatabaseTransaction, new: &NewHold<'_>) -> Result<Reservation> {
+    let seat_list = join(new.labels);
+    let unavailable = unavailable_seats(txn, new.session_id, &seat_list).await?;
+    if !unavailable.is_empty() {
+        return Err(Error::SeatsUnavailable(unavailable));
+    }
+    let total = new.price_cents * new.labels.len() as i64;
+    #[derive(FromQueryResult)]
+    struct Created {
+        expires_at: DateTime<Utc>,
+        create_time: DateTime<Utc>,
+    }
+    let created = Created::find_by_statement(sql(
+        "INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency)
+         VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
+         RETURNING expires_at, create_time",
+        [
+            new.reservation_id.into(),
+            new.session_id.into(),
+            new.user_id.to_owned().into(),
+            (new.hold.as_millis() as i64).into(),
+            total.into(),
+            new.currency.to_owned().into(),
+        ],
+    ))
+    .one(txn)
+    .await?
+    .ok_or_else(|| Error::Internal("INSERT .. RETURNING returned nothing".into()))?;
+    txn.execute_raw(sql(
+        "INSERT INTO reservation_seats (reservation_id, session_id, label)
+         SELECT $1, $2, unnest(string_to_array($3, ','))",
+        [
+            new.reservation_id.into(),
+            new.session_id.into(),
+            seat_list.clone().into(),
+        ],
+    ))
+    .await?;
+    // The rows are locked and were free; the WHERE clause says so again.
+    let taken = ChangedSeat::find_by_statement(sql(
+        "UPDATE seats SET status = 'held', reservation_id = $1, held_until = $2, version = version + 1
+          WHERE session_id = $3 AND label = ANY(string_to_array($4, ','))
+            AND (status = 'available' OR (status = 'held' AND held_until <= now()))
+          RETURNING session_id, label, version, reservation_id",
+        [
+            new.reservation_id.into(),
+            created.expires_at.into(),
+            new.session_id.into(),
+            seat_list.into(),
+        ],
+    ))
+    .all(txn)
+    .await?;
+    if taken.len() != new.labels.len() {
+        return Err(Error::Contended);
+    }
+    let reservation = Reservation {
+        reservation_id: new.reservation_id,
+        session_id: new.session_id,
+        user_id: new.user_id.to_owned(),
+        seat_labels: new.labels.iter().map(ToString::to_string).collect(),
+        status: ReservationStatus::Pending,
+        expires_at: created.expires_at,
+        create_time: created.create_time,
+        total_price_cents: total,
+        currency: new.currency.to_owned(),
+    };
+    let mut outbox = Outbox::default();
+    outbox.push("reservation.created", |event_id, occur_time| {
+        pb::ReservationCreated {
+            event_id,
+            occur_time: Some(occur_time),
+            reservation_id: reservation.reservation_id.to_string(),
+            session_id: reservation.session_id.to_string(),
+            user_id: reservation.user_id.clone(),
+            seat_labels: reservation.seat_labels.clone(),
+            expire_time: Some(timestamp(reservation.expires_at)),
+            total_price_cents: total,
+            currency: reservation.currency.clone(),
+        }
+    });
+    outbox.seats_changed(new.session_id, &seat_changes(&taken, SeatStatus::Held));
+    outbox.write(txn).await?;
+    Ok(reservation)
 }
 
 /// A payment reference: 1 to 200 characters, stored trimmed.
