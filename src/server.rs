@@ -39,6 +39,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// HTTP/2 pings keep idle watch streams alive through proxies and find dead peers.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long start-up waits for Redis before serving without the gate.
+const REDIS_START_WAIT: Duration = Duration::from_secs(2);
 /// Connections in the PostgreSQL pool.
 const DATABASE_POOL_SIZE: u32 = 16;
 
@@ -107,6 +109,9 @@ pub async fn run_with_hub(
         SeatLocks::connect(&settings.redis_url, &settings.redis_prefix)
             .context("configuring Redis")?,
     );
+    if !locks.wait_connected(REDIS_START_WAIT).await {
+        tracing::warn!(wait = ?REDIS_START_WAIT, "Redis is not answering yet: booking starts on PostgreSQL alone");
+    }
     let booking = Arc::new(Booking::new(
         db.clone(),
         locks.clone(),

@@ -10,13 +10,18 @@
 pub mod expiry;
 mod labels;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
     Statement, TransactionTrait, Value,
 };
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::{
@@ -107,6 +112,7 @@ pub struct Booking {
     max_seats: usize,
     expiry: expiry::Waker,
     events: Signal,
+    terms: TermsCache,
 }
 
 impl Booking {
@@ -125,6 +131,7 @@ impl Booking {
             max_seats,
             expiry,
             events,
+            terms: TermsCache::default(),
         }
     }
 
@@ -150,14 +157,25 @@ impl Booking {
 
         let guard = match self.locks.acquire(request.session_id, labels).await {
             Gate::Contended => return Err(Error::Contended),
+            Gate::Held(labels) => return Err(Error::SeatsUnavailable(labels)),
             Gate::Locked(guard) => Some(guard),
             Gate::Open => None,
         };
+        // The hold starts at the transaction's now(), after this instant: a
+        // marker timed from here never outlives the hold.
+        let begun = Instant::now();
         let held = self
             .hold_seats(caller, &request, labels, &session, &fingerprint)
             .await;
         if let Some(guard) = guard {
-            self.locks.release(guard).await;
+            match &held {
+                Ok(Held::New(reservation)) => {
+                    let left = self.hold.saturating_sub(begun.elapsed());
+                    let id = reservation.reservation_id;
+                    self.locks.release_as_held(guard, id, left).await;
+                }
+                _ => self.locks.release(guard).await,
+            }
         }
         match held? {
             Held::New(reservation) => {
@@ -396,6 +414,13 @@ impl Booking {
                 outbox.write(&txn).await?;
                 txn.commit().await?;
                 self.events.notify();
+                let labels: Vec<SeatLabel> = freed
+                    .iter()
+                    .filter_map(|seat| seat.label.parse().ok())
+                    .collect();
+                self.locks
+                    .unmark(locked.session_id, &labels, reservation_id)
+                    .await;
             }
         }
         read_reservation(&self.db, reservation_id).await
@@ -458,14 +483,22 @@ impl Booking {
         }
     }
 
+    /// The terms of a session, read once per instance: a published session
+    /// never changes.
     async fn session_terms(&self, session_id: Uuid) -> Result<SessionTerms> {
-        SessionTerms::find_by_statement(sql(
-            "SELECT price_cents, currency, seat_rows, seats_per_row FROM sessions WHERE session_id = $1",
-            [session_id.into()],
-        ))
-        .one(&self.db)
-        .await?
-        .ok_or_else(|| Error::not_found("session", session_id))
+        let cell = self.terms.cell(session_id);
+        let terms = cell
+            .get_or_try_init(|| async {
+                SessionTerms::find_by_statement(sql(
+                    "SELECT price_cents, currency, seat_rows, seats_per_row FROM sessions WHERE session_id = $1",
+                    [session_id.into()],
+                ))
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| Error::not_found("session", session_id))
+            })
+            .await?;
+        Ok(terms.clone())
     }
 }
 
@@ -590,7 +623,28 @@ enum Held {
     Replayed(Uuid),
 }
 
-#[derive(FromQueryResult)]
+/// Sessions' terms by id. Callers asking at once for a session not read yet
+/// share one query (a stampede does not become a burst of reads); the map is
+/// emptied when it grows past its bound, which only costs re-reads.
+#[derive(Default)]
+struct TermsCache(Mutex<HashMap<Uuid, Arc<OnceCell<SessionTerms>>>>);
+
+const TERMS_CACHE_ENTRIES: usize = 10_000;
+
+impl TermsCache {
+    fn cell(&self, session_id: Uuid) -> Arc<OnceCell<SessionTerms>> {
+        let mut cells = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cells.len() >= TERMS_CACHE_ENTRIES && !cells.contains_key(&session_id) {
+            cells.clear();
+        }
+        Arc::clone(cells.entry(session_id).or_default())
+    }
+}
+
+#[derive(Clone, FromQueryResult)]
 struct SessionTerms {
     price_cents: i64,
     currency: String,
