@@ -155,6 +155,25 @@ impl CpuSample {
     }
 }
 
+impl CpuUsage {
+    /// This sum of `rounds - 1` phases plus one more phase; machine busy is
+    /// the mean over the phases.
+    pub fn plus(self, next: CpuUsage, rounds: u32) -> CpuUsage {
+        let n = f64::from(rounds.max(1));
+        CpuUsage {
+            server_seconds: self
+                .server_seconds
+                .zip(next.server_seconds)
+                .map(|(a, b)| a + b),
+            bench_seconds: self.bench_seconds + next.bench_seconds,
+            machine_busy_percent: ((self.machine_busy_percent * (n - 1.0)
+                + next.machine_busy_percent)
+                / n)
+                .round(),
+        }
+    }
+}
+
 /// utime + stime of a /proc/PID/stat line, in ticks, for all its threads.
 pub fn process_cpu_ticks(stat: &str) -> Option<u64> {
     // The command name may hold spaces; the fields after it do not.

@@ -141,11 +141,10 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-/// How the baseline runs: the same clients, time and seat supply as the
-/// service run it is compared with.
+/// How the baseline runs: the same clients and seat supply as the service
+/// run it is compared with.
 pub struct BaselinePlan {
     pub clients: u32,
-    pub duration: Duration,
     pub sessions: u32,
     pub rows: u32,
     pub seats_per_row: u32,
@@ -154,74 +153,124 @@ pub struct BaselinePlan {
 
 /// The per-reservation SQL of ReserveSeats ([`hold_in`], the very function
 /// the server runs), driven straight at PostgreSQL by `clients` tasks with
-/// a connection each, on distinct seats, for `duration`. It runs in a
-/// database of its own (created, migrated and dropped here) on the same
-/// PostgreSQL, so its rows never reach the server's relay.
-pub async fn baseline(server_url: &str, plan: &BaselinePlan) -> anyhow::Result<(Calls, f64)> {
-    let name = format!(
-        "cinema_bench_baseline_{}",
-        &Uuid::new_v4().simple().to_string()[..12]
-    );
-    let admin = connect(server_url, 1).await?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .context("creating the baseline database")?;
-    let outcome = run_baseline(&with_database(server_url, &name), plan).await;
+/// a connection each, on distinct seats. It runs in a database of its own
+/// (created and migrated by [`Baseline::prepare`], dropped by
+/// [`Baseline::drop_database`]) on the same PostgreSQL, so its rows never
+/// reach the server's relay.
+pub struct Baseline {
+    admin: DatabaseConnection,
+    name: String,
+    db: DatabaseConnection,
+    seats: Arc<SeatSupply<Uuid>>,
+    clients: u32,
+    hold: Duration,
+}
+
+impl Baseline {
+    pub async fn prepare(server_url: &str, plan: &BaselinePlan) -> anyhow::Result<Self> {
+        let name = format!(
+            "cinema_bench_baseline_{}",
+            &Uuid::new_v4().simple().to_string()[..12]
+        );
+        let admin = connect(server_url, 1).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .context("creating the baseline database")?;
+        let db = match Self::set_up(&with_database(server_url, &name), plan).await {
+            Ok(db) => db,
+            Err(err) => {
+                drop_database(&admin, &name).await;
+                return Err(err);
+            }
+        };
+        let seats = match publish_sessions(&db, plan).await {
+            Ok(sessions) => SeatSupply::new(sessions, plan.rows, plan.seats_per_row)?,
+            Err(err) => {
+                let _ = db.close().await;
+                drop_database(&admin, &name).await;
+                return Err(err);
+            }
+        };
+        Ok(Self {
+            admin,
+            name,
+            db,
+            seats: Arc::new(seats),
+            clients: plan.clients,
+            hold: plan.hold,
+        })
+    }
+
+    async fn set_up(url: &str, plan: &BaselinePlan) -> anyhow::Result<DatabaseConnection> {
+        let db = connect(url, plan.clients).await?;
+        migration::migrate(&db)
+            .await
+            .context("migrating the baseline database")?;
+        Ok(db)
+    }
+
+    /// Drives the SQL for `duration`; returns the calls and the seconds taken.
+    pub async fn run(&self, duration: Duration) -> anyhow::Result<(Calls, f64)> {
+        let progress = Arc::new(Progress::default());
+        let ticker = progress.tick("baseline");
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut clients = JoinSet::new();
+        for client in 0..self.clients {
+            let (db, seats, progress) = (
+                self.db.clone(),
+                Arc::clone(&self.seats),
+                Arc::clone(&progress),
+            );
+            let hold = self.hold;
+            clients.spawn(async move {
+                let user = format!("bench-baseline-{client}");
+                let mut calls = Calls::default();
+                while Instant::now() < deadline {
+                    let Some((session_id, label)) = seats.next() else {
+                        break;
+                    };
+                    let call = Instant::now();
+                    let code = match hold_once(&db, session_id, &user, &label, hold).await {
+                        Ok(()) => tonic::Code::Ok,
+                        Err(err) => tonic::Status::from(err).code(),
+                    };
+                    calls.record(call, code);
+                    progress.call(code == tonic::Code::Ok);
+                }
+                calls
+            });
+        }
+        let mut calls = Calls::default();
+        while let Some(client) = clients.join_next().await {
+            calls.merge(client.context("a baseline client failed")?);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        progress.stop();
+        ticker.abort();
+        Ok((calls, seconds))
+    }
+
+    /// Whether every seat of the baseline's sessions was used.
+    pub fn exhausted(&self) -> bool {
+        self.seats.exhausted()
+    }
+
+    pub async fn drop_database(self) {
+        let _ = self.db.close().await;
+        drop_database(&self.admin, &self.name).await;
+        let _ = self.admin.close().await;
+    }
+}
+
+async fn drop_database(admin: &DatabaseConnection, name: &str) {
     let dropped = admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await;
-    let _ = admin.close().await;
-    let outcome = outcome?;
-    dropped.context("dropping the baseline database")?;
-    Ok(outcome)
-}
-
-async fn run_baseline(url: &str, plan: &BaselinePlan) -> anyhow::Result<(Calls, f64)> {
-    let db = connect(url, plan.clients).await?;
-    migration::migrate(&db)
-        .await
-        .context("migrating the baseline database")?;
-    let seats = Arc::new(SeatSupply::new(
-        publish_sessions(&db, plan).await?,
-        plan.rows,
-        plan.seats_per_row,
-    )?);
-    let progress = Arc::new(Progress::default());
-    let ticker = progress.tick("baseline");
-    let started = Instant::now();
-    let deadline = started + plan.duration;
-    let mut clients = JoinSet::new();
-    for client in 0..plan.clients {
-        let (db, seats, progress) = (db.clone(), Arc::clone(&seats), Arc::clone(&progress));
-        let hold = plan.hold;
-        clients.spawn(async move {
-            let user = format!("bench-baseline-{client}");
-            let mut calls = Calls::default();
-            while Instant::now() < deadline {
-                let Some((session_id, label)) = seats.next() else {
-                    break;
-                };
-                let call = Instant::now();
-                let code = match hold_once(&db, session_id, &user, &label, hold).await {
-                    Ok(()) => tonic::Code::Ok,
-                    Err(err) => tonic::Status::from(err).code(),
-                };
-                calls.record(call, code);
-                progress.call(code == tonic::Code::Ok);
-            }
-            calls
-        });
+    if let Err(err) = dropped {
+        eprintln!("could not drop the baseline database {name}: {err}");
     }
-    let mut calls = Calls::default();
-    while let Some(client) = clients.join_next().await {
-        calls.merge(client.context("a baseline client failed")?);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    progress.stop();
-    ticker.abort();
-    db.close().await.context("closing the baseline pool")?;
-    Ok((calls, seconds))
 }
 
 /// One hold of one seat: BEGIN, the statements of ReserveSeats, COMMIT.
