@@ -527,15 +527,36 @@ pub async fn hold_in(txn: &DatabaseTransaction, new: &NewHold<'_>) -> Result<Res
         return Err(Error::SeatsUnavailable(unavailable));
     }
     let total = new.price_cents * new.labels.len() as i64;
+    // One round trip records the reservation and its seats and takes the
+    // seats. The rows are locked and were free; the WHERE clause says so
+    // again. Foreign keys are checked at the end of the statement, when the
+    // reservation row exists.
     #[derive(FromQueryResult)]
-    struct Created {
+    struct Taken {
+        session_id: Uuid,
+        label: String,
+        version: i64,
+        reservation_id: Option<Uuid>,
         expires_at: DateTime<Utc>,
         create_time: DateTime<Utc>,
     }
-    let created = Created::find_by_statement(sql(
-        "INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency)
-         VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
-         RETURNING expires_at, create_time",
+    let taken = Taken::find_by_statement(sql(
+        "WITH reservation AS (
+             INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency)
+             VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
+             RETURNING expires_at, create_time
+         ), requested AS (
+             INSERT INTO reservation_seats (reservation_id, session_id, label)
+             SELECT $1, $2, unnest(string_to_array($7, ','))
+         ), taken AS (
+             UPDATE seats SET status = 'held', reservation_id = $1,
+                    held_until = (SELECT expires_at FROM reservation), version = version + 1
+              WHERE session_id = $2 AND label = ANY(string_to_array($7, ','))
+                AND (status = 'available' OR (status = 'held' AND held_until <= now()))
+              RETURNING session_id, label, version, reservation_id
+         )
+         SELECT t.session_id, t.label, t.version, t.reservation_id, r.expires_at, r.create_time
+           FROM taken t CROSS JOIN reservation r",
         [
             new.reservation_id.into(),
             new.session_id.into(),
@@ -543,36 +564,24 @@ pub async fn hold_in(txn: &DatabaseTransaction, new: &NewHold<'_>) -> Result<Res
             (new.hold.as_millis() as i64).into(),
             total.into(),
             new.currency.to_owned().into(),
-        ],
-    ))
-    .one(txn)
-    .await?
-    .ok_or_else(|| Error::Internal("INSERT .. RETURNING returned nothing".into()))?;
-    txn.execute_raw(sql(
-        "INSERT INTO reservation_seats (reservation_id, session_id, label)
-         SELECT $1, $2, unnest(string_to_array($3, ','))",
-        [
-            new.reservation_id.into(),
-            new.session_id.into(),
-            seat_list.clone().into(),
-        ],
-    ))
-    .await?;
-    // The rows are locked and were free; the WHERE clause says so again.
-    let taken = ChangedSeat::find_by_statement(sql(
-        "UPDATE seats SET status = 'held', reservation_id = $1, held_until = $2, version = version + 1
-          WHERE session_id = $3 AND label = ANY(string_to_array($4, ','))
-            AND (status = 'available' OR (status = 'held' AND held_until <= now()))
-          RETURNING session_id, label, version, reservation_id",
-        [
-            new.reservation_id.into(),
-            created.expires_at.into(),
-            new.session_id.into(),
             seat_list.into(),
         ],
     ))
     .all(txn)
     .await?;
+    let Some(created) = taken.first() else {
+        return Err(Error::Contended);
+    };
+    let (expires_at, create_time) = (created.expires_at, created.create_time);
+    let taken: Vec<ChangedSeat> = taken
+        .into_iter()
+        .map(|seat| ChangedSeat {
+            session_id: seat.session_id,
+            label: seat.label,
+            version: seat.version,
+            reservation_id: seat.reservation_id,
+        })
+        .collect();
     if taken.len() != new.labels.len() {
         return Err(Error::Contended);
     }
@@ -582,8 +591,8 @@ pub async fn hold_in(txn: &DatabaseTransaction, new: &NewHold<'_>) -> Result<Res
         user_id: new.user_id.to_owned(),
         seat_labels: new.labels.iter().map(ToString::to_string).collect(),
         status: ReservationStatus::Pending,
-        expires_at: created.expires_at,
-        create_time: created.create_time,
+        expires_at,
+        create_time,
         total_price_cents: total,
         currency: new.currency.to_owned(),
     };
