@@ -28,8 +28,8 @@ use tonic_types::StatusExt;
 use crate::{
     Target,
     common::{
-        Check, Minter, code_of, confirm, connect, connections_for, create_session, finish, reserve,
-        room_labels,
+        Check, CpuSample, CpuUsage, Minter, code_of, confirm, connect, connections_for,
+        create_session, finish, reserve, room_labels,
     },
     database::ServerDatabase,
     stats::{CallFigures, Calls, Latencies, Summary, summary_text},
@@ -87,6 +87,8 @@ struct RaceFigures {
     wall_ms: f64,
     /// Refusals that named a seat as SEAT_UNAVAILABLE.
     seat_unavailable: usize,
+    /// From the release to the last answer.
+    cpu: CpuUsage,
     postgres: Option<Transactions>,
 }
 
@@ -192,6 +194,7 @@ async fn race(
             }
         });
     }
+    let cpu_before = CpuSample::take(args.target.server_pid)?;
     barrier.wait().await;
     let released = Instant::now();
     let mut answers = Vec::with_capacity(args.callers as usize);
@@ -199,6 +202,7 @@ async fn race(
         answers.push(answer.context("a caller task failed")?);
     }
     let wall = released.elapsed();
+    let cpu = CpuSample::take(args.target.server_pid)?.since(&cpu_before);
     eprintln!(
         "{name}: every caller answered in {:.1} ms",
         wall.as_secs_f64() * 1000.0
@@ -218,7 +222,7 @@ async fn race(
     };
     let winners: Vec<&Answer> = answers.iter().filter(|a| a.answer.is_ok()).collect();
     let sales = pay_winners(&control, minter, &winners).await?;
-    let figures = figures(name, wanted, &answers, wall, postgres);
+    let figures = figures(name, wanted, &answers, (wall, cpu), postgres);
     let mut checks = race_checks(kind, name, &answers, &winners);
     checks.push(Check::equal(
         &format!("{name}: winners paid"),
@@ -307,7 +311,7 @@ fn figures(
     name: &'static str,
     wanted: Vec<Vec<String>>,
     answers: &[Answer],
-    wall: Duration,
+    (wall, cpu): (Duration, CpuUsage),
     postgres: Option<Transactions>,
 ) -> RaceFigures {
     let mut all = Calls::default();
@@ -340,6 +344,7 @@ fn figures(
                     .is_err_and(|s| !unavailable_seats(s).is_empty())
             })
             .count(),
+        cpu,
         postgres,
     }
 }
@@ -420,6 +425,14 @@ fn text(race: &RaceFigures) -> String {
         summary_text(race.losers_latency_ms.as_ref()),
         summary_text(race.winners_latency_ms.as_ref()),
         race.seat_unavailable
+    ));
+    text.push_str(&format!(
+        "CPU during the race: server {}, bench {:.2} s, machine {:.0}% busy\n",
+        race.cpu
+            .server_seconds
+            .map_or("unknown".to_owned(), |s| format!("{s:.2} s")),
+        race.cpu.bench_seconds,
+        race.cpu.machine_busy_percent
     ));
     if let Some(pg) = &race.postgres {
         text.push_str(&format!(
