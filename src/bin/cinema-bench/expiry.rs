@@ -62,6 +62,9 @@ const SEATS_PER_ROW: u32 = 10;
 /// One hold, and when the bench saw it end.
 struct Hold {
     label: String,
+    /// When the ReserveSeats call returned: map reads sent earlier say
+    /// nothing about this hold.
+    made: DateTime<Utc>,
     expire_time: DateTime<Utc>,
     on_map: Option<DateTime<Utc>>,
     on_stream: Option<DateTime<Utc>>,
@@ -125,6 +128,7 @@ pub async fn run(args: ExpiryArgs) -> anyhow::Result<bool> {
         hold_seconds.get_or_insert((expire_time - created).as_seconds_f64());
         lock(&holds).push(Hold {
             label: label.clone(),
+            made: Utc::now(),
             expire_time,
             on_map: None,
             on_stream: None,
@@ -238,6 +242,7 @@ async fn poll_map(
             },
             &bearer,
         );
+        let sent = Utc::now();
         let Ok(map) = sessions.get_seat_map(request).await else {
             continue;
         };
@@ -247,7 +252,10 @@ async fn poll_map(
             if seat.status() != SeatStatus::Available {
                 continue;
             }
-            if let Some(hold) = holds.iter_mut().find(|h| h.label == seat.label) {
+            let hold = holds
+                .iter_mut()
+                .find(|h| h.label == seat.label && h.made < sent);
+            if let Some(hold) = hold {
                 hold.on_map.get_or_insert(at);
             }
         }
