@@ -78,9 +78,11 @@ async fn throughput_runs_with_its_baseline() {
         "--clients",
         "4",
         "--duration",
-        "2s",
+        "1s",
+        "--rounds",
+        "2",
         "--sessions",
-        "1",
+        "3",
         "--connections",
         "2",
     ];
