@@ -276,7 +276,8 @@ pub fn room_labels(rows: u32, seats_per_row: u32) -> Vec<String> {
         .collect()
 }
 
-/// Connections for `clients` clients: client i uses connection i % count.
+/// `count` connections (at least one) for callers to share: caller i uses
+/// connection i % count.
 pub async fn connections_for(addr: &str, count: u32) -> anyhow::Result<Vec<Channel>> {
     let connections = open_connections(addr, count.max(1)).await?;
     eprintln!("{} connections open", connections.len());
@@ -286,8 +287,8 @@ pub async fn connections_for(addr: &str, count: u32) -> anyhow::Result<Vec<Chann
 /// Counters the scenario's tasks bump and a ticker prints every second.
 #[derive(Default)]
 pub struct Progress {
-    pub done: AtomicU64,
-    pub ok: AtomicU64,
+    done: AtomicU64,
+    ok: AtomicU64,
     stopped: AtomicBool,
 }
 

@@ -28,9 +28,12 @@ use tonic::{
 
 use crate::{
     Target,
-    common::{Check, Minter, authed, connect, create_session, finish, reserve, status_error},
+    common::{
+        Check, Minter, authed, code_of, connect, create_session, finish, reserve, room_labels,
+        status_error,
+    },
     database::ServerDatabase,
-    stats::{Summary, summary_text},
+    stats::{Latencies, Summary, millis, summary_text},
 };
 use cinema::proto::v1::{
     CancelReservationRequest, GetSeatMapRequest, SeatStatus, WatchSeatMapRequest,
@@ -109,7 +112,7 @@ pub async fn run(args: ExpiryArgs) -> anyhow::Result<bool> {
         Arc::clone(&holds),
         args.poll,
     ));
-    let labels: Vec<String> = crate::common::room_labels(ROWS, SEATS_PER_ROW);
+    let labels: Vec<String> = room_labels(ROWS, SEATS_PER_ROW);
     let mut booking = BookingServiceClient::new(control.clone());
     let mut hold_seconds = None;
     for (i, label) in labels.iter().take(args.holds as usize).enumerate() {
@@ -299,7 +302,7 @@ async fn retake(
             std::slice::from_ref(&label),
         )
         .await;
-        let code = crate::common::code_of(&answer);
+        let code = code_of(&answer);
         if let Ok(reservation) = answer {
             let cancel = CancelReservationRequest {
                 reservation_id: reservation.reservation_id,
@@ -343,9 +346,9 @@ fn figures(holds: &[Hold], hold_seconds: Option<f64>, args: &ExpiryArgs) -> Figu
     Figures {
         holds: holds.len(),
         hold_seconds,
-        poll_ms: crate::stats::millis(args.poll),
-        seat_map_late_ms: crate::stats::Latencies::new(late(|h| h.on_map)).summary(),
-        stream_late_ms: crate::stats::Latencies::new(late(|h| h.on_stream)).summary(),
+        poll_ms: millis(args.poll),
+        seat_map_late_ms: Latencies::new(late(|h| h.on_map)).summary(),
+        stream_late_ms: Latencies::new(late(|h| h.on_stream)).summary(),
         seen_on_map: holds.iter().filter(|h| h.on_map.is_some()).count(),
         seen_on_stream: holds.iter().filter(|h| h.on_stream.is_some()).count(),
         early,

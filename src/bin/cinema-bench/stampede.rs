@@ -32,7 +32,7 @@ use crate::{
         create_session, finish, reserve, room_labels,
     },
     database::ServerDatabase,
-    stats::{CallFigures, Calls, Latencies, Summary, summary_text},
+    stats::{CallFigures, Calls, Latencies, Summary, millis, summary_text},
 };
 use cinema::proto::v1::{Reservation, booking_service_client::BookingServiceClient};
 
@@ -340,7 +340,7 @@ fn figures(
         answers: all.figures(wall.as_secs_f64()),
         losers_latency_ms: latencies(false),
         winners_latency_ms: latencies(true),
-        wall_ms: crate::stats::millis(wall),
+        wall_ms: millis(wall),
         seat_unavailable: answers
             .iter()
             .filter(|a| {
