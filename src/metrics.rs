@@ -84,7 +84,7 @@ fn describe() {
     );
     describe_counter!(
         SEAT_LOCKS,
-        "Redis seat lock attempts by result: locked, contended, redis_down"
+        "Redis seat gate answers: locked, contended (refused by a lock or a hold marker), redis_down"
     );
     describe_counter!(
         REDIS_FALLBACKS,

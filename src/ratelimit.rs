@@ -29,7 +29,7 @@ use crate::{
     config::{Budget, RateLimits},
     error::Error,
     metrics,
-    redis::{self, Outage},
+    redis::Outage,
 };
 
 const COUNT_CALL: &str = include_str!("ratelimit.lua");
@@ -72,14 +72,10 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub async fn connect(
-        redis_url: &str,
-        prefix: &str,
-        limits: RateLimits,
-        auth: Authenticator,
-    ) -> Result<Self, fred::error::Error> {
-        Ok(Self {
-            client: redis::connect(redis_url).await?,
+    /// Budgets counted on `client` (see [`crate::redis::connect`]), under `prefix`.
+    pub fn new(client: Client, prefix: &str, limits: RateLimits, auth: Authenticator) -> Self {
+        Self {
+            client,
             prefix: prefix.to_owned(),
             limits,
             auth,
@@ -89,7 +85,7 @@ impl RateLimiter {
                 "rate limits are off until it returns",
                 "rate limits",
             ),
-        })
+        }
     }
 
     /// Counts one call of `caller` against `class`'s budget.

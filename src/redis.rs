@@ -19,8 +19,9 @@ use fred::{
 
 /// A Redis call slower than this counts as Redis being down.
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
-/// How long start-up waits for Redis before going on without it.
-const FIRST_CONNECTION_WAIT: Duration = Duration::from_secs(1);
+/// How long start-up waits for Redis before going on without it, so that
+/// the seat gate and rate limits are up from the first request.
+const FIRST_CONNECTION_WAIT: Duration = Duration::from_secs(2);
 /// How often a lost connection is retried.
 const RECONNECT_DELAY_MS: u32 = 500;
 
@@ -42,6 +43,11 @@ pub async fn connect(url: &str) -> Result<Client, fred::error::Error> {
     client.connect();
     let _ = tokio::time::timeout(FIRST_CONNECTION_WAIT, client.wait_for_connect()).await;
     Ok(client)
+}
+
+/// Closes the connection and stops reconnecting.
+pub async fn close(client: &Client) {
+    let _ = client.quit().await;
 }
 
 /// Remembers whether Redis is down for one of its users, so an outage is

@@ -31,7 +31,7 @@ use crate::{
         },
     },
     ratelimit::{RateLimitLayer, RateLimiter},
-    store,
+    redis, store,
     telemetry::{self, RpcTelemetryLayer},
 };
 
@@ -110,10 +110,10 @@ pub async fn run_with_hub(
     let (expiry, sweeper) = booking::expiry::sweeper(db.clone(), signal.clone());
     background.spawn(sweeper);
 
-    let locks = Arc::new(
-        SeatLocks::connect(&settings.redis_url, &settings.redis_prefix)
-            .context("configuring Redis")?,
-    );
+    let redis = redis::connect(&settings.redis_url)
+        .await
+        .context("configuring Redis")?;
+    let locks = Arc::new(SeatLocks::new(redis.clone(), &settings.redis_prefix));
     let booking = Arc::new(Booking::new(
         db.clone(),
         locks.clone(),
@@ -123,19 +123,14 @@ pub async fn run_with_hub(
         signal,
     ));
     let auth = Authenticator::new(&settings.jwt_secret);
-    let rate_limits = match settings.rate_limits {
-        Some(limits) => Some(Arc::new(
-            RateLimiter::connect(
-                &settings.redis_url,
-                &settings.redis_prefix,
-                limits,
-                auth.clone(),
-            )
-            .await
-            .context("configuring rate limits")?,
-        )),
-        None => None,
-    };
+    let rate_limits = settings.rate_limits.map(|limits| {
+        Arc::new(RateLimiter::new(
+            redis.clone(),
+            &settings.redis_prefix,
+            limits,
+            auth.clone(),
+        ))
+    });
     let page_tokens = PageTokens::new(&settings.jwt_secret);
     let (reflection_v1, reflection_v1alpha) = reflection()?;
     let limits = settings.server_limits;
@@ -189,7 +184,7 @@ pub async fn run_with_hub(
         () = drain_deadline => tracing::warn!(timeout = ?limits.drain_timeout, "drain timed out; closing the remaining connections"),
     }
     background.stop(BACKGROUND_STOP_TIMEOUT).await;
-    locks.close().await;
+    redis::close(&redis).await;
     db.close().await.context("closing the PostgreSQL pool")?;
     tracing::info!("stopped");
     Ok(())

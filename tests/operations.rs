@@ -180,6 +180,19 @@ async fn metrics_show_every_series_after_a_booking_flow() {
         ),
         (r#"cinema_rate_limited_total{budget="booking"}"#.into(), 0.0),
         ("cinema_watchers_active".into(), 1.0),
+        (
+            r#"cinema_seat_lock_attempts_total{result="locked"}"#.into(),
+            2.0,
+        ),
+        // Carol's A1 is refused by the hold marker in Redis.
+        (
+            r#"cinema_seat_lock_attempts_total{result="contended"}"#.into(),
+            1.0,
+        ),
+        (
+            r#"cinema_seat_lock_attempts_total{result="redis_down"}"#.into(),
+            0.0,
+        ),
     ] {
         assert_eq!(
             sample(&metrics, &series),
@@ -188,7 +201,6 @@ async fn metrics_show_every_series_after_a_booking_flow() {
         );
     }
     for name in [
-        "cinema_seat_lock_attempts_total{result=\"locked\"}",
         "cinema_outbox_backlog",
         "cinema_outbox_oldest_age_seconds",
         "cinema_db_pool_connections_in_use",

@@ -10,13 +10,18 @@
 pub mod expiry;
 pub mod labels;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
     Statement, TransactionTrait, Value,
 };
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::{
@@ -107,6 +112,7 @@ pub struct Booking {
     max_seats: usize,
     expiry: expiry::Waker,
     events: Signal,
+    terms: TermsCache,
 }
 
 impl Booking {
@@ -125,6 +131,7 @@ impl Booking {
             max_seats,
             expiry,
             events,
+            terms: TermsCache::default(),
         }
     }
 
@@ -150,14 +157,25 @@ impl Booking {
 
         let guard = match self.locks.acquire(request.session_id, labels).await {
             Gate::Contended => return Err(Error::Contended),
+            Gate::Held(labels) => return Err(Error::SeatsUnavailable(labels)),
             Gate::Locked(guard) => Some(guard),
             Gate::Open => None,
         };
+        // The hold starts at the transaction's now(), after this instant: a
+        // marker timed from here never outlives the hold.
+        let begun = Instant::now();
         let held = self
             .hold_seats(caller, &request, labels, &session, &fingerprint)
             .await;
         if let Some(guard) = guard {
-            self.locks.release(guard).await;
+            match &held {
+                Ok(Held::New(reservation)) => {
+                    let left = self.hold.saturating_sub(begun.elapsed());
+                    let id = reservation.reservation_id;
+                    self.locks.release_as_held(guard, id, left).await;
+                }
+                _ => self.locks.release(guard).await,
+            }
         }
         match held? {
             Held::New(reservation) => {
@@ -197,90 +215,22 @@ impl Booking {
                 .map(Held::Replayed)
                 .ok_or_else(|| Error::Internal("an idempotency key vanished".into()));
         }
-        let seat_list = join(labels);
-        let unavailable = unavailable_seats(&txn, request.session_id, &seat_list).await?;
-        if !unavailable.is_empty() {
-            txn.rollback().await?;
-            return Err(Error::SeatsUnavailable(unavailable));
-        }
-        let total = session.price_cents * labels.len() as i64;
-        #[derive(FromQueryResult)]
-        struct Created {
-            expires_at: DateTime<Utc>,
-            create_time: DateTime<Utc>,
-        }
-        let created = Created::find_by_statement(sql(
-            "INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency)
-             VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
-             RETURNING expires_at, create_time",
-            [
-                reservation_id.into(),
-                request.session_id.into(),
-                caller.user_id.clone().into(),
-                (self.hold.as_millis() as i64).into(),
-                total.into(),
-                session.currency.clone().into(),
-            ],
-        ))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::Internal("INSERT .. RETURNING returned nothing".into()))?;
-        txn.execute_raw(sql(
-            "INSERT INTO reservation_seats (reservation_id, session_id, label)
-             SELECT $1, $2, unnest(string_to_array($3, ','))",
-            [
-                reservation_id.into(),
-                request.session_id.into(),
-                seat_list.clone().into(),
-            ],
-        ))
-        .await?;
-        // The rows are locked and were free; the WHERE clause says so again.
-        let taken = ChangedSeat::find_by_statement(sql(
-            "UPDATE seats SET status = 'held', reservation_id = $1, held_until = $2, version = version + 1
-              WHERE session_id = $3 AND label = ANY(string_to_array($4, ','))
-                AND (status = 'available' OR (status = 'held' AND held_until <= now()))
-              RETURNING session_id, label, version, reservation_id",
-            [
-                reservation_id.into(),
-                created.expires_at.into(),
-                request.session_id.into(),
-                seat_list.into(),
-            ],
-        ))
-        .all(&txn)
-        .await?;
-        if taken.len() != labels.len() {
-            txn.rollback().await?;
-            return Err(Error::Contended);
-        }
-        let reservation = Reservation {
+        let hold = NewHold {
             reservation_id,
             session_id: request.session_id,
-            user_id: caller.user_id.clone(),
-            seat_labels: labels.iter().map(ToString::to_string).collect(),
-            status: ReservationStatus::Pending,
-            expires_at: created.expires_at,
-            create_time: created.create_time,
-            total_price_cents: total,
-            currency: session.currency.clone(),
+            user_id: &caller.user_id,
+            labels,
+            hold: self.hold,
+            price_cents: session.price_cents,
+            currency: &session.currency,
         };
-        let mut outbox = Outbox::default();
-        outbox.push("reservation.created", |event_id, occur_time| {
-            pb::ReservationCreated {
-                event_id,
-                occur_time: Some(occur_time),
-                reservation_id: reservation_id.to_string(),
-                session_id: reservation.session_id.to_string(),
-                user_id: reservation.user_id.clone(),
-                seat_labels: reservation.seat_labels.clone(),
-                expire_time: Some(timestamp(reservation.expires_at)),
-                total_price_cents: total,
-                currency: reservation.currency.clone(),
+        let reservation = match hold_in(&txn, &hold).await {
+            Ok(reservation) => reservation,
+            Err(err) => {
+                txn.rollback().await?;
+                return Err(err);
             }
-        });
-        outbox.seats_changed(request.session_id, &seat_changes(&taken, SeatStatus::Held));
-        outbox.write(&txn).await?;
+        };
         txn.commit().await?;
         self.events.notify();
         Ok(Held::New(reservation))
@@ -464,6 +414,13 @@ impl Booking {
                 outbox.write(&txn).await?;
                 txn.commit().await?;
                 self.events.notify();
+                let labels: Vec<SeatLabel> = freed
+                    .iter()
+                    .filter_map(|seat| seat.label.parse().ok())
+                    .collect();
+                self.locks
+                    .unmark(locked.session_id, &labels, reservation_id)
+                    .await;
             }
         }
         read_reservation(&self.db, reservation_id).await
@@ -526,15 +483,136 @@ impl Booking {
         }
     }
 
+    /// The terms of a session, read once per instance: a published session
+    /// never changes.
     async fn session_terms(&self, session_id: Uuid) -> Result<SessionTerms> {
-        SessionTerms::find_by_statement(sql(
-            "SELECT price_cents, currency, seat_rows, seats_per_row FROM sessions WHERE session_id = $1",
-            [session_id.into()],
-        ))
-        .one(&self.db)
-        .await?
-        .ok_or_else(|| Error::not_found("session", session_id))
+        let cell = self.terms.cell(session_id);
+        let terms = cell
+            .get_or_try_init(|| async {
+                SessionTerms::find_by_statement(sql(
+                    "SELECT price_cents, currency, seat_rows, seats_per_row FROM sessions WHERE session_id = $1",
+                    [session_id.into()],
+                ))
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| Error::not_found("session", session_id))
+            })
+            .await?;
+        Ok(terms.clone())
     }
+}
+
+/// One hold to write: the reservation, its seats and its terms.
+pub struct NewHold<'a> {
+    pub reservation_id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: &'a str,
+    /// Sorted by row then number, without duplicates.
+    pub labels: &'a [SeatLabel],
+    pub hold: Duration,
+    pub price_cents: i64,
+    pub currency: &'a str,
+}
+
+/// The SQL of one ReserveSeats, inside `txn` and without the service around
+/// it (so `cinema-bench` can drive the very same statements straight at
+/// PostgreSQL): locks the seats in label order, refuses with
+/// [`Error::SeatsUnavailable`] naming every seat held or sold, else records
+/// the reservation, takes the seats and writes the events. The caller
+/// commits, or rolls back on an error.
+pub async fn hold_in(txn: &DatabaseTransaction, new: &NewHold<'_>) -> Result<Reservation> {
+    let seat_list = join(new.labels);
+    let unavailable = unavailable_seats(txn, new.session_id, &seat_list).await?;
+    if !unavailable.is_empty() {
+        return Err(Error::SeatsUnavailable(unavailable));
+    }
+    let total = new.price_cents * new.labels.len() as i64;
+    // One round trip records the reservation and its seats and takes the
+    // seats. The rows are locked and were free; the WHERE clause says so
+    // again. Foreign keys are checked at the end of the statement, when the
+    // reservation row exists.
+    #[derive(FromQueryResult)]
+    struct Taken {
+        session_id: Uuid,
+        label: String,
+        version: i64,
+        reservation_id: Option<Uuid>,
+        expires_at: DateTime<Utc>,
+        create_time: DateTime<Utc>,
+    }
+    let taken = Taken::find_by_statement(sql(
+        "WITH reservation AS (
+             INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency)
+             VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
+             RETURNING expires_at, create_time
+         ), requested AS (
+             INSERT INTO reservation_seats (reservation_id, session_id, label)
+             SELECT $1, $2, unnest(string_to_array($7, ','))
+         ), taken AS (
+             UPDATE seats SET status = 'held', reservation_id = $1,
+                    held_until = (SELECT expires_at FROM reservation), version = version + 1
+              WHERE session_id = $2 AND label = ANY(string_to_array($7, ','))
+                AND (status = 'available' OR (status = 'held' AND held_until <= now()))
+              RETURNING session_id, label, version, reservation_id
+         )
+         SELECT t.session_id, t.label, t.version, t.reservation_id, r.expires_at, r.create_time
+           FROM taken t CROSS JOIN reservation r",
+        [
+            new.reservation_id.into(),
+            new.session_id.into(),
+            new.user_id.to_owned().into(),
+            (new.hold.as_millis() as i64).into(),
+            total.into(),
+            new.currency.to_owned().into(),
+            seat_list.into(),
+        ],
+    ))
+    .all(txn)
+    .await?;
+    let Some(created) = taken.first() else {
+        return Err(Error::Contended);
+    };
+    let (expires_at, create_time) = (created.expires_at, created.create_time);
+    let taken: Vec<ChangedSeat> = taken
+        .into_iter()
+        .map(|seat| ChangedSeat {
+            session_id: seat.session_id,
+            label: seat.label,
+            version: seat.version,
+            reservation_id: seat.reservation_id,
+        })
+        .collect();
+    if taken.len() != new.labels.len() {
+        return Err(Error::Contended);
+    }
+    let reservation = Reservation {
+        reservation_id: new.reservation_id,
+        session_id: new.session_id,
+        user_id: new.user_id.to_owned(),
+        seat_labels: new.labels.iter().map(ToString::to_string).collect(),
+        status: ReservationStatus::Pending,
+        expires_at,
+        create_time,
+        total_price_cents: total,
+        currency: new.currency.to_owned(),
+    };
+    let mut outbox = Outbox::default();
+    outbox.push("reservation.created", |event_id, occur_time| {
+        pb::ReservationCreated {
+            event_id,
+            occur_time: Some(occur_time),
+            reservation_id: reservation.reservation_id.to_string(),
+            session_id: reservation.session_id.to_string(),
+            user_id: reservation.user_id.clone(),
+            seat_labels: reservation.seat_labels.clone(),
+            expire_time: Some(timestamp(reservation.expires_at)),
+            total_price_cents: total,
+            currency: reservation.currency.clone(),
+        }
+    });
+    outbox.seats_changed(new.session_id, &seat_changes(&taken, SeatStatus::Held));
+    outbox.write(txn).await?;
+    Ok(reservation)
 }
 
 /// A payment reference: 1 to 200 characters, stored trimmed.
@@ -558,7 +636,28 @@ enum Held {
     Replayed(Uuid),
 }
 
-#[derive(FromQueryResult)]
+/// Sessions' terms by id. Callers asking at once for a session not read yet
+/// share one query (a stampede does not become a burst of reads); the map is
+/// emptied when it grows past its bound, which only costs re-reads.
+#[derive(Default)]
+struct TermsCache(Mutex<HashMap<Uuid, Arc<OnceCell<SessionTerms>>>>);
+
+const TERMS_CACHE_ENTRIES: usize = 10_000;
+
+impl TermsCache {
+    fn cell(&self, session_id: Uuid) -> Arc<OnceCell<SessionTerms>> {
+        let mut cells = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cells.len() >= TERMS_CACHE_ENTRIES && !cells.contains_key(&session_id) {
+            cells.clear();
+        }
+        Arc::clone(cells.entry(session_id).or_default())
+    }
+}
+
+#[derive(Clone, FromQueryResult)]
 struct SessionTerms {
     price_cents: i64,
     currency: String,

@@ -1,34 +1,46 @@
-//! Seat locks in Redis: the fast gate in front of PostgreSQL, not the guarantee.
+//! Seat locks and hold markers in Redis: the fast gate in front of
+//! PostgreSQL, not the guarantee.
 //!
 //! Before its transaction, a reservation takes the locks of all its seats in
-//! one Lua script (`acquire.lua`), or none, and releases them afterwards with
-//! an owner-checked delete (`release.lua`). Under a stampede on one seat Redis
-//! turns the losers away in about a millisecond, so PostgreSQL sees one
-//! transaction. Keys carry the hash tag `{session_id}`, so one script's keys
-//! live in one slot of a Redis Cluster.
+//! one Lua script (`acquire.lua`), or none. A lock lives only while its
+//! transaction runs: a caller arriving then is told ABORTED (retry).
+//!
+//! Once a reservation has committed, `mark_held.lua` leaves a **hold marker**
+//! on each of its seats (value: the reservation id, time to live: what is
+//! left of the hold, never more) and releases the locks, in one round trip.
+//! A later caller wanting a marked seat is refused by `acquire.lua` alone
+//! with the answer PostgreSQL would give, SEAT_UNAVAILABLE naming the marked
+//! seats. So under a stampede on one seat Redis turns every loser away in
+//! about a millisecond, before and after the winner's commit, and
+//! PostgreSQL sees one transaction.
+//!
+//! A marker ends with its hold, so an expired hold is free in Redis when it
+//! is free in PostgreSQL. A cancellation deletes its reservation's markers
+//! after it commits (`unmark.lua`, owner-checked). If that delete fails
+//! (Redis unreachable at that moment), or a marker is written after its
+//! reservation was already cancelled (a retry with the same request_id can
+//! learn the reservation id while the first call is still writing its
+//! markers), the seat stays refused until the hold would have ended: late
+//! availability, never a double sale. A paid seat keeps its marker until
+//! then too, which is right: it is sold. Keys carry the hash tag
+//! `{session_id}`, so one script's keys live in one slot of a Redis Cluster.
 //!
 //! If Redis cannot be reached, the gate opens: booking goes on with PostgreSQL
-//! alone (slower, still correct), with one warning per outage.
+//! alone (slower, still correct), with one warning per outage. PostgreSQL
+//! re-checks every seat whatever Redis said.
 
-use std::{
-    sync::atomic::{AtomicBool, Ordering},
-    time::Duration,
-};
+use std::time::Duration;
 
 use fred::{
-    prelude::{ClientLike, Config, ReconnectPolicy},
-    types::{Builder, scripts::Script},
+    prelude::{Client, ClientLike},
+    types::scripts::Script,
 };
 use uuid::Uuid;
 
-use crate::catalog::layout::SeatLabel;
+use crate::{catalog::layout::SeatLabel, metrics, redis::Outage};
 
 /// Locks live only as long as one transaction; this bounds a crashed owner's.
 const LOCK_TTL: Duration = Duration::from_secs(5);
-/// A Redis call slower than this counts as Redis being down.
-const COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
-/// How often a lost connection is retried.
-const RECONNECT_DELAY_MS: u32 = 500;
 
 /// What the gate says about a request's seats.
 pub enum Gate {
@@ -36,113 +48,159 @@ pub enum Gate {
     Locked(LockGuard),
     /// Another request holds at least one of the seats right now.
     Contended,
+    /// A committed hold marks these seats (labels as requested): they are
+    /// held or sold.
+    Held(Vec<String>),
     /// Redis is unreachable: go on without locks.
     Open,
 }
 
 /// Seat locks owned by one request.
 pub struct LockGuard {
+    /// The lock keys, then the same seats' marker keys.
     keys: Vec<String>,
     owner: String,
 }
 
 pub struct SeatLocks {
-    client: fred::prelude::Client,
+    client: Client,
     prefix: String,
     acquire: Script,
     release: Script,
-    down: AtomicBool,
+    mark_held: Script,
+    unmark: Script,
+    outage: Outage,
 }
 
 impl SeatLocks {
-    /// Starts connecting in the background: a Redis that is down at start
-    /// only means booking begins on PostgreSQL alone.
-    pub fn connect(url: &str, prefix: &str) -> Result<Self, fred::error::Error> {
-        let mut config = Config::from_url(url)?;
-        config.fail_fast = false;
-        let client = Builder::from_config(config)
-            .with_performance_config(|perf| perf.default_command_timeout = COMMAND_TIMEOUT)
-            .with_connection_config(|conn| {
-                conn.connection_timeout = COMMAND_TIMEOUT * 2;
-                conn.internal_command_timeout = COMMAND_TIMEOUT * 2;
-                conn.max_command_attempts = 1;
-            })
-            .set_policy(ReconnectPolicy::new_constant(0, RECONNECT_DELAY_MS))
-            .build()?;
-        client.connect();
-        Ok(Self {
+    /// Seat locks on `client` (see [`crate::redis::connect`]), under `prefix`.
+    pub fn new(client: Client, prefix: &str) -> Self {
+        Self {
             client,
             prefix: prefix.to_owned(),
             acquire: Script::from_lua(include_str!("acquire.lua")),
             release: Script::from_lua(include_str!("release.lua")),
-            down: AtomicBool::new(false),
-        })
+            mark_held: Script::from_lua(include_str!("mark_held.lua")),
+            unmark: Script::from_lua(include_str!("unmark.lua")),
+            outage: Outage::new(
+                "seat_locks",
+                "booking goes on with PostgreSQL alone",
+                "seat locks",
+            ),
+        }
     }
 
     /// Tries to lock every seat of `labels` in `session_id` for one request.
     pub async fn acquire(&self, session_id: Uuid, labels: &[SeatLabel]) -> Gate {
+        let gate = self.try_acquire(session_id, labels).await;
+        metrics::seat_lock(match gate {
+            Gate::Locked(_) => "locked",
+            Gate::Contended | Gate::Held(_) => "contended",
+            Gate::Open => "redis_down",
+        });
+        gate
+    }
+
+    async fn try_acquire(&self, session_id: Uuid, labels: &[SeatLabel]) -> Gate {
         if !self.client.is_connected() {
-            self.note_outage("not connected");
+            self.outage.went_without("not connected");
             return Gate::Open;
         }
-        let keys: Vec<String> = labels
-            .iter()
-            .map(|label| self.key(session_id, label))
-            .collect();
+        let keys = self.lock_and_marker_keys(session_id, labels);
         let owner = Uuid::new_v4().to_string();
-        let ttl_ms = LOCK_TTL.as_millis().to_string();
-        let taken: Result<i64, _> = self
+        let mut args = vec![owner.clone(), LOCK_TTL.as_millis().to_string()];
+        args.extend(labels.iter().map(ToString::to_string));
+        let answer: Result<Vec<String>, _> = self
             .acquire
-            .evalsha_with_reload(&self.client, keys.clone(), vec![owner.clone(), ttl_ms])
+            .evalsha_with_reload(&self.client, keys.clone(), args)
             .await;
-        match taken {
-            Ok(1) => {
-                self.note_recovery();
-                Gate::Locked(LockGuard { keys, owner })
-            }
-            Ok(_) => {
-                self.note_recovery();
-                Gate::Contended
-            }
+        let answer = match answer {
+            Ok(answer) => answer,
             Err(err) => {
-                self.note_outage(&err.to_string());
-                Gate::Open
+                self.outage.went_without(&err.to_string());
+                return Gate::Open;
             }
+        };
+        self.outage.answered();
+        match answer.split_first() {
+            Some((verdict, _)) if verdict == "locked" => Gate::Locked(LockGuard { keys, owner }),
+            Some((verdict, held)) if verdict == "held" => Gate::Held(held.to_vec()),
+            _ => Gate::Contended,
         }
     }
 
     /// Releases what `guard` still owns; a failure only lets the locks lapse.
     pub async fn release(&self, guard: LockGuard) {
+        let (locks, _) = guard.keys.split_at(guard.keys.len() / 2);
         let released: Result<i64, _> = self
             .release
-            .evalsha_with_reload(&self.client, guard.keys, vec![guard.owner])
+            .evalsha_with_reload(&self.client, locks.to_vec(), vec![guard.owner])
             .await;
         if let Err(err) = released {
             tracing::debug!(error = %err, "seat locks left to lapse");
         }
     }
 
-    /// Closes the connection (and stops reconnecting).
-    pub async fn close(&self) {
-        let _ = self.client.quit().await;
+    /// After `reservation_id` committed: marks its seats held for `hold_left`
+    /// and releases the locks. Without a marker (Redis failed, or nothing
+    /// is left of the hold) PostgreSQL answers the next callers instead.
+    pub async fn release_as_held(
+        &self,
+        guard: LockGuard,
+        reservation_id: Uuid,
+        hold_left: Duration,
+    ) {
+        let ttl_ms = hold_left.as_millis();
+        if ttl_ms == 0 {
+            return self.release(guard).await;
+        }
+        let marked: Result<i64, _> = self
+            .mark_held
+            .evalsha_with_reload(
+                &self.client,
+                guard.keys,
+                vec![guard.owner, reservation_id.to_string(), ttl_ms.to_string()],
+            )
+            .await;
+        if let Err(err) = marked {
+            tracing::debug!(error = %err, "seats left unmarked; locks left to lapse");
+        }
     }
 
-    fn key(&self, session_id: Uuid, label: &SeatLabel) -> String {
+    /// After `reservation_id` was cancelled or expired: deletes the markers
+    /// it left on `labels`, so the seats can be taken at once. A failure
+    /// only delays that until the hold would have ended.
+    pub async fn unmark(&self, session_id: Uuid, labels: &[SeatLabel], reservation_id: Uuid) {
+        if labels.is_empty() || !self.client.is_connected() {
+            return;
+        }
+        let keys: Vec<String> = labels
+            .iter()
+            .map(|label| self.marker_key(session_id, label))
+            .collect();
+        let deleted: Result<i64, _> = self
+            .unmark
+            .evalsha_with_reload(&self.client, keys, vec![reservation_id.to_string()])
+            .await;
+        if let Err(err) = deleted {
+            tracing::warn!(error = %err, %reservation_id, "hold markers left until the hold's end");
+        }
+    }
+
+    /// Every seat's lock key, then every seat's marker key.
+    fn lock_and_marker_keys(&self, session_id: Uuid, labels: &[SeatLabel]) -> Vec<String> {
+        let locks = labels.iter().map(|label| self.lock_key(session_id, label));
+        let markers = labels
+            .iter()
+            .map(|label| self.marker_key(session_id, label));
+        locks.chain(markers).collect()
+    }
+
+    fn lock_key(&self, session_id: Uuid, label: &SeatLabel) -> String {
         format!("{}:seat:{{{session_id}}}:{label}", self.prefix)
     }
 
-    fn note_outage(&self, why: &str) {
-        if !self.down.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                reason = why,
-                "Redis is unreachable: booking goes on with PostgreSQL alone"
-            );
-        }
-    }
-
-    fn note_recovery(&self) {
-        if self.down.swap(false, Ordering::Relaxed) {
-            tracing::info!("Redis is back: seat locks resume");
-        }
+    fn marker_key(&self, session_id: Uuid, label: &SeatLabel) -> String {
+        format!("{}:held:{{{session_id}}}:{label}", self.prefix)
     }
 }

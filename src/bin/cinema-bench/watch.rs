@@ -1,17 +1,12 @@
-//! `cinema-bench`: load scenarios against a running `cinema serve`.
-//!
 //! `watch` measures the fan-out of live seat maps: it opens many WatchSeatMap
 //! streams over a few HTTP/2 connections, then changes seats one at a time
 //! and times, for every watcher, how long each change took to reach it,
 //! counted from the moment the ReserveSeats or CancelReservation call
 //! returned (the change was committed by then).
-//!
-//! Tokens are minted with `CINEMA_JWT_SECRET`, the server's own secret.
 
 use std::{
     collections::{HashMap, HashSet},
     path::PathBuf,
-    process::ExitCode,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -20,17 +15,12 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use cinema::{
-    auth::Authenticator,
-    config,
-    proto::v1::{
-        CancelReservationRequest, CreateSessionRequest, GetSeatMapRequest, ReserveSeatsRequest,
-        SeatMapEvent, WatchSeatMapRequest, booking_service_client::BookingServiceClient,
-        seat_map_event::Event, session_service_client::SessionServiceClient,
-    },
-    watch_view::code_name,
+use cinema::proto::v1::{
+    CancelReservationRequest, GetSeatMapRequest, ReserveSeatsRequest, SeatMapEvent,
+    WatchSeatMapRequest, booking_service_client::BookingServiceClient, seat_map_event::Event,
+    session_service_client::SessionServiceClient,
 };
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use serde::Serialize;
 use tokio::{
     sync::{Semaphore, mpsc, watch},
@@ -39,24 +29,19 @@ use tokio::{
 use tonic::{
     Request, Streaming,
     metadata::{Ascii, MetadataValue},
-    transport::{Channel, Endpoint},
+    transport::Channel,
 };
 
-#[derive(Parser)]
-#[command(name = "cinema-bench", version, about = "Load scenarios for cinema")]
-struct Cli {
-    #[command(subcommand)]
-    scenario: Scenario,
-}
-
-#[derive(Subcommand)]
-enum Scenario {
-    /// Fan-out latency of live seat maps: many watchers, one change at a time.
-    Watch(WatchArgs),
-}
+use crate::{
+    common::{
+        Check, CpuSample, CpuUsage, Minter, authed, connect, create_session, finish,
+        open_connections, server_rss_kib, status_error,
+    },
+    stats::{Latencies, Summary, millis, summary_text},
+};
 
 #[derive(Args)]
-struct WatchArgs {
+pub struct WatchArgs {
     /// The server's gRPC address.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     addr: String,
@@ -92,36 +77,32 @@ struct WatchArgs {
     open_timeout: Duration,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(err) => return fail(anyhow::Error::new(err).context("starting the async runtime")),
-    };
-    let Scenario::Watch(args) = cli.scenario;
-    match runtime.block_on(watch_scenario(args)) {
-        Ok(report) if report.complete() => ExitCode::SUCCESS,
-        Ok(_) => {
-            eprintln!("cinema-bench: some watchers missed some changes (see deliveries)");
-            ExitCode::FAILURE
-        }
-        Err(err) => fail(err),
-    }
+/// The bearer tokens of the three parts the bench plays.
+struct Tokens {
+    admin: MetadataValue<Ascii>,
+    watcher: MetadataValue<Ascii>,
+    booker: MetadataValue<Ascii>,
 }
 
-fn fail(err: anyhow::Error) -> ExitCode {
-    eprintln!("cinema-bench: {err:#}");
-    ExitCode::FAILURE
+impl Tokens {
+    fn mint() -> anyhow::Result<Self> {
+        let minter = Minter::from_env()?;
+        Ok(Self {
+            admin: minter.admin()?,
+            watcher: minter.bearer("bench-watcher", false)?,
+            booker: minter.bearer("bench-booker", false)?,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------
 // The scenario
 
-async fn watch_scenario(args: WatchArgs) -> anyhow::Result<Report> {
+pub async fn run(args: WatchArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
     let tokens = Tokens::mint()?;
     let control = connect(&args.addr).await?;
-    let session_id = create_session(&control, &tokens.admin, &args).await?;
+    let session_id = create_session(&control, &tokens.admin, args.rows, args.seats_per_row).await?;
     let seats = seat_versions(&control, &tokens.watcher, &session_id).await?;
     eprintln!("session {session_id}: {} seats", seats.len());
 
@@ -161,96 +142,18 @@ async fn watch_scenario(args: WatchArgs) -> anyhow::Result<Report> {
             wall_seconds: started.elapsed().as_secs_f64(),
         },
     );
-    print!("{}", report.text());
-    if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report).context("encoding the report")?;
-        std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(report)
-}
-
-/// The bearer tokens of the three parts the bench plays.
-struct Tokens {
-    admin: MetadataValue<Ascii>,
-    watcher: MetadataValue<Ascii>,
-    booker: MetadataValue<Ascii>,
-}
-
-impl Tokens {
-    fn mint() -> anyhow::Result<Self> {
-        let auth = Authenticator::new(&config::jwt_secret_from_env()?);
-        let bearer = |user: &str, admin: bool| -> anyhow::Result<MetadataValue<Ascii>> {
-            let token = auth
-                .mint(user, admin, Duration::from_secs(24 * 3600))
-                .with_context(|| format!("minting a token for {user}"))?;
-            format!("Bearer {token}")
-                .parse()
-                .context("a token that is not valid metadata")
-        };
-        Ok(Self {
-            admin: bearer("bench-admin", true)?,
-            watcher: bearer("bench-watcher", false)?,
-            booker: bearer("bench-booker", false)?,
-        })
-    }
-}
-
-fn authed<T>(message: T, bearer: &MetadataValue<Ascii>) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", bearer.clone());
-    request
-}
-
-/// A gRPC failure as `NOT_FOUND: session ... not found`.
-fn status_error(status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{}: {}", code_name(status.code()), status.message())
-}
-
-/// One HTTP/2 connection (a tonic Channel never shares its connection with
-/// another Channel built separately).
-async fn connect(addr: &str) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(addr.to_owned())
-        .with_context(|| format!("{addr:?} is not a server address"))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {addr}"))
-}
-
-async fn open_connections(addr: &str, count: u32) -> anyhow::Result<Vec<Channel>> {
-    let mut connections = Vec::new();
-    for _ in 0..count {
-        connections.push(connect(addr).await?);
-    }
-    Ok(connections)
-}
-
-async fn create_session(
-    channel: &Channel,
-    admin: &MetadataValue<Ascii>,
-    args: &WatchArgs,
-) -> anyhow::Result<String> {
-    let starts_at = chrono::Utc::now() + chrono::Duration::days(1);
-    let request = CreateSessionRequest {
-        movie_title: "cinema-bench".into(),
-        room: "bench".into(),
-        starts_at: Some(prost_types::Timestamp {
-            seconds: starts_at.timestamp(),
-            nanos: 0,
-        }),
-        price_cents: 2500,
-        currency: "BRL".into(),
-        rows: args.rows,
-        seats_per_row: args.seats_per_row,
-    };
-    let session = SessionServiceClient::new(channel.clone())
-        .create_session(authed(request, admin))
-        .await
-        .map_err(status_error)
-        .context("creating the session")?;
-    Ok(session.into_inner().session_id)
+    let checks = [Check::equal(
+        "deliveries (every watcher got every change)",
+        report.deliveries_expected,
+        report.deliveries_received,
+    )];
+    finish(
+        "watch",
+        &report.text(),
+        &report,
+        &checks,
+        args.json.as_deref(),
+    )
 }
 
 /// Every seat's label and current version, in seat-map order.
@@ -273,102 +176,6 @@ async fn seat_versions(
         .into_iter()
         .map(|seat| (seat.label, seat.version))
         .collect())
-}
-
-/// Reads the server's resident memory from /proc.
-fn server_rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    vm_rss_kib(&status).with_context(|| format!("no VmRSS line in {path}"))
-}
-
-/// The `VmRSS:   123456 kB` line of a /proc status file, in KiB.
-fn vm_rss_kib(status: &str) -> Option<u64> {
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).
-const USER_HZ: f64 = 100.0;
-
-/// CPU time used so far by the server, this bench and the whole machine.
-struct CpuSample {
-    server_ticks: Option<u64>,
-    bench_ticks: u64,
-    machine_busy_ticks: u64,
-    machine_total_ticks: u64,
-}
-
-/// CPU used between two samples.
-#[derive(Debug, Clone, Copy, Serialize)]
-struct CpuUsage {
-    server_seconds: Option<f64>,
-    bench_seconds: f64,
-    /// Of every core of the machine, counting every process.
-    machine_busy_percent: f64,
-}
-
-impl CpuSample {
-    fn take(server_pid: Option<u32>) -> anyhow::Result<Self> {
-        let process = |pid: String| -> anyhow::Result<u64> {
-            let path = format!("/proc/{pid}/stat");
-            let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-            process_cpu_ticks(&stat).with_context(|| format!("no CPU times in {path}"))
-        };
-        let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
-        let (machine_busy_ticks, machine_total_ticks) =
-            machine_cpu_ticks(&stat).context("no cpu line in /proc/stat")?;
-        Ok(Self {
-            server_ticks: server_pid.map(|pid| process(pid.to_string())).transpose()?,
-            bench_ticks: process("self".to_owned())?,
-            machine_busy_ticks,
-            machine_total_ticks,
-        })
-    }
-
-    fn since(&self, before: &Self) -> CpuUsage {
-        let seconds = |after: u64, before: u64| after.saturating_sub(before) as f64 / USER_HZ;
-        let total = self
-            .machine_total_ticks
-            .saturating_sub(before.machine_total_ticks)
-            .max(1);
-        let busy = self
-            .machine_busy_ticks
-            .saturating_sub(before.machine_busy_ticks);
-        CpuUsage {
-            server_seconds: self
-                .server_ticks
-                .zip(before.server_ticks)
-                .map(|(after, before)| seconds(after, before)),
-            bench_seconds: seconds(self.bench_ticks, before.bench_ticks),
-            machine_busy_percent: (busy as f64 * 100.0 / total as f64).round(),
-        }
-    }
-}
-
-/// utime + stime of a /proc/PID/stat line, in ticks, for all its threads.
-fn process_cpu_ticks(stat: &str) -> Option<u64> {
-    // The command name may hold spaces; the fields after it do not.
-    let (_, after_name) = stat.rsplit_once(')')?;
-    let mut fields = after_name.split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some(user + system)
-}
-
-/// (busy, total) ticks of all cores from the `cpu` line of /proc/stat.
-fn machine_cpu_ticks(stat: &str) -> Option<(u64, u64)> {
-    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
-    // user nice system idle iowait irq softirq steal (guest time is in user).
-    let ticks: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .take(8)
-        .map(|n| n.parse().ok())
-        .collect::<Option<_>>()?;
-    let total: u64 = ticks.iter().sum();
-    let idle = ticks.get(3)? + ticks.get(4)?;
-    Some((total - idle, total))
 }
 
 // ---------------------------------------------------------------------------
@@ -687,59 +494,6 @@ async fn cancel(
     Ok(())
 }
 
-// ---------------------------------------------------------------------------
-// The figures
-
-/// Durations with nearest-rank percentiles.
-#[derive(Debug, Clone, Default)]
-struct Latencies {
-    sorted: Vec<Duration>,
-}
-
-impl Latencies {
-    fn new(mut samples: Vec<Duration>) -> Self {
-        samples.sort_unstable();
-        Self { sorted: samples }
-    }
-
-    fn len(&self) -> usize {
-        self.sorted.len()
-    }
-
-    /// The smallest sample that at least `p` percent of samples do not
-    /// exceed (nearest rank); None without samples.
-    fn percentile(&self, p: f64) -> Option<Duration> {
-        let n = self.sorted.len();
-        if n == 0 {
-            return None;
-        }
-        let rank = (p.clamp(0.0, 100.0) / 100.0 * n as f64).ceil() as usize;
-        Some(self.sorted[rank.clamp(1, n) - 1])
-    }
-
-    fn max(&self) -> Option<Duration> {
-        self.sorted.last().copied()
-    }
-
-    fn summary(&self) -> Option<Summary> {
-        Some(Summary {
-            p50: millis(self.percentile(50.0)?),
-            p90: millis(self.percentile(90.0)?),
-            p99: millis(self.percentile(99.0)?),
-            max: millis(self.max()?),
-        })
-    }
-}
-
-/// Percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-struct Summary {
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    max: f64,
-}
-
 #[derive(Debug, Serialize)]
 struct Memory {
     before_kib: u64,
@@ -802,10 +556,6 @@ struct ChangeFigures {
     last_ms: Option<f64>,
 }
 
-fn millis(duration: Duration) -> f64 {
-    (duration.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
-}
-
 impl Report {
     fn new(
         args: &WatchArgs,
@@ -866,19 +616,8 @@ impl Report {
         }
     }
 
-    /// Every watcher got every change.
-    fn complete(&self) -> bool {
-        self.deliveries_received == self.deliveries_expected
-    }
-
     fn text(&self) -> String {
-        let summary = |s: &Option<Summary>| match s {
-            Some(s) => format!(
-                "p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2} ms",
-                s.p50, s.p90, s.p99, s.max
-            ),
-            None => "no samples".to_owned(),
-        };
+        let summary = |s: &Option<Summary>| summary_text(s.as_ref());
         let mut text = format!(
             "watchers {} over {} connections, {} changes\n\
              deliveries {}/{} (early {}, resyncs {}, failed watchers {})\n\
@@ -979,47 +718,6 @@ mod tests {
     }
 
     #[test]
-    fn percentiles_use_the_nearest_rank() {
-        let latencies = Latencies::new((1..=100).rev().map(ms).collect());
-        assert_eq!(latencies.percentile(50.0), Some(ms(50)));
-        assert_eq!(latencies.percentile(90.0), Some(ms(90)));
-        assert_eq!(latencies.percentile(99.0), Some(ms(99)));
-        assert_eq!(latencies.percentile(99.5), Some(ms(100)));
-        assert_eq!(latencies.percentile(0.0), Some(ms(1)));
-        assert_eq!(latencies.max(), Some(ms(100)));
-    }
-
-    #[test]
-    fn few_samples_round_up_to_a_real_sample() {
-        let latencies = Latencies::new(vec![ms(30), ms(10), ms(20)]);
-        assert_eq!(latencies.percentile(50.0), Some(ms(20)));
-        assert_eq!(latencies.percentile(99.0), Some(ms(30)));
-        let one = Latencies::new(vec![ms(7)]);
-        assert_eq!(one.percentile(1.0), Some(ms(7)));
-    }
-
-    #[test]
-    fn no_samples_no_percentiles() {
-        let empty = Latencies::new(Vec::new());
-        assert_eq!(empty.percentile(50.0), None);
-        assert!(empty.summary().is_none());
-    }
-
-    #[test]
-    fn summary_is_in_milliseconds() {
-        let latencies = Latencies::new(vec![Duration::from_micros(1500), ms(3)]);
-        assert_eq!(
-            latencies.summary(),
-            Some(Summary {
-                p50: 1.5,
-                p90: 3.0,
-                p99: 3.0,
-                max: 3.0
-            })
-        );
-    }
-
-    #[test]
     fn deliveries_match_on_label_and_version_once_per_watcher() {
         let t0 = Instant::now();
         let changes = vec![
@@ -1054,21 +752,5 @@ mod tests {
         assert_eq!(matched.per_change, vec![vec![ms(5)], vec![Duration::ZERO]]);
         assert_eq!(matched.from_call_start, vec![ms(5), ms(10)]);
         assert_eq!(matched.early, 1);
-    }
-
-    #[test]
-    fn cpu_ticks_are_read_from_proc() {
-        let stat = "4242 (tokio runtime) S 1 4242 4242 0 -1 4194560 2047 0 0 0 \
-                    150 25 0 0 20 0 9 0 1234 5678 910 18446744073709551615";
-        assert_eq!(process_cpu_ticks(stat), Some(175));
-        let machine = "cpu  100 5 50 800 20 1 2 3 0 0\ncpu0 50 2 25 400 10 0 1 1 0 0\n";
-        assert_eq!(machine_cpu_ticks(machine), Some((161, 981)));
-    }
-
-    #[test]
-    fn vm_rss_is_read_in_kib() {
-        let status = "Name:\tcinema\nVmPeak:\t  900 kB\nVmRSS:\t   12345 kB\nThreads:\t3\n";
-        assert_eq!(vm_rss_kib(status), Some(12345));
-        assert_eq!(vm_rss_kib("Name:\tx\n"), None);
     }
 }

@@ -1,0 +1,220 @@
+//! The Redis gate after a commit: a held seat carries a hold marker, so later
+//! callers are refused by Redis alone with the answer PostgreSQL would give;
+//! cancelling removes the marker at once; a marker never outlives its hold;
+//! a lock of a request still in flight answers ABORTED.
+
+mod common;
+
+use std::time::Duration;
+
+use cinema::proto::v1::{
+    CancelReservationRequest, ConfirmPaymentRequest, Reservation, ReserveSeatsRequest,
+};
+use common::{TestApp, authed, create_session, precondition_violations, to_chrono};
+use fred::{
+    prelude::{Builder, ClientLike, Config, KeysInterface},
+    types::Expiration,
+};
+use sea_orm::{ConnectionTrait, Database};
+use tonic::{Code, Status};
+
+async fn reserve(
+    app: &TestApp,
+    user: &str,
+    sid: &str,
+    seats: &[&str],
+) -> Result<Reservation, Status> {
+    let request = ReserveSeatsRequest {
+        session_id: sid.into(),
+        seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
+        request_id: String::new(),
+    };
+    app.booking()
+        .reserve_seats(authed(request, &app.token(user)))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+fn unavailable(labels: &[&str]) -> Vec<(String, String)> {
+    labels
+        .iter()
+        .map(|label| ("SEAT_UNAVAILABLE".to_owned(), (*label).to_owned()))
+        .collect()
+}
+
+async fn redis(app: &TestApp) -> fred::prelude::Client {
+    let config = Config::from_url(&app.settings.redis_url).expect("a Redis URL");
+    let client = Builder::from_config(config)
+        .build()
+        .expect("a Redis client");
+    client.init().await.expect("connect to Redis");
+    client
+}
+
+fn marker_key(app: &TestApp, sid: &str, label: &str) -> String {
+    format!("{}:held:{{{sid}}}:{label}", app.settings.redis_prefix)
+}
+
+fn lock_key(app: &TestApp, sid: &str, label: &str) -> String {
+    format!("{}:seat:{{{sid}}}:{label}", app.settings.redis_prefix)
+}
+
+/// Frees a seat in PostgreSQL behind the server's back, so that only Redis
+/// can still refuse it.
+async fn free_in_postgres(app: &TestApp, sid: &str, label: &str) {
+    let db = Database::connect(app.settings.database_url.as_str())
+        .await
+        .expect("connect to the test database");
+    db.execute_unprepared(&format!(
+        "UPDATE seats SET status = 'available', reservation_id = NULL, held_until = NULL \
+         WHERE session_id = '{sid}' AND label = '{label}'"
+    ))
+    .await
+    .expect("free the seat");
+    db.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_seat_is_refused_by_redis_alone_with_seat_unavailable() {
+    let app = TestApp::spawn().await;
+    let session = create_session(&app, 2, 8).await;
+    let sid = session.session_id.as_str();
+    let held = reserve(&app, "alice", sid, &["A1"])
+        .await
+        .expect("alice holds A1");
+
+    let redis = redis(&app).await;
+    let marker: Option<String> = redis.get(marker_key(&app, sid, "A1")).await.expect("GET");
+    assert_eq!(marker.as_deref(), Some(held.reservation_id.as_str()));
+    let ttl_ms: i64 = redis.pttl(marker_key(&app, sid, "A1")).await.expect("PTTL");
+    assert!((1..=30_000).contains(&ttl_ms), "marker TTL {ttl_ms} ms");
+    let lock: Option<String> = redis.get(lock_key(&app, sid, "A1")).await.expect("GET");
+    assert_eq!(lock, None, "the lock is released after the commit");
+
+    // PostgreSQL would now say yes: the refusal comes from Redis alone, and
+    // it is the same answer PostgreSQL gives for a held seat.
+    free_in_postgres(&app, sid, "A1").await;
+    let status = reserve(&app, "bob", sid, &["A2", "A1"]).await.unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert_eq!(precondition_violations(&status), unavailable(&["A1"]));
+    // All or nothing: A2 was not taken either.
+    reserve(&app, "carol", sid, &["A2"])
+        .await
+        .expect("A2 is still free");
+    redis.quit().await.expect("quit");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_makes_the_seats_reservable_at_once() {
+    let app = TestApp::spawn().await;
+    let session = create_session(&app, 2, 8).await;
+    let sid = session.session_id.as_str();
+    let held = reserve(&app, "alice", sid, &["B3", "B4"])
+        .await
+        .expect("hold");
+    app.booking()
+        .cancel_reservation(authed(
+            CancelReservationRequest {
+                reservation_id: held.reservation_id.clone(),
+            },
+            &app.token("alice"),
+        ))
+        .await
+        .expect("cancel");
+    let redis = redis(&app).await;
+    for label in ["B3", "B4"] {
+        let marker: Option<String> = redis.get(marker_key(&app, sid, label)).await.expect("GET");
+        assert_eq!(marker, None, "{label} is unmarked");
+    }
+    let taken = reserve(&app, "bob", sid, &["B4", "B3"])
+        .await
+        .expect("taken at once");
+    assert_eq!(taken.seat_labels, ["B3", "B4"]);
+    redis.quit().await.expect("quit");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_seat_and_every_later_caller_get_seat_unavailable() {
+    let app = TestApp::spawn().await;
+    let session = create_session(&app, 2, 8).await;
+    let sid = session.session_id.as_str();
+    let held = reserve(&app, "alice", sid, &["A5"]).await.expect("hold");
+    app.booking()
+        .confirm_payment(authed(
+            ConfirmPaymentRequest {
+                reservation_id: held.reservation_id,
+                payment_reference: "pix-1".into(),
+                request_id: String::new(),
+            },
+            &app.token("alice"),
+        ))
+        .await
+        .expect("pay");
+    let mut callers = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let token = app.token(&format!("late-{i}"));
+        let mut booking = app.booking();
+        let sid = sid.to_owned();
+        callers.spawn(async move {
+            let request = ReserveSeatsRequest {
+                session_id: sid,
+                seat_labels: vec!["A5".into()],
+                request_id: String::new(),
+            };
+            booking.reserve_seats(authed(request, &token)).await
+        });
+    }
+    for answer in callers.join_all().await {
+        let status = answer.expect_err("a sold seat is refused");
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        assert_eq!(precondition_violations(&status), unavailable(&["A5"]));
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marker_ends_with_its_hold() {
+    let app = TestApp::spawn_with(|settings| settings.hold_duration = Duration::from_secs(1)).await;
+    let session = create_session(&app, 2, 8).await;
+    let sid = session.session_id.as_str();
+    let held = reserve(&app, "alice", sid, &["A7"]).await.expect("hold");
+    let status = reserve(&app, "bob", sid, &["A7"]).await.unwrap_err();
+    assert_eq!(precondition_violations(&status), unavailable(&["A7"]));
+
+    let ends = to_chrono(held.expire_time.as_ref());
+    let wait = (ends - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_millis(20)).await;
+    let taken = reserve(&app, "bob", sid, &["A7"])
+        .await
+        .expect("free once the hold ended");
+    assert_eq!(taken.user_id, "bob");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_locked_by_a_request_in_flight_answers_aborted() {
+    let app = TestApp::spawn().await;
+    let session = create_session(&app, 2, 8).await;
+    let sid = session.session_id.as_str();
+    let redis = redis(&app).await;
+    let _: () = redis
+        .set(
+            lock_key(&app, sid, "B8"),
+            "another-request",
+            Some(Expiration::PX(5_000)),
+            None,
+            false,
+        )
+        .await
+        .expect("SET");
+    let status = reserve(&app, "bob", sid, &["B7", "B8"]).await.unwrap_err();
+    assert_eq!(status.code(), Code::Aborted, "{status:?}");
+    let _: i64 = redis.del(lock_key(&app, sid, "B8")).await.expect("DEL");
+    reserve(&app, "bob", sid, &["B7", "B8"])
+        .await
+        .expect("free once the lock is gone");
+    redis.quit().await.expect("quit");
+    app.stop().await;
+}
