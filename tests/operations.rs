@@ -649,6 +649,8 @@ async fn a_call_past_the_server_deadline_is_cut_and_leaves_nothing_behind() {
         .expect("a row");
     assert_eq!(row.try_get::<i64>("", "reservations").unwrap(), 0);
     assert_eq!(row.try_get::<String>("", "a1").unwrap(), "available");
+    // Its Redis lock went with it: A1 can be held at once, not 5 s later.
+    reserve_on(&app.channel, &app, "bob", &session, &["A1"]).await;
     db.close().await.expect("close");
     app.stop().await;
 }

@@ -29,7 +29,7 @@
 //! alone (slower, still correct), with one warning per outage. PostgreSQL
 //! re-checks every seat whatever Redis said.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use fred::{
     prelude::{Client, ClientLike},
@@ -55,11 +55,39 @@ pub enum Gate {
     Open,
 }
 
-/// Seat locks owned by one request.
+/// Seat locks owned by one request, to be handed back to [`SeatLocks`].
 pub struct LockGuard {
+    locks: Arc<SeatLocks>,
     /// The lock keys, then the same seats' marker keys.
     keys: Vec<String>,
     owner: String,
+    handed_back: bool,
+}
+
+impl LockGuard {
+    /// The lock keys, and the owner token, once: the guard is handed back.
+    fn hand_back(&mut self) -> (Vec<String>, String) {
+        self.handed_back = true;
+        (
+            std::mem::take(&mut self.keys),
+            std::mem::take(&mut self.owner),
+        )
+    }
+}
+
+impl Drop for LockGuard {
+    /// A call cut short (its deadline passed, its client went away) drops its
+    /// guard mid-transaction: free the locks now, not when they lapse.
+    fn drop(&mut self) {
+        if self.handed_back {
+            return;
+        }
+        let locks = Arc::clone(&self.locks);
+        let (keys, owner) = self.hand_back();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { locks.unlock(keys, owner).await });
+        }
+    }
 }
 
 pub struct SeatLocks {
@@ -91,7 +119,7 @@ impl SeatLocks {
     }
 
     /// Tries to lock every seat of `labels` in `session_id` for one request.
-    pub async fn acquire(&self, session_id: Uuid, labels: &[SeatLabel]) -> Gate {
+    pub async fn acquire(self: &Arc<Self>, session_id: Uuid, labels: &[SeatLabel]) -> Gate {
         let gate = self.try_acquire(session_id, labels).await;
         metrics::seat_lock(match gate {
             Gate::Locked(_) => "locked",
@@ -101,7 +129,7 @@ impl SeatLocks {
         gate
     }
 
-    async fn try_acquire(&self, session_id: Uuid, labels: &[SeatLabel]) -> Gate {
+    async fn try_acquire(self: &Arc<Self>, session_id: Uuid, labels: &[SeatLabel]) -> Gate {
         if !self.client.is_connected() {
             self.outage.went_without("not connected");
             return Gate::Open;
@@ -123,18 +151,28 @@ impl SeatLocks {
         };
         self.outage.answered();
         match answer.split_first() {
-            Some((verdict, _)) if verdict == "locked" => Gate::Locked(LockGuard { keys, owner }),
+            Some((verdict, _)) if verdict == "locked" => Gate::Locked(LockGuard {
+                locks: Arc::clone(self),
+                keys,
+                owner,
+                handed_back: false,
+            }),
             Some((verdict, held)) if verdict == "held" => Gate::Held(held.to_vec()),
             _ => Gate::Contended,
         }
     }
 
     /// Releases what `guard` still owns; a failure only lets the locks lapse.
-    pub async fn release(&self, guard: LockGuard) {
-        let (locks, _) = guard.keys.split_at(guard.keys.len() / 2);
+    pub async fn release(&self, mut guard: LockGuard) {
+        let (keys, owner) = guard.hand_back();
+        self.unlock(keys, owner).await;
+    }
+
+    async fn unlock(&self, mut keys: Vec<String>, owner: String) {
+        keys.truncate(keys.len() / 2);
         let released: Result<i64, _> = self
             .release
-            .evalsha_with_reload(&self.client, locks.to_vec(), vec![guard.owner])
+            .evalsha_with_reload(&self.client, keys, vec![owner])
             .await;
         if let Err(err) = released {
             tracing::debug!(error = %err, "seat locks left to lapse");
@@ -146,7 +184,7 @@ impl SeatLocks {
     /// is left of the hold) PostgreSQL answers the next callers instead.
     pub async fn release_as_held(
         &self,
-        guard: LockGuard,
+        mut guard: LockGuard,
         reservation_id: Uuid,
         hold_left: Duration,
     ) {
@@ -154,12 +192,13 @@ impl SeatLocks {
         if ttl_ms == 0 {
             return self.release(guard).await;
         }
+        let (keys, owner) = guard.hand_back();
         let marked: Result<i64, _> = self
             .mark_held
             .evalsha_with_reload(
                 &self.client,
-                guard.keys,
-                vec![guard.owner, reservation_id.to_string(), ttl_ms.to_string()],
+                keys,
+                vec![owner, reservation_id.to_string(), ttl_ms.to_string()],
             )
             .await;
         if let Err(err) = marked {
