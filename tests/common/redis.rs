@@ -94,8 +94,10 @@ impl PrivateRedis {
                 Reply::Bulk(Some(key)) => Some(key),
                 _ => None,
             })
-            .map(|key| match self.command(&["PTTL", &key]) {
-                Ok(Reply::Integer(ttl)) => (key, ttl),
+            .filter_map(|key| match self.command(&["PTTL", &key]) {
+                // -2: the key went (released or lapsed) after KEYS listed it.
+                Ok(Reply::Integer(-2)) => None,
+                Ok(Reply::Integer(ttl)) => Some((key, ttl)),
                 other => panic!("PTTL {key}: {other:?}"),
             })
             .collect()
