@@ -10,7 +10,7 @@ use std::time::Duration;
 use cinema::proto::v1::{
     CancelReservationRequest, ConfirmPaymentRequest, Reservation, ReserveSeatsRequest,
 };
-use common::{TestApp, authed, create_session, precondition_violations, to_chrono};
+use common::{TestApp, authed, create_session, precondition_violations, to_chrono, try_reserve_on};
 use fred::{
     prelude::{Builder, ClientLike, Config, KeysInterface},
     types::Expiration,
@@ -24,15 +24,7 @@ async fn reserve(
     sid: &str,
     seats: &[&str],
 ) -> Result<Reservation, Status> {
-    let request = ReserveSeatsRequest {
-        session_id: sid.into(),
-        seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
-        request_id: String::new(),
-    };
-    app.booking()
-        .reserve_seats(authed(request, &app.token(user)))
-        .await
-        .map(tonic::Response::into_inner)
+    try_reserve_on(&app.channel, &app.token(user), sid, seats).await
 }
 
 fn unavailable(labels: &[&str]) -> Vec<(String, String)> {

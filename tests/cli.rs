@@ -164,11 +164,9 @@ async fn health_exits_zero_only_for_a_serving_server() {
     );
     app.stop().await;
 
-    let nobody = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap();
+    let nobody = common::free_port();
     let absent = cinema()
-        .args(["health", "--addr", &format!("http://{nobody}")])
+        .args(["health", "--addr", &format!("http://127.0.0.1:{nobody}")])
         .output()
         .unwrap();
     assert_eq!(absent.status.code(), Some(1), "{absent:?}");

@@ -24,9 +24,10 @@ fn settings_named(text: &str) -> BTreeSet<String> {
 
 /// The settings `cinema serve` reads: every quoted name in src/config.rs.
 fn settings_read_by_serve() -> BTreeSet<String> {
-    settings_named(&read("src/config.rs"))
+    let config = read("src/config.rs");
+    settings_named(&config)
         .into_iter()
-        .filter(|name| read("src/config.rs").contains(&format!("\"{name}\"")))
+        .filter(|name| config.contains(&format!("\"{name}\"")))
         .collect()
 }
 

@@ -15,9 +15,9 @@ use std::{
 use chrono::Utc;
 use cinema::proto::v1::{
     CancelReservationRequest, ConfirmPaymentRequest, GetReservationRequest, GetSeatMapRequest,
-    GetSessionRequest, ListPurchasesRequest, ListSessionsRequest, Reservation, ReserveSeatsRequest,
-    SeatMap, SeatMapEvent, WatchSeatMapRequest, booking_service_client::BookingServiceClient,
-    seat_map_event::Event, session_service_client::SessionServiceClient,
+    GetSessionRequest, ListPurchasesRequest, ListSessionsRequest, ReserveSeatsRequest, SeatMap,
+    SeatMapEvent, WatchSeatMapRequest, seat_map_event::Event,
+    session_service_client::SessionServiceClient,
 };
 use common::{
     TestApp, authed, create_session,
@@ -27,6 +27,7 @@ use common::{
     postgres::PrivatePostgres,
     process::ServerProcess,
     redis::{PrivateRedis, Reply},
+    try_reserve_on, watch_on,
 };
 use tonic::{Code, Status, Streaming, transport::Channel};
 use tonic_health::pb::{
@@ -52,25 +53,6 @@ fn customers(app: &TestApp, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| app.token(&format!("customer-{i}")))
         .collect()
-}
-
-async fn reserve(
-    channel: &Channel,
-    token: &str,
-    session_id: &str,
-    seats: &[&str],
-) -> Result<Reservation, Status> {
-    BookingServiceClient::new(channel.clone())
-        .reserve_seats(authed(
-            ReserveSeatsRequest {
-                session_id: session_id.into(),
-                seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
-                request_id: String::new(),
-            },
-            token,
-        ))
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 async fn seat_map(channel: &Channel, token: &str, session_id: &str) -> SeatMap {
@@ -144,7 +126,7 @@ async fn gate_turns_away(
     );
     let planted = redis.command(&["SET", &key, "another-request", "PX", "10000"]);
     assert_eq!(planted.ok(), Some(Reply::Status("OK".into())));
-    let answer = reserve(&app.channel, &app.token("prober"), session_id, &[label]).await;
+    let answer = try_reserve_on(&app.channel, &app.token("prober"), session_id, &[label]).await;
     redis.command(&["DEL", &key]).expect("DEL");
     match answer {
         Err(status) if status.code() == Code::Aborted => true,
@@ -260,16 +242,7 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
     let session = create_session(&app, 10, 20).await.session_id;
     // A watcher on the second instance, across the outage.
     let folded = Arc::new(Mutex::new(HashMap::new()));
-    let stream = SessionServiceClient::new(other.channel.clone())
-        .watch_seat_map(authed(
-            WatchSeatMapRequest {
-                session_id: session.clone(),
-            },
-            &app.token("watcher"),
-        ))
-        .await
-        .expect("watch")
-        .into_inner();
+    let stream = watch_on(&other.channel, &app.token("watcher"), &session).await;
     let watcher = tokio::spawn(fold(stream, Arc::clone(&folded)));
 
     let crowd = Crowd::start(Plan {
@@ -371,7 +344,7 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
     for (i, label) in ["A1", "A2", "B7", "B8"].into_iter().enumerate() {
         let token = app.token(&format!("leaver-{i}"));
         holds.push(
-            reserve(&doomed.channel, &token, &abandoned, &[label])
+            try_reserve_on(&doomed.channel, &token, &abandoned, &[label])
                 .await
                 .expect("a hold on the doomed instance"),
         );
@@ -519,7 +492,7 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
     let app = TestApp::spawn_with(|s| s.database_url = database_url.clone()).await;
     let session = create_session(&app, 10, 20).await.session_id;
     let token = app.token("alice");
-    let pending = reserve(&app.channel, &token, &session, &["F10"])
+    let pending = try_reserve_on(&app.channel, &token, &session, &["F10"])
         .await
         .expect("a hold before the outage");
 

@@ -20,16 +20,7 @@ use tonic::{Code, Streaming, transport::Channel};
 type Folded = HashMap<String, (i32, i64)>;
 
 async fn watch(channel: &Channel, app: &TestApp, session_id: &str) -> Streaming<SeatMapEvent> {
-    SessionServiceClient::new(channel.clone())
-        .watch_seat_map(authed(
-            WatchSeatMapRequest {
-                session_id: session_id.into(),
-            },
-            &app.token("watcher"),
-        ))
-        .await
-        .expect("watch")
-        .into_inner()
+    common::watch_on(channel, &app.token("watcher"), session_id).await
 }
 
 async fn next(stream: &mut Streaming<SeatMapEvent>) -> Event {

@@ -4,20 +4,19 @@
 
 mod common;
 
-use std::{
-    net::{SocketAddr, TcpListener},
-    time::Duration,
-};
+use std::{net::SocketAddr, time::Duration};
 
 use cinema::{
     config::{Budget, RateLimits},
     proto::v1::{
-        ConfirmPaymentRequest, GetSessionRequest, ReserveSeatsRequest, SeatMapEvent,
-        WatchSeatMapRequest, booking_service_client::BookingServiceClient,
-        session_service_client::SessionServiceClient,
+        ConfirmPaymentRequest, GetSessionRequest, ReserveSeatsRequest,
+        booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
     },
 };
-use common::{TestApp, authed, create_session, process::ServerProcess, reserve_on};
+use common::{
+    TestApp, authed, create_session, free_port, process::ServerProcess, reserve_on,
+    reserve_request, watch_on,
+};
 use opentelemetry_proto::tonic::{
     collector::trace::v1::{
         ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -29,12 +28,6 @@ use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_types::StatusExt;
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-}
 
 /// The body of `GET /metrics`.
 async fn scrape(addr: SocketAddr) -> String {
@@ -63,31 +56,6 @@ fn sample(metrics: &str, series: &str) -> Option<f64> {
     })
 }
 
-async fn watch(channel: &Channel, token: &str, session_id: &str) -> tonic::Streaming<SeatMapEvent> {
-    SessionServiceClient::new(channel.clone())
-        .watch_seat_map(authed(
-            WatchSeatMapRequest {
-                session_id: session_id.into(),
-            },
-            token,
-        ))
-        .await
-        .expect("watch")
-        .into_inner()
-}
-
-/// A ReserveSeats request for one seat.
-fn reserve_one(session_id: &str, label: &str, token: &str) -> Request<ReserveSeatsRequest> {
-    authed(
-        ReserveSeatsRequest {
-            session_id: session_id.into(),
-            seat_labels: vec![label.into()],
-            request_id: String::new(),
-        },
-        token,
-    )
-}
-
 /// A transaction holding the row lock of one seat, so that a ReserveSeats
 /// of that seat waits inside its own transaction until this one ends.
 async fn lock_seat(
@@ -107,7 +75,7 @@ async fn lock_seat(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_every_series_after_a_booking_flow() {
-    let metrics_addr = free_port();
+    let metrics_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let app = TestApp::spawn_with(|s| {
         s.metrics_addr = Some(metrics_addr);
         s.hold_duration = Duration::from_secs(1);
@@ -115,7 +83,7 @@ async fn metrics_show_every_series_after_a_booking_flow() {
     .await;
     let server = ServerProcess::spawn(&app).await;
     let session = create_session(&app, 2, 8).await.session_id;
-    let mut watching = watch(&server.channel, &app.token("watcher"), &session).await;
+    let mut watching = watch_on(&server.channel, &app.token("watcher"), &session).await;
     watching.message().await.expect("a snapshot");
 
     let paid = reserve_on(&server.channel, &app, "alice", &session, &["A1"]).await;
@@ -134,7 +102,7 @@ async fn metrics_show_every_series_after_a_booking_flow() {
     reserve_on(&server.channel, &app, "bob", &session, &["A2"]).await;
     let refused = server
         .booking()
-        .reserve_seats(reserve_one(&session, "A1", &app.token("carol")))
+        .reserve_seats(reserve_request(&session, &["A1"], &app.token("carol")))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
@@ -391,7 +359,7 @@ async fn calls_without_a_token_are_limited_by_peer_address() {
 #[tokio::test]
 async fn rate_limits_let_calls_through_while_redis_is_down() {
     // Nothing listens on this port: Redis is "down" for the whole test.
-    let nowhere = free_port();
+    let nowhere = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let app = TestApp::spawn_with(|s| {
         s.redis_url = format!("redis://{nowhere}");
         s.rate_limits = Some(RateLimits {
@@ -421,7 +389,7 @@ async fn shutdown_lets_an_in_flight_reserve_finish_and_ends_watches() {
     let app = TestApp::spawn().await;
     let session = create_session(&app, 2, 8).await.session_id;
     let alice = app.token("alice");
-    let mut watching = watch(&app.channel, &app.token("watcher"), &session).await;
+    let mut watching = watch_on(&app.channel, &app.token("watcher"), &session).await;
     watching.message().await.expect("a snapshot");
 
     // Holding A1's row lock keeps Alice's ReserveSeats waiting inside its transaction.
@@ -430,7 +398,7 @@ async fn shutdown_lets_an_in_flight_reserve_finish_and_ends_watches() {
         .expect("connect to the test database");
     let blocker = lock_seat(&db, &session, "A1").await;
     let mut booking = BookingServiceClient::new(app.channel.clone());
-    let request = reserve_one(&session, "A1", &alice);
+    let request = reserve_request(&session, &["A1"], &alice);
     let reserving = tokio::spawn(async move { booking.reserve_seats(request).await });
     wait_for_lock_waiters(&db, 1).await;
 
@@ -624,7 +592,7 @@ async fn a_call_past_the_server_deadline_is_cut_and_leaves_nothing_behind() {
     let started = std::time::Instant::now();
     let cut = app
         .booking()
-        .reserve_seats(reserve_one(&session, "A1", &app.token("alice")))
+        .reserve_seats(reserve_request(&session, &["A1"], &app.token("alice")))
         .await
         .unwrap_err();
     let waited = started.elapsed();

@@ -16,7 +16,8 @@
 //!
 //! A marker ends with its hold, so an expired hold is free in Redis when it
 //! is free in PostgreSQL. A cancellation deletes its reservation's markers
-//! after it commits (`unmark.lua`, owner-checked). If that delete fails
+//! after it commits (`release.lua` again: a key is deleted only if it still
+//! names its owner, here the reservation). If that delete fails
 //! (Redis unreachable at that moment), or a marker is written after its
 //! reservation was already cancelled (a retry with the same request_id can
 //! learn the reservation id while the first call is still writing its
@@ -96,7 +97,6 @@ pub struct SeatLocks {
     acquire: Script,
     release: Script,
     mark_held: Script,
-    unmark: Script,
     outage: Outage,
 }
 
@@ -109,7 +109,6 @@ impl SeatLocks {
             acquire: Script::from_lua(include_str!("acquire.lua")),
             release: Script::from_lua(include_str!("release.lua")),
             mark_held: Script::from_lua(include_str!("mark_held.lua")),
-            unmark: Script::from_lua(include_str!("unmark.lua")),
             outage: Outage::new(
                 "seat_locks",
                 "booking goes on with PostgreSQL alone",
@@ -218,7 +217,7 @@ impl SeatLocks {
             .map(|label| self.marker_key(session_id, label))
             .collect();
         let deleted: Result<i64, _> = self
-            .unmark
+            .release
             .evalsha_with_reload(&self.client, keys, vec![reservation_id.to_string()])
             .await;
         if let Err(err) = deleted {

@@ -285,6 +285,35 @@ pub async fn serving_within(channel: &Channel, limit: Duration) -> bool {
     false
 }
 
+/// A ReserveSeats request for `seats`, without a request id.
+pub fn reserve_request(
+    session_id: &str,
+    seats: &[&str],
+    token: &str,
+) -> Request<cinema::proto::v1::ReserveSeatsRequest> {
+    authed(
+        cinema::proto::v1::ReserveSeatsRequest {
+            session_id: session_id.into(),
+            seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
+            request_id: String::new(),
+        },
+        token,
+    )
+}
+
+/// Asks `channel` to hold `seats` for the holder of `token`.
+pub async fn try_reserve_on(
+    channel: &Channel,
+    token: &str,
+    session_id: &str,
+    seats: &[&str],
+) -> Result<cinema::proto::v1::Reservation, tonic::Status> {
+    BookingServiceClient::new(channel.clone())
+        .reserve_seats(reserve_request(session_id, seats, token))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
 /// Holds `seats` for `user` through `channel`; panics if refused.
 pub async fn reserve_on(
     channel: &Channel,
@@ -293,17 +322,37 @@ pub async fn reserve_on(
     session_id: &str,
     seats: &[&str],
 ) -> String {
-    let request = cinema::proto::v1::ReserveSeatsRequest {
-        session_id: session_id.into(),
-        seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
-        request_id: String::new(),
-    };
-    BookingServiceClient::new(channel.clone())
-        .reserve_seats(authed(request, &app.token(user)))
+    try_reserve_on(channel, &app.token(user), session_id, seats)
         .await
         .unwrap_or_else(|e| panic!("{user} reserving {seats:?}: {e}"))
-        .into_inner()
         .reservation_id
+}
+
+/// Opens a WatchSeatMap stream on `channel` for the holder of `token`.
+pub async fn watch_on(
+    channel: &Channel,
+    token: &str,
+    session_id: &str,
+) -> tonic::Streaming<cinema::proto::v1::SeatMapEvent> {
+    SessionServiceClient::new(channel.clone())
+        .watch_seat_map(authed(
+            cinema::proto::v1::WatchSeatMapRequest {
+                session_id: session_id.into(),
+            },
+            token,
+        ))
+        .await
+        .expect("watch")
+        .into_inner()
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .expect("the bound address")
+        .port()
 }
 
 /// (status, version) of one seat of `map`.

@@ -2,7 +2,6 @@
 //! and start again (the machine's shared NATS is never touched).
 
 use std::{
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -16,11 +15,7 @@ pub struct PrivateNats {
 
 impl PrivateNats {
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::free_port();
         let dir =
             std::env::temp_dir().join(format!("cinema-nats-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();

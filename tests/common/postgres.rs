@@ -7,7 +7,6 @@
 //! itself, so there is no intermediate `su` process to outlive).
 
 use std::{
-    net::TcpListener,
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -51,14 +50,6 @@ fn server_user() -> Option<(u32, u32)> {
     ))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind an ephemeral port")
-        .local_addr()
-        .expect("the bound address")
-        .port()
-}
-
 pub struct PrivatePostgres {
     pub port: u16,
     dir: PathBuf,
@@ -76,7 +67,7 @@ impl PrivatePostgres {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("hand the directory over");
         }
         let mut postgres = Self {
-            port: free_port(),
+            port: super::free_port(),
             dir,
             user,
             child: None,

@@ -4,7 +4,7 @@
 
 use std::{
     io::{BufRead, BufReader, Write},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -26,11 +26,7 @@ pub enum Reply {
 
 impl PrivateRedis {
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("bind an ephemeral port")
-            .local_addr()
-            .expect("the bound address")
-            .port();
+        let port = super::free_port();
         let mut redis = Self { port, child: None };
         redis.start_again();
         redis
