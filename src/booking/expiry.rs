@@ -10,8 +10,7 @@ use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait};
 use tokio::{sync::mpsc, time::Instant};
 use uuid::Uuid;
 
-use super::sql;
-use crate::{error::Result, events::outbox::Signal, metrics};
+use crate::{error::Result, events::outbox::Signal, metrics, store::sql};
 
 /// How often the sweeper looks for due holds without being woken.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);

@@ -18,8 +18,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
-    Statement, TransactionTrait, Value,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQueryResult, TransactionTrait,
 };
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -32,6 +31,7 @@ use crate::{
     events::outbox::{Outbox, SeatChange, Signal},
     locks::{Gate, SeatLocks},
     proto::{events as pb, v1::SeatStatus},
+    store::sql,
 };
 pub use labels::parse_labels;
 
@@ -1005,8 +1005,4 @@ fn join<T: ToString>(items: &[T]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",")
-}
-
-pub(crate) fn sql(text: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, text.into(), values)
 }

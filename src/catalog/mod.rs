@@ -6,14 +6,17 @@ pub mod layout;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    Statement, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::{
     error::{Error, FieldViolation, Result},
-    store::entities::{seats, sessions},
+    store::{
+        self,
+        entities::{seats, sessions},
+    },
 };
 use layout::{MAX_ROWS, MAX_SEATS_PER_ROW, MIN_SEATS};
 
@@ -203,14 +206,10 @@ const SESSION_COLUMNS: &str = "s.session_id, s.movie_title, s.room, s.starts_at,
 /// One session, or NOT_FOUND.
 pub async fn get_session(db: &impl ConnectionTrait, session_id: Uuid) -> Result<Session> {
     let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.session_id = $1");
-    Session::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        [session_id.into()],
-    ))
-    .one(db)
-    .await?
-    .ok_or_else(|| Error::not_found("session", session_id))
+    Session::find_by_statement(store::sql(sql, [session_id.into()]))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("session", session_id))
 }
 
 /// Up to `limit` sessions after `cursor`, by start time then id.
@@ -227,13 +226,9 @@ pub async fn list_sessions(
           LIMIT $3"
     );
     let values = [after_time.into(), after_id.into(), (limit as i64).into()];
-    Ok(Session::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-    .all(db)
-    .await?)
+    Ok(Session::find_by_statement(store::sql(sql, values))
+        .all(db)
+        .await?)
 }
 
 /// The sales figures of a session, as the events consumer has counted them.
@@ -259,14 +254,10 @@ pub async fn session_sales(db: &impl ConnectionTrait, session_id: Uuid) -> Resul
                  FROM sessions s
                  LEFT JOIN session_sales f ON f.session_id = s.session_id
                 WHERE s.session_id = $1";
-    SessionSales::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        [session_id.into()],
-    ))
-    .one(db)
-    .await?
-    .ok_or_else(|| Error::not_found("session", session_id))
+    SessionSales::find_by_statement(store::sql(sql, [session_id.into()]))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("session", session_id))
 }
 
 #[derive(FromQueryResult)]
@@ -282,13 +273,9 @@ struct SeatRow {
 pub async fn seat_map(db: &impl ConnectionTrait, session_id: Uuid) -> Result<SeatMap> {
     let sql = "SELECT label, row_letter, seat_number, status, version FROM seat_states
                 WHERE session_id = $1 ORDER BY row_letter, seat_number";
-    let rows = SeatRow::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        [session_id.into()],
-    ))
-    .all(db)
-    .await?;
+    let rows = SeatRow::find_by_statement(store::sql(sql, [session_id.into()]))
+        .all(db)
+        .await?;
     if rows.is_empty() {
         // Every session has at least 16 seats: no seats means no session.
         return Err(Error::not_found("session", session_id));

@@ -28,12 +28,15 @@ use async_nats::{
     },
 };
 use prost::Message as _;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use tokio_stream::StreamExt;
 use uuid::Uuid;
 
 use super::Topology;
-use crate::{proto::events as ev, store};
+use crate::{
+    proto::events as ev,
+    store::{self, sql},
+};
 
 /// The durable consumer's name, shared by every instance, and its name in
 /// `processed_events`.
@@ -414,10 +417,6 @@ async fn record(db: &DatabaseConnection, change: &Change) -> Result<Outcome, Fai
     }
     txn.commit().await.map_err(db_failure("committing"))?;
     Ok(Outcome::Counted)
-}
-
-fn sql(sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 /// An outage when PostgreSQL cannot be reached, else a problem of this message.

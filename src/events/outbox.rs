@@ -6,10 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use prost::Message;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult,
-    Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQueryResult, Value};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -18,6 +15,7 @@ use crate::{
     catalog::layout::SeatLabel,
     error::{Error, Result},
     proto::{events as pb, v1},
+    store,
 };
 
 /// Tells this instance's relay that events were committed (other instances
@@ -100,12 +98,7 @@ impl Outbox {
             "INSERT INTO outbox (event_id, subject, payload) VALUES {}",
             rows.join(", ")
         );
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await?;
+        txn.execute_raw(store::sql(sql, values)).await?;
         Ok(())
     }
 }
@@ -117,11 +110,11 @@ pub async fn backlog(db: &DatabaseConnection) -> Result<(u64, Duration)> {
         events: i64,
         oldest_age_seconds: f64,
     }
-    let backlog = Backlog::find_by_statement(Statement::from_string(
-        DbBackend::Postgres,
+    let backlog = Backlog::find_by_statement(store::sql(
         "SELECT count(*) AS events,
                 coalesce(extract(epoch FROM now() - min(occur_time)), 0)::float8 AS oldest_age_seconds
            FROM outbox WHERE published_time IS NULL",
+        [],
     ))
     .one(db)
     .await?

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::{CONTENT_TYPE, EVENT_TYPE_HEADER, Topology, outbox::Signal, stream};
-use crate::booking::sql;
+use crate::store::sql;
 
 /// Events published per transaction.
 const BATCH: i64 = 256;

@@ -5,7 +5,10 @@ pub mod entities;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, sqlx};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement, Value,
+    sqlx,
+};
 
 /// How long a call waits for a pooled connection before answering UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -22,6 +25,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .connect_lazy(true)
         .sqlx_logging(false);
     Database::connect(options).await
+}
+
+/// A PostgreSQL statement with `$1`, `$2`... bound to `values`.
+pub fn sql(text: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, text.into(), values)
 }
 
 /// Whether `err` means PostgreSQL cannot be reached (as opposed to a bug).

@@ -15,10 +15,7 @@ use cinema::{
     catalog::{self, NewSession, layout::SeatLabel},
     error::Error,
 };
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -90,11 +87,7 @@ impl ServerDatabase {
     ) -> anyhow::Result<i64> {
         let row = self
             .0
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                sql,
-                values,
-            ))
+            .query_one_raw(cinema::store::sql(sql, values))
             .await
             .with_context(|| format!("querying {sql}"))?
             .context("a count without a row")?;
