@@ -19,10 +19,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         compiler.encode_file_descriptor_set(),
     )?;
     // Default stubs answer UNIMPLEMENTED for RPCs a service does not implement yet.
-    // Undecodable request bytes are INVALID_ARGUMENT, not INTERNAL (src/api/codec.rs).
+    // Undecodable request bytes are INVALID_ARGUMENT, not INTERNAL (src/grpc/codec.rs).
     tonic_prost_build::configure()
         .generate_default_stubs(true)
-        .codec_path("crate::api::codec::ProtoCodec")
+        .codec_path("crate::grpc::codec::ProtoCodec")
         .compile_fds(compiler.file_descriptor_set())?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())

@@ -1,16 +1,18 @@
-//! Who is calling: HS256 JWTs in `authorization: Bearer <token>` metadata.
+//! Who is calling: HS256 JWTs, as sent in `authorization: Bearer <token>`.
 //!
-//! `sub` is the user id, `roles` may contain `"admin"`, `exp` is required. The
-//! interceptor puts the verified [`Caller`] in the request's extensions; no
-//! user id is ever taken from a request body.
+//! `sub` is the user id, `roles` may contain `"admin"`, `exp` is required.
+//! The gRPC auth layer (`grpc::layers::auth`) verifies each call's token
+//! once, here; `cinema token` and the tests mint them.
 
 use std::{sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tonic::{Request, Status};
 
-use crate::{config::Secret, error::Error};
+use crate::{
+    config::Secret,
+    domain::{Caller, Error},
+};
 
 /// The role that may publish sessions.
 pub const ADMIN_ROLE: &str = "admin";
@@ -30,24 +32,6 @@ struct Claims {
     exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<u64>,
-}
-
-/// The authenticated caller of an RPC.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub user_id: String,
-    pub is_admin: bool,
-}
-
-impl Caller {
-    /// Fails with PERMISSION_DENIED unless the caller is an admin.
-    pub fn require_admin(&self) -> Result<(), Error> {
-        if self.is_admin {
-            Ok(())
-        } else {
-            Err(Error::PermissionDenied("this call needs the admin role"))
-        }
-    }
 }
 
 /// Signs and verifies tokens with the shared secret.
@@ -137,30 +121,6 @@ fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-impl tonic::service::Interceptor for Authenticator {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let header = request.metadata().get("authorization").map(|v| v.to_str());
-        let header = match header {
-            Some(Err(_)) => return Err(Error::Unauthenticated("authorization is not ASCII").into()),
-            Some(Ok(value)) => Some(value),
-            None => None,
-        };
-        let caller = self.verify(header)?;
-        crate::telemetry::record("user", &caller.user_id);
-        request.extensions_mut().insert(caller);
-        Ok(request)
-    }
-}
-
-/// The caller the interceptor verified.
-pub fn caller<T>(request: &Request<T>) -> Result<Caller, Error> {
-    request
-        .extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(|| Error::Internal("a service is served without the auth interceptor".into()))
 }
 
 #[cfg(test)]

@@ -1,42 +1,45 @@
 //! cinema: a box office over gRPC that never sells a seat twice.
 //!
-//! A request travels down these modules:
+//! Layers point one way, down; each module imports only those below it:
 //!
-//! - [`server`] runs the tonic server: health, reflection, the [`auth`]
-//!   interceptor, one layer stack for every RPC, server limits, graceful shutdown.
-//! - [`api`] decodes and validates each request, calls the domain, encodes the
-//!   answer; `api::status` turns every [`error::Error`] into a gRPC status.
-//! - [`booking`] holds seats, takes payment, cancels and expires holds: the
-//!   transactions and the rule that a seat is sold at most once.
-//! - [`locks`] is the Redis gate in front of those transactions.
-//! - [`catalog`] publishes sessions and reads seat maps.
-//! - [`store`] holds the PostgreSQL pool and the SeaORM entities. PostgreSQL
-//!   is the only source of truth: the schema (the `migration` crate) makes a
-//!   double sale impossible even if the code above it is wrong.
-//! - [`deadline`] bounds how long any call may take to answer.
-//! - [`ratelimit`] keeps each caller within its budget, across instances,
-//!   through the Redis connection of [`redis`].
-//! - [`config`] reads every setting once, [`telemetry`] sets up logs and the
-//!   span of every RPC, [`metrics`] names every Prometheus series,
-//!   [`paging`] makes tamper-evident page tokens, [`proto`] is the generated code.
+//! ```text
+//! main.rs ─▶ cli ─▶ server ─▶ grpc ─▶ booking, catalog, live, figures ─▶ events, gate ─▶ store ─▶ domain
+//! ```
+//!
+//! - [`cli`]: the commands (`serve`, `worker`, `migrate`, `token`, `demo`,
+//!   `events tail`, `watch`, `health`); [`config`] declares every setting once.
+//! - [`server`]: wiring; one tower stack for every RPC, health, reflection,
+//!   shutdown in order.
+//! - [`grpc`]: the only module that knows tonic and the `cinema.v1` types:
+//!   services, every conversion, the one error-to-status map
+//!   (`grpc::status`), and the layers (telemetry, auth, rate limit, deadline).
+//! - Use cases: [`booking`] (hold, pay, cancel, expire, idempotency),
+//!   [`catalog`] (sessions, seat maps), [`live`] (live seat maps over NATS),
+//!   [`figures`] (the sales figures, fed by an events consumer).
+//! - Ports: [`events`] (every event type, the outbox, the relay to
+//!   JetStream, durable consumers), [`gate`] (Redis: seat locks and rate
+//!   limits, its Lua beside it), [`store`] (PostgreSQL through SeaORM).
+//! - [`domain`]: types and rules, free of any framework.
+//! - Beside them: [`auth`] (tokens), [`metrics`] (every Prometheus series),
+//!   [`telemetry`] (logs and spans), [`proto`] (generated code).
+//!
+//! Where each rule lives: a seat is sold at most once in `store::seats`
+//! and the schema (`migrations/src/sql/0001_schema.up.sql`); the Redis gate
+//! in `gate/*.lua`; domain errors become gRPC statuses in `grpc::status`.
 
-pub mod api;
 pub mod auth;
 pub mod booking;
 pub mod catalog;
+pub mod cli;
 pub mod config;
-pub mod deadline;
-pub mod demo;
-pub mod error;
+pub mod domain;
 pub mod events;
+pub mod figures;
+pub mod gate;
+pub mod grpc;
 pub mod live;
-pub mod locks;
 pub mod metrics;
-pub mod paging;
 pub mod proto;
-pub mod ratelimit;
-pub mod redis;
 pub mod server;
 pub mod store;
 pub mod telemetry;
-pub mod watch_view;

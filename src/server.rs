@@ -1,28 +1,35 @@
-//! `cinema serve`: one tonic server with health, reflection, the JWT
-//! interceptor on every cinema service, one layer stack for every RPC (span,
-//! request id, log line and metrics; rate limits), the server limits, and
-//! graceful shutdown.
+//! Wiring for `cinema serve`: builds the pool, the Redis gate, the event
+//! relay, consumer and live hub, the booking rules and the gRPC services,
+//! serves them behind one layer stack (telemetry, auth, rate limits,
+//! deadline) with health and reflection, and shuts down in order.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{service::interceptor::InterceptedService, transport::Server};
+use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    api::{BookingApi, SessionApi},
     auth::Authenticator,
     booking::{self, Booking},
     config::Settings,
-    deadline::DeadlineLayer,
-    events::{self, Topology, outbox::Signal, relay::Relay},
+    events::{self, EventType, Signal, Topology, relay::Relay},
+    figures::SalesFigures,
+    gate::{self, RateLimiter, SeatGate},
+    grpc::{
+        BookingApi, SessionApi,
+        layers::{
+            auth::{AuthLayer, RequireCallerLayer},
+            deadline::DeadlineLayer,
+            rate_limit::{Budgets, RateLimitLayer},
+            telemetry::{self, RpcTelemetryLayer},
+        },
+        paging::PageTokens,
+    },
     live::Hub,
-    locks::SeatLocks,
     metrics,
-    paging::PageTokens,
     proto::{
         self,
         v1::{
@@ -30,9 +37,7 @@ use crate::{
             session_service_server::SessionServiceServer,
         },
     },
-    ratelimit::{RateLimitLayer, RateLimiter},
-    redis, store,
-    telemetry::{self, RpcTelemetryLayer},
+    store::{self, Db},
 };
 
 /// How often health asks PostgreSQL whether it answers.
@@ -67,11 +72,13 @@ pub async fn run_with_hub(
     shutdown: impl Future<Output = ()> + Send + 'static,
     hub: Arc<Hub>,
 ) -> anyhow::Result<()> {
-    let db = store::connect(&settings.database_url, settings.database_pool_size)
+    let db = store::connect(&settings.database.url, settings.database_pool_size)
         .await
         .context("opening the PostgreSQL pool")?;
     if settings.auto_migrate {
-        migrate_when_ready(&db).await?;
+        store::migrate(&db, DATABASE_WAIT)
+            .await
+            .context("applying migrations")?;
     }
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -81,11 +88,11 @@ pub async fn run_with_hub(
     background.spawn(refresh_gauges(db.clone(), hub.clone()));
 
     let js = async_nats::jetstream::new(
-        events::connect(&settings.nats_url)
+        events::connect(&settings.nats.url)
             .await
             .context("configuring NATS")?,
     );
-    let topology = Topology::new(&settings.nats_prefix);
+    let topology = Topology::new(&settings.nats.prefix);
     let signal = Signal::default();
     let relay = Relay {
         db: db.clone(),
@@ -98,40 +105,36 @@ pub async fn run_with_hub(
     background.spawn_graceful(|stopping| relay.run(stopping));
     if settings.run_worker {
         background.spawn(events::consumer::run(
-            db.clone(),
             js.clone(),
             topology.clone(),
+            SalesFigures::new(db.clone()),
         ));
     }
-    background.spawn(
-        hub.clone()
-            .run(settings.nats_url.clone(), topology.subject("seats.changed")),
-    );
+    background.spawn(hub.clone().run(
+        settings.nats.url.clone(),
+        topology.subject(EventType::SeatsChanged),
+    ));
     let (expiry, sweeper) = booking::expiry::sweeper(db.clone(), signal.clone());
     background.spawn(sweeper);
 
-    let redis = redis::connect(&settings.redis_url)
+    let redis = gate::connect(&settings.redis_url)
         .await
         .context("configuring Redis")?;
-    let locks = Arc::new(SeatLocks::new(redis.clone(), &settings.redis_prefix));
+    let seat_gate = Arc::new(SeatGate::new(redis.clone(), &settings.redis_prefix));
     let booking = Arc::new(Booking::new(
         db.clone(),
-        locks.clone(),
+        seat_gate,
         settings.hold_duration,
         settings.max_seats_per_reservation,
         expiry,
         signal,
     ));
-    let auth = Authenticator::new(&settings.jwt_secret);
-    let rate_limits = settings.rate_limits.map(|limits| {
-        Arc::new(RateLimiter::new(
-            redis.clone(),
-            &settings.redis_prefix,
-            limits,
-            auth.clone(),
-        ))
+    let auth = Authenticator::new(&settings.jwt.secret);
+    let budgets = settings.rate_limits.enabled.then(|| Budgets {
+        limiter: Arc::new(RateLimiter::new(redis.clone(), &settings.redis_prefix)),
+        limits: settings.rate_limits,
     });
-    let page_tokens = PageTokens::new(&settings.jwt_secret);
+    let page_tokens = PageTokens::new(&settings.jwt.secret);
     let (reflection_v1, reflection_v1alpha) = reflection()?;
     let limits = settings.server_limits;
 
@@ -164,13 +167,15 @@ pub async fn run_with_hub(
         .concurrency_limit_per_connection(limits.max_calls_per_connection)
         .trace_fn(telemetry::rpc_span)
         .layer(RpcTelemetryLayer)
-        .layer(RateLimitLayer(rate_limits))
+        .layer(AuthLayer(auth))
+        .layer(RateLimitLayer(budgets))
+        .layer(RequireCallerLayer)
         .layer(DeadlineLayer(limits.rpc_timeout))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(InterceptedService::new(sessions, auth.clone()))
-        .add_service(InterceptedService::new(bookings, auth))
+        .add_service(sessions)
+        .add_service(bookings)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
     // A client that never closes its connection must not hold shutdown forever.
     let drain_deadline = async {
@@ -184,7 +189,7 @@ pub async fn run_with_hub(
         () = drain_deadline => tracing::warn!(timeout = ?limits.drain_timeout, "drain timed out; closing the remaining connections"),
     }
     background.stop(BACKGROUND_STOP_TIMEOUT).await;
-    redis::close(&redis).await;
+    gate::close(&redis).await;
     db.close().await.context("closing the PostgreSQL pool")?;
     tracing::info!("stopped");
     Ok(())
@@ -238,15 +243,14 @@ impl Background {
 
 /// Keeps the gauges that nothing else updates in step: outbox backlog and
 /// age, watchers, database pool. Failures only leave the last values.
-async fn refresh_gauges(db: DatabaseConnection, hub: Arc<Hub>) {
+async fn refresh_gauges(db: Db, hub: Arc<Hub>) {
     let mut ticks = tokio::time::interval(GAUGE_INTERVAL);
     loop {
         ticks.tick().await;
         metrics::watchers(hub.watchers());
-        let pool = db.get_postgres_connection_pool();
-        let open = pool.size();
-        metrics::database_pool(open.saturating_sub(pool.num_idle() as u32), open);
-        match events::outbox::backlog(&db).await {
+        let (in_use, open) = store::pool_usage(&db);
+        metrics::database_pool(in_use, open);
+        match store::outbox::backlog(&db).await {
             Ok((events, oldest_age)) => metrics::outbox(events, oldest_age),
             Err(err) => tracing::debug!(error = %err, "reading the outbox backlog failed"),
         }
@@ -277,32 +281,16 @@ fn reflection() -> anyhow::Result<(
     ))
 }
 
-/// Applies migrations, waiting for PostgreSQL to come up for a while first.
-async fn migrate_when_ready(db: &DatabaseConnection) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + DATABASE_WAIT;
-    loop {
-        match migration::migrate(db).await {
-            Ok(()) => return Ok(()),
-            Err(err)
-                if store::is_connection_error(&err) && tokio::time::Instant::now() < deadline =>
-            {
-                tracing::warn!(error = %err, "PostgreSQL is not answering yet; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(err) => return Err(err).context("applying migrations"),
-        }
-    }
-}
-
 /// Keeps health in step with PostgreSQL: SERVING while it answers.
-async fn probe_database(db: DatabaseConnection, health: HealthReporter) {
+async fn probe_database(db: Db, health: HealthReporter) {
     let mut current = None;
     let mut ticks = tokio::time::interval(HEALTH_PROBE_INTERVAL);
     loop {
         ticks.tick().await;
-        let status = match db.execute_unprepared("SELECT 1").await {
-            Ok(_) => ServingStatus::Serving,
-            Err(_) => ServingStatus::NotServing,
+        let status = if store::ping(&db).await {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
         };
         if current != Some(status) {
             match status {

@@ -56,6 +56,7 @@ impl MigratorTrait for Migrator {
         vec![
             sql_migration!("0001_schema"),
             sql_migration!("0002_sales_figures"),
+            sql_migration!("0003_read_views"),
         ]
     }
 }

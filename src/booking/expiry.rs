@@ -6,16 +6,20 @@
 use std::{cmp::Reverse, collections::BinaryHeap, time::Duration};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, FromQueryResult, TransactionTrait};
 use tokio::{sync::mpsc, time::Instant};
 use uuid::Uuid;
 
-use crate::{error::Result, events::outbox::Signal, metrics, store::sql};
+use crate::{
+    domain::Result,
+    events::{Outbox, Release, Signal},
+    metrics,
+    store::{self, Db, Tx},
+};
 
 /// How often the sweeper looks for due holds without being woken.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// Reservations expired per transaction.
-const BATCH: i64 = 200;
+const BATCH: u64 = 200;
 
 /// Asks this instance's sweeper to run when a hold ends.
 #[derive(Clone)]
@@ -29,16 +33,12 @@ impl Waker {
 }
 
 /// A waker and the sweeper it wakes; run the sweeper on its own task.
-pub fn sweeper(db: DatabaseConnection, events: Signal) -> (Waker, impl Future<Output = ()>) {
+pub fn sweeper(db: Db, events: Signal) -> (Waker, impl Future<Output = ()>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (Waker(tx), run(db, events, rx))
 }
 
-async fn run(
-    db: DatabaseConnection,
-    events: Signal,
-    mut wake_ups: mpsc::UnboundedReceiver<DateTime<Utc>>,
-) {
+async fn run(db: Db, events: Signal, mut wake_ups: mpsc::UnboundedReceiver<DateTime<Utc>>) {
     let mut due: BinaryHeap<Reverse<Instant>> = BinaryHeap::new();
     loop {
         let next = due
@@ -63,41 +63,44 @@ async fn run(
 }
 
 /// Expires every due hold, a batch per transaction.
-pub async fn sweep(db: &DatabaseConnection, events: &Signal) -> Result<usize> {
+pub async fn sweep(db: &Db, events: &Signal) -> Result<usize> {
     let mut total = 0;
     loop {
-        let txn = db.begin().await?;
-        #[derive(FromQueryResult)]
-        struct Due {
-            reservation_id: Uuid,
-            lag_seconds: f64,
-        }
-        let due = Due::find_by_statement(sql(
-            "SELECT reservation_id, extract(epoch FROM now() - expires_at)::float8 AS lag_seconds
-               FROM reservations
-              WHERE status = 'pending' AND expires_at <= now()
-              ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
-            [BATCH.into()],
-        ))
-        .all(&txn)
-        .await?;
+        let tx = store::begin(db).await?;
+        let due = store::reservations::lock_due(&tx, BATCH).await?;
         let ids: Vec<Uuid> = due.iter().map(|d| d.reservation_id).collect();
-        let expired = super::expire(&txn, &ids).await?;
-        txn.commit().await?;
+        let expired = expire(&tx, &ids).await?;
+        tx.commit().await?;
+        let now = Utc::now();
         for hold in &due {
-            metrics::expiry_lag(Duration::from_secs_f64(hold.lag_seconds.max(0.0)));
+            metrics::expiry_lag((now - hold.expires_at).to_std().unwrap_or_default());
         }
         if expired > 0 {
             events.notify();
         }
         total += expired;
-        if (due.len() as i64) < BATCH {
+        if (due.len() as u64) < BATCH {
             if total > 0 {
                 tracing::debug!(expired = total, "holds expired");
             }
             return Ok(total);
         }
     }
+}
+
+/// Records as expired those of these reservations whose hold has passed,
+/// frees their seats and writes the events, all in `tx`. Returns how many.
+pub(super) async fn expire(tx: &Tx, reservation_ids: &[Uuid]) -> Result<usize> {
+    let expired = store::reservations::expire(tx, reservation_ids).await?;
+    let ids: Vec<Uuid> = expired.iter().map(|r| r.reservation_id).collect();
+    let freed = store::seats::free(tx, &ids).await?;
+    let mut outbox = Outbox::default();
+    for reservation in &expired {
+        outbox.reservation_expired(reservation, &freed);
+    }
+    outbox.seats_released(&freed, Release::Expired);
+    outbox.write(tx).await?;
+    Ok(expired.len())
 }
 
 /// The tokio instant of a wall-clock time, a millisecond late so the

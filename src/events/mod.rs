@@ -1,21 +1,26 @@
-//! Domain events: written to the `outbox` table by the transaction that causes
-//! them ([`outbox`]), published to NATS JetStream by a relay on every instance
-//! ([`relay`]), into a stream set up at start ([`stream`]).
+//! Domain events: every kind and its payload ([`EventType`]), written to the
+//! `outbox` table by the transaction that causes them ([`outbox`]), published
+//! to NATS JetStream by a relay on every instance ([`relay`]), into streams
+//! set up at start ([`stream`]), and read by durable consumers that survive
+//! redeliveries and outages ([`consumer`]).
 //!
-//! Subjects are `<prefix>.events.<type>` (type: `reservation.created`,
-//! `reservation.expired`, `reservation.cancelled`, `payment.confirmed`,
-//! `seat.released`, `seats.changed`) in the stream `<PREFIX>`; messages that
-//! a consumer cannot process end in `<PREFIX>_DLQ` on `<prefix>.dlq.<type>`.
-//! Every message carries `Nats-Msg-Id` = event id, so JetStream drops re-sends
-//! within its duplicate window, and consumers deduplicate by event id.
+//! Subjects are `<prefix>.events.<type>` in the stream `<PREFIX>`; messages
+//! that a consumer cannot process end in `<PREFIX>_DLQ` on
+//! `<prefix>.dlq.<type>`. Every message carries `Nats-Msg-Id` = event id, so
+//! JetStream drops re-sends within its duplicate window, and consumers
+//! deduplicate by event id.
 
+pub mod backoff;
 pub mod consumer;
 pub mod outbox;
 pub mod relay;
 pub mod stream;
-pub mod tail;
+mod types;
 
-use std::time::Duration;
+use std::{fmt::Display, time::Duration};
+
+pub use outbox::{Outbox, Release, Signal};
+pub use types::{Event, EventType};
 
 /// The header naming the protobuf message of the payload, e.g.
 /// `cinema.events.v1.ReservationCreated`.
@@ -48,11 +53,12 @@ impl Topology {
     }
 
     /// The subject of an event type, e.g. `cinema.events.payment.confirmed`.
-    pub fn subject(&self, event_type: &str) -> String {
+    pub fn subject(&self, event_type: impl Display) -> String {
         format!("{}.{event_type}", self.events_root)
     }
 
-    /// The event type of a subject of this deployment, if it is one.
+    /// The event type named by a subject of this deployment, if it is one
+    /// (known to this version or not).
     pub fn event_type<'s>(&self, subject: &'s str) -> Option<&'s str> {
         subject
             .strip_prefix(self.events_root.as_str())?
@@ -82,7 +88,7 @@ mod tests {
         assert_eq!(topology.stream, "CINEMA");
         assert_eq!(topology.dlq_stream, "CINEMA_DLQ");
         assert_eq!(
-            topology.subject("payment.confirmed"),
+            topology.subject(EventType::PaymentConfirmed),
             "cinema.events.payment.confirmed"
         );
         assert_eq!(

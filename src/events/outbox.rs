@@ -1,21 +1,19 @@
-//! Writing events: the transaction that changes state also inserts its events
-//! into the `outbox` table, so an event exists if and only if its change was
-//! committed. The relay publishes them afterwards.
+//! Writing events: the transaction that changes state also inserts its
+//! events into the `outbox` table, so an event exists if and only if its
+//! change was committed. The relay publishes them afterwards.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use chrono::Utc;
 use prost::Message;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQueryResult, Value};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::EventType;
 use crate::{
-    api::convert::timestamp,
-    catalog::layout::SeatLabel,
-    error::{Error, Result},
-    proto::{events as pb, v1},
-    store,
+    domain::{ChangedSeat, Reservation, Result, Seat, labels, reservation::LockedReservation},
+    proto::{self, events as pb},
+    store::{self, Tx},
 };
 
 /// Tells this instance's relay that events were committed (other instances
@@ -33,94 +31,176 @@ impl Signal {
     }
 }
 
+/// Why seats were freed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    Expired,
+    Cancelled,
+}
+
 /// The events of one transaction, in the order they happened.
 #[derive(Default)]
 pub struct Outbox {
-    events: Vec<(Uuid, &'static str, Vec<u8>)>,
-}
-
-/// A freed or changed seat, as events describe it.
-pub struct SeatChange {
-    pub label: String,
-    pub status: v1::SeatStatus,
-    pub version: i64,
+    events: Vec<store::outbox::NewEvent>,
 }
 
 impl Outbox {
-    /// Adds an event; `build` gets its id and time and returns the payload.
-    pub fn push<M: Message>(
-        &mut self,
-        event_type: &'static str,
-        build: impl FnOnce(String, prost_types::Timestamp) -> M,
-    ) {
-        let event_id = Uuid::now_v7();
-        let payload = build(event_id.to_string(), timestamp(Utc::now())).encode_to_vec();
-        self.events.push((event_id, event_type, payload));
-    }
-
-    /// Adds `seats.changed` for the seats of one session that changed.
-    pub fn seats_changed(&mut self, session_id: Uuid, seats: &[SeatChange]) {
-        if seats.is_empty() {
-            return;
-        }
-        self.push("seats.changed", |event_id, occur_time| pb::SeatsChanged {
-            event_id,
-            occur_time: Some(occur_time),
-            session_id: session_id.to_string(),
-            seats: seats
-                .iter()
-                .map(|seat| {
-                    let place = seat.label.parse::<SeatLabel>().ok();
-                    v1::Seat {
-                        label: seat.label.clone(),
-                        row: place.map(|p| p.row().to_string()).unwrap_or_default(),
-                        number: place.map_or(0, |p| p.number()),
-                        status: seat.status.into(),
-                        version: seat.version,
-                    }
-                })
-                .collect(),
+    /// A hold was recorded.
+    pub fn reservation_created(&mut self, reservation: &Reservation) {
+        self.push(EventType::ReservationCreated, |event_id, occur_time| {
+            pb::ReservationCreated {
+                event_id,
+                occur_time,
+                reservation_id: reservation.reservation_id.to_string(),
+                session_id: reservation.session_id.to_string(),
+                user_id: reservation.user_id.clone(),
+                seat_labels: reservation.seat_labels.clone(),
+                expire_time: Some(proto::timestamp(reservation.expires_at)),
+                total_price_cents: reservation.total_price_cents,
+                currency: reservation.currency.clone(),
+            }
         });
     }
 
-    /// Inserts every event in one statement, inside `txn`.
-    pub async fn write(self, txn: &DatabaseTransaction) -> Result<()> {
+    /// A reservation was paid: sale `sale_id`.
+    pub fn payment_confirmed(
+        &mut self,
+        paid: &LockedReservation,
+        sale_id: Uuid,
+        payment_reference: &str,
+    ) {
+        self.push(EventType::PaymentConfirmed, |event_id, occur_time| {
+            pb::PaymentConfirmed {
+                event_id,
+                occur_time,
+                sale_id: sale_id.to_string(),
+                reservation_id: paid.reservation_id.to_string(),
+                session_id: paid.session_id.to_string(),
+                user_id: paid.user_id.clone(),
+                seat_labels: paid.seat_labels.clone(),
+                amount_cents: paid.total_price_cents,
+                currency: paid.currency.clone(),
+                payment_reference: payment_reference.to_owned(),
+            }
+        });
+    }
+
+    /// A pending reservation was cancelled and these seats freed.
+    pub fn reservation_cancelled(&mut self, cancelled: &LockedReservation, freed: &[ChangedSeat]) {
+        self.push(EventType::ReservationCancelled, |event_id, occur_time| {
+            pb::ReservationCancelled {
+                event_id,
+                occur_time,
+                reservation_id: cancelled.reservation_id.to_string(),
+                session_id: cancelled.session_id.to_string(),
+                user_id: cancelled.user_id.clone(),
+                seat_labels: labels_of(freed.iter()),
+            }
+        });
+    }
+
+    /// A hold ended unpaid and freed these seats (those of this reservation).
+    pub fn reservation_expired(
+        &mut self,
+        expired: &store::reservations::Expired,
+        freed: &[ChangedSeat],
+    ) {
+        let seats = freed
+            .iter()
+            .filter(|seat| seat.reservation_id == Some(expired.reservation_id));
+        let seat_labels = seats.map(|seat| seat.label.clone()).collect();
+        self.push(EventType::ReservationExpired, |event_id, occur_time| {
+            pb::ReservationExpired {
+                event_id,
+                occur_time,
+                reservation_id: expired.reservation_id.to_string(),
+                session_id: expired.session_id.to_string(),
+                user_id: expired.user_id.clone(),
+                seat_labels,
+                expire_time: Some(proto::timestamp(expired.expires_at)),
+            }
+        });
+    }
+
+    /// `seat.released` for each freed seat, and `seats.changed` per session.
+    pub fn seats_released(&mut self, freed: &[ChangedSeat], why: Release) {
+        let reason = match why {
+            Release::Expired => pb::ReleaseReason::Expired,
+            Release::Cancelled => pb::ReleaseReason::Cancelled,
+        };
+        for seat in freed {
+            self.push(EventType::SeatReleased, |event_id, occur_time| {
+                pb::SeatReleased {
+                    event_id,
+                    occur_time,
+                    session_id: seat.session_id.to_string(),
+                    seat_label: seat.label.clone(),
+                    reservation_id: seat
+                        .reservation_id
+                        .map(|id| id.to_string())
+                        .unwrap_or_default(),
+                    reason: reason.into(),
+                }
+            });
+        }
+        let mut sessions: Vec<Uuid> = freed.iter().map(|seat| seat.session_id).collect();
+        sessions.sort();
+        sessions.dedup();
+        for session_id in sessions {
+            let seats: Vec<ChangedSeat> = freed
+                .iter()
+                .filter(|seat| seat.session_id == session_id)
+                .cloned()
+                .collect();
+            self.seats_changed(session_id, &seats);
+        }
+    }
+
+    /// `seats.changed` for the seats of one session that changed.
+    pub fn seats_changed(&mut self, session_id: Uuid, seats: &[ChangedSeat]) {
+        if seats.is_empty() {
+            return;
+        }
+        self.push(EventType::SeatsChanged, |event_id, occur_time| {
+            pb::SeatsChanged {
+                event_id,
+                occur_time,
+                session_id: session_id.to_string(),
+                seats: seats
+                    .iter()
+                    .map(|seat| Seat::changed(&seat.label, seat.status, seat.version).into())
+                    .collect(),
+            }
+        });
+    }
+
+    /// Inserts every event in one statement, inside `tx`.
+    pub async fn write(self, tx: &Tx) -> Result<()> {
         if self.events.is_empty() {
             return Ok(());
         }
-        let mut rows = Vec::with_capacity(self.events.len());
-        let mut values: Vec<Value> = Vec::with_capacity(self.events.len() * 3);
-        for (i, (event_id, event_type, payload)) in self.events.into_iter().enumerate() {
-            rows.push(format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
-            values.extend([event_id.into(), event_type.into(), payload.into()]);
-        }
-        let sql = format!(
-            "INSERT INTO outbox (event_id, subject, payload) VALUES {}",
-            rows.join(", ")
-        );
-        txn.execute_raw(store::sql(sql, values)).await?;
-        Ok(())
+        store::outbox::insert(tx, self.events).await
+    }
+
+    /// Adds an event; `build` gets its id and time and returns the payload.
+    fn push<M: Message>(
+        &mut self,
+        event_type: EventType,
+        build: impl FnOnce(String, Option<prost_types::Timestamp>) -> M,
+    ) {
+        let event_id = Uuid::now_v7();
+        let occur_time = Some(proto::timestamp(Utc::now()));
+        let payload = build(event_id.to_string(), occur_time).encode_to_vec();
+        self.events.push(store::outbox::NewEvent {
+            event_id,
+            event_type: event_type.name(),
+            payload,
+        });
     }
 }
 
-/// How many events wait to be published, and how long the oldest has waited.
-pub async fn backlog(db: &DatabaseConnection) -> Result<(u64, Duration)> {
-    #[derive(FromQueryResult)]
-    struct Backlog {
-        events: i64,
-        oldest_age_seconds: f64,
-    }
-    let backlog = Backlog::find_by_statement(store::sql(
-        "SELECT count(*) AS events,
-                coalesce(extract(epoch FROM now() - min(occur_time)), 0)::float8 AS oldest_age_seconds
-           FROM outbox WHERE published_time IS NULL",
-        [],
-    ))
-    .one(db)
-    .await?
-    .ok_or_else(|| Error::Internal("an aggregate returned no row".into()))?;
-    Ok((
-        backlog.events.max(0) as u64,
-        Duration::from_secs_f64(backlog.oldest_age_seconds.max(0.0)),
-    ))
+/// The labels of these seats, by row then number.
+fn labels_of<'a>(seats: impl Iterator<Item = &'a ChangedSeat>) -> Vec<String> {
+    let labels: Vec<&str> = seats.map(|seat| seat.label.as_str()).collect();
+    labels::sorted(&labels)
 }

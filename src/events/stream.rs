@@ -1,23 +1,11 @@
 //! The JetStream streams, created or brought up to date at start. Safe to run
 //! on every instance at once: creating an existing stream updates it.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use async_nats::jetstream::{self, stream};
 
 use super::Topology;
-
-/// Retention of the event stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamLimits {
-    /// Events older than this are dropped.
-    pub max_age: Duration,
-    /// The stream keeps at most this many bytes, dropping the oldest.
-    pub max_bytes: i64,
-    /// Re-sends of an event id within this window are dropped by JetStream.
-    pub duplicate_window: Duration,
-}
+use crate::config::StreamLimits;
 
 /// Creates the event and dead-letter streams, or updates their settings.
 pub async fn ensure(

@@ -22,7 +22,6 @@ use std::{
     time::Duration,
 };
 
-use prost::Message;
 use tokio::sync::{broadcast, watch};
 use tokio_stream::StreamExt;
 use uuid::Uuid;
@@ -30,7 +29,10 @@ use uuid::Uuid;
 pub use state::SeatMapState;
 pub use watcher::watch;
 
-use crate::{error::Error, proto::events::SeatsChanged};
+use crate::{
+    domain::{Error, seat::SeatsChanged},
+    events::{Event, EventType},
+};
 
 /// Changes kept per session for watchers that read slowly; one further
 /// behind gets a fresh snapshot.
@@ -74,7 +76,7 @@ impl Hub {
     /// Registers a watcher of `session_id`, or RESOURCE_EXHAUSTED at the cap.
     pub fn watch(self: &Arc<Self>, session_id: Uuid) -> Result<Subscription, Error> {
         if *self.closing.borrow() {
-            return Err(Error::Unavailable("the server is shutting down".into()));
+            return Err(Error::ShuttingDown);
         }
         let admitted = self
             .watchers
@@ -107,14 +109,7 @@ impl Hub {
 
     /// Hands a change to the watchers of its session on this instance.
     pub fn dispatch(&self, change: SeatsChanged) {
-        let Ok(session_id) = Uuid::parse_str(&change.session_id) else {
-            tracing::warn!(
-                session_id = change.session_id,
-                "seat change for a malformed session id"
-            );
-            return;
-        };
-        if let Some(sender) = self.lock().get(&session_id) {
+        if let Some(sender) = self.lock().get(&change.session_id) {
             // No receiver left means the last watcher is leaving right now.
             let _ = sender.send(Arc::new(change));
         }
@@ -175,9 +170,9 @@ impl Hub {
         let client = options.connect(nats_url).await?;
         let mut messages = client.subscribe(subject.to_owned()).await?;
         while let Some(message) = messages.next().await {
-            match SeatsChanged::decode(message.payload) {
-                Ok(change) => self.dispatch(change),
-                Err(err) => tracing::warn!(error = %err, "undecodable seat change skipped"),
+            match seats_changed(&message.payload) {
+                Some(change) => self.dispatch(change),
+                None => tracing::warn!("undecodable seat change skipped"),
             }
         }
         Ok(())
@@ -205,4 +200,19 @@ impl Drop for Subscription {
             sessions.remove(&self.session_id);
         }
     }
+}
+
+/// The seats a `seats.changed` payload names, or `None` if it is not one.
+fn seats_changed(payload: &[u8]) -> Option<SeatsChanged> {
+    let Ok(Event::SeatsChanged(change)) = EventType::SeatsChanged.decode(payload) else {
+        return None;
+    };
+    Some(SeatsChanged {
+        session_id: change.session_id.parse().ok()?,
+        seats: change
+            .seats
+            .iter()
+            .filter_map(|seat| seat.to_domain())
+            .collect(),
+    })
 }

@@ -1,12 +1,9 @@
 //! One watcher's view of a seat map: each seat's status and version, so
 //! that a change is applied only if it is newer than what the watcher has.
 
-use crate::{
-    catalog::layout::SeatLabel,
-    proto::{
-        events::SeatsChanged,
-        v1::{Seat, SeatMap, SeatMapUpdate, SeatStatus},
-    },
+use crate::domain::{
+    Seat, SeatLabel, SeatMap, SeatStatus,
+    seat::{SeatMapUpdate, SeatsChanged},
 };
 
 /// Compact on purpose: a status and a version per seat, found by position,
@@ -14,23 +11,40 @@ use crate::{
 pub struct SeatMapState {
     seats_per_row: u32,
     seats: Vec<(SeatStatus, i64)>,
-    counts: [u32; 4],
+    counts: Counts,
+}
+
+#[derive(Default)]
+struct Counts {
+    available: u32,
+    held: u32,
+    sold: u32,
+}
+
+impl Counts {
+    fn of(&mut self, status: SeatStatus) -> &mut u32 {
+        match status {
+            SeatStatus::Available => &mut self.available,
+            SeatStatus::Held => &mut self.held,
+            SeatStatus::Sold => &mut self.sold,
+        }
+    }
 }
 
 impl SeatMapState {
     /// The state a snapshot shows (seats row by row, as GetSeatMap lists them).
     pub fn new(snapshot: &SeatMap) -> Self {
         let seats_per_row = snapshot.seats.iter().filter(|seat| seat.row == "A").count() as u32;
-        let mut counts = [0; 4];
+        let mut counts = Counts::default();
         for seat in &snapshot.seats {
-            counts[seat.status() as usize] += 1;
+            *counts.of(seat.status) += 1;
         }
         Self {
             seats_per_row,
             seats: snapshot
                 .seats
                 .iter()
-                .map(|seat| (seat.status(), seat.version))
+                .map(|seat| (seat.status, seat.version))
                 .collect(),
             counts,
         }
@@ -50,28 +64,24 @@ impl SeatMapState {
                 if seat.version <= *version {
                     return false;
                 }
-                self.counts[*status as usize] -= 1;
-                self.counts[seat.status() as usize] += 1;
-                (*status, *version) = (seat.status(), seat.version);
+                *self.counts.of(*status) -= 1;
+                *self.counts.of(seat.status) += 1;
+                (*status, *version) = (seat.status, seat.version);
                 true
             })
             .cloned()
             .collect()
     }
 
-    /// An update message for `seats`, with the counts after them.
-    pub fn update(&self, session_id: &str, seats: Vec<Seat>) -> SeatMapUpdate {
+    /// An update for `seats` of `change`'s session, with the counts after them.
+    pub fn update(&self, change: &SeatsChanged, seats: Vec<Seat>) -> SeatMapUpdate {
         SeatMapUpdate {
-            session_id: session_id.to_owned(),
+            session_id: change.session_id,
             seats,
-            available_count: self.count(SeatStatus::Available),
-            held_count: self.count(SeatStatus::Held),
-            sold_count: self.count(SeatStatus::Sold),
+            available: self.counts.available,
+            held: self.counts.held,
+            sold: self.counts.sold,
         }
-    }
-
-    fn count(&self, status: SeatStatus) -> u32 {
-        self.counts[status as usize]
     }
 
     fn slot(&self, label: &str) -> Option<usize> {
@@ -84,16 +94,12 @@ impl SeatMapState {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     fn seat(label: &str, status: SeatStatus, version: i64) -> Seat {
-        Seat {
-            label: label.into(),
-            row: label[..1].into(),
-            number: label[1..].parse().unwrap(),
-            status: status.into(),
-            version,
-        }
+        Seat::changed(label, status, version)
     }
 
     fn snapshot() -> SeatMap {
@@ -102,36 +108,32 @@ mod tests {
             .map(|l| seat(l, SeatStatus::Available, 0))
             .collect();
         SeatMap {
-            session_id: "s".into(),
+            session_id: Uuid::nil(),
             seats,
-            available_count: 4,
-            held_count: 0,
-            sold_count: 0,
         }
     }
 
     fn change(seats: Vec<Seat>) -> SeatsChanged {
         SeatsChanged {
+            session_id: Uuid::nil(),
             seats,
-            ..Default::default()
         }
     }
 
     #[test]
     fn newer_changes_apply_and_counts_follow() {
         let mut state = SeatMapState::new(&snapshot());
-        let applied = state.apply(&change(vec![
+        let held = change(vec![
             seat("B2", SeatStatus::Held, 1),
             seat("A1", SeatStatus::Held, 1),
-        ]));
+        ]);
+        let applied = state.apply(&held);
         assert_eq!(applied.len(), 2);
-        let update = state.update("s", applied);
-        assert_eq!(
-            (update.available_count, update.held_count, update.sold_count),
-            (2, 2, 0)
-        );
-        let applied = state.apply(&change(vec![seat("B2", SeatStatus::Sold, 2)]));
-        assert_eq!(state.update("s", applied).sold_count, 1);
+        let update = state.update(&held, applied);
+        assert_eq!((update.available, update.held, update.sold), (2, 2, 0));
+        let sold = change(vec![seat("B2", SeatStatus::Sold, 2)]);
+        let applied = state.apply(&sold);
+        assert_eq!(state.update(&sold, applied).sold, 1);
     }
 
     #[test]
@@ -150,6 +152,6 @@ mod tests {
             seat("A3", SeatStatus::Held, 9),
         ]);
         assert!(state.apply(&stale).is_empty());
-        assert_eq!(state.update("s", vec![]).held_count, 1);
+        assert_eq!(state.update(&stale, vec![]).held, 1);
     }
 }

@@ -3,18 +3,15 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
 use tokio::sync::{broadcast::error::RecvError, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Status, codegen::BoxStream};
+use tokio_stream::{Stream, wrappers::ReceiverStream};
 use uuid::Uuid;
 
 use super::{Hub, SeatMapState, Subscription};
 use crate::{
-    api::convert,
     catalog,
-    error::Error,
-    proto::v1::{SeatMap, SeatMapEvent, seat_map_event::Event},
+    domain::{Error, SeatMap, seat::SeatMapEvent},
+    store::Db,
 };
 
 /// Messages waiting for a slow client; behind them the hub's queue fills,
@@ -25,32 +22,22 @@ const PENDING: usize = 8;
 /// between the two is missed.
 pub async fn watch(
     hub: &Arc<Hub>,
-    db: DatabaseConnection,
+    db: Db,
     session_id: Uuid,
-) -> Result<BoxStream<SeatMapEvent>, Error> {
+) -> Result<impl Stream<Item = Result<SeatMapEvent, Error>> + Send + 'static, Error> {
     let subscription = hub.watch(session_id)?;
-    let snapshot = snapshot(&db, session_id).await?;
+    let snapshot = catalog::seat_map(&db, session_id).await?;
     let (tx, rx) = mpsc::channel(PENDING);
-    tokio::spawn(forward(db, session_id, subscription, snapshot, tx));
-    Ok(Box::pin(ReceiverStream::new(rx)))
+    tokio::spawn(forward(db, subscription, snapshot, tx));
+    Ok(ReceiverStream::new(rx))
 }
 
-async fn snapshot(db: &DatabaseConnection, session_id: Uuid) -> Result<SeatMap, Error> {
-    Ok(convert::seat_map(catalog::seat_map(db, session_id).await?))
-}
+type Sender = mpsc::Sender<Result<SeatMapEvent, Error>>;
 
-type Sender = mpsc::Sender<Result<SeatMapEvent, Status>>;
-
-async fn forward(
-    db: DatabaseConnection,
-    session_id: Uuid,
-    mut sub: Subscription,
-    first: SeatMap,
-    tx: Sender,
-) {
-    let session = session_id.to_string();
+async fn forward(db: Db, mut sub: Subscription, first: SeatMap, tx: Sender) {
+    let session_id = first.session_id;
     let mut state = SeatMapState::new(&first);
-    if !send(&tx, Event::Snapshot(first)).await {
+    if !send(&tx, SeatMapEvent::Snapshot(first)).await {
         return;
     }
     loop {
@@ -58,7 +45,7 @@ async fn forward(
             change = sub.changes.recv() => match change {
                 Ok(change) => {
                     let seats = state.apply(&change);
-                    if !seats.is_empty() && !send(&tx, Event::Update(state.update(&session, seats))).await {
+                    if !seats.is_empty() && !send(&tx, SeatMapEvent::Update(state.update(&change, seats))).await {
                         return;
                     }
                     false
@@ -71,21 +58,21 @@ async fn forward(
             },
             Ok(()) = sub.resync.changed() => true,
             _ = sub.closing.changed() => {
-                let _ = tx.send(Err(Status::unavailable("the server is shutting down; watch again"))).await;
+                let _ = tx.send(Err(Error::ShuttingDown)).await;
                 return;
             }
             () = tx.closed() => return,
         };
         if resync {
-            match snapshot(&db, session_id).await {
+            match catalog::seat_map(&db, session_id).await {
                 Ok(fresh) => {
                     state = SeatMapState::new(&fresh);
-                    if !send(&tx, Event::Snapshot(fresh)).await {
+                    if !send(&tx, SeatMapEvent::Snapshot(fresh)).await {
                         return;
                     }
                 }
                 Err(err) => {
-                    let _ = tx.send(Err(err.into())).await;
+                    let _ = tx.send(Err(err)).await;
                     return;
                 }
             }
@@ -94,8 +81,6 @@ async fn forward(
 }
 
 /// False once the client has gone.
-async fn send(tx: &Sender, event: Event) -> bool {
-    tx.send(Ok(SeatMapEvent { event: Some(event) }))
-        .await
-        .is_ok()
+async fn send(tx: &Sender, event: SeatMapEvent) -> bool {
+    tx.send(Ok(event)).await.is_ok()
 }

@@ -1,21 +1,43 @@
-//! PostgreSQL access: the connection pool, the SeaORM entities, and how a
-//! database error is told apart from an outage.
+//! PostgreSQL, the only source of truth: the pool, the SeaORM entities of
+//! every table and view ([`entities`]), and the queries, one module per kind
+//! of row. Nothing outside this module writes SQL or names SeaORM.
+//!
+//! "A seat is sold at most once" lives in [`seats`] (every change re-checks
+//! the state it expects, locking rows in one global order) and in the schema
+//! (`migrations/src/sql/0001_schema.up.sql`), whose keys refuse a double sale
+//! even if the code were wrong. Reads go through views that ask the database
+//! clock, so a hold counts only until it ends.
+//!
+//! Queries use the entity API; raw SQL is kept for what the builder cannot
+//! say (the hold in one statement, ordered `FOR UPDATE` inside an `UPDATE`,
+//! accumulating upserts), each with a comment saying why.
 
-pub mod entities;
+pub mod audit;
+pub(crate) mod entities;
+pub mod figures;
+pub mod idempotency;
+pub mod outbox;
+pub mod reservations;
+pub mod sales;
+pub mod seats;
+pub mod sessions;
 
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement, Value,
-    sqlx,
+    ConnectOptions, ConnectionTrait, Database, DbBackend, DbErr, RuntimeErr, Statement,
+    TransactionTrait, Value, sqlx,
 };
+pub use sea_orm::{DatabaseConnection as Db, DatabaseTransaction as Tx};
+
+use crate::domain::{Error, Result};
 
 /// How long a call waits for a pooled connection before answering UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Opens the pool. It connects lazily, so a server can start while
 /// PostgreSQL is still coming up; health reports NOT_SERVING until it answers.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(max_connections)
@@ -24,16 +46,62 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy(true)
         .sqlx_logging(false);
-    Database::connect(options).await
+    Ok(Database::connect(options).await?)
 }
 
-/// A PostgreSQL statement with `$1`, `$2`... bound to `values`.
-pub fn sql(text: impl Into<String>, values: impl IntoIterator<Item = Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, text.into(), values)
+/// Begins a transaction. Dropping it without commit rolls it back.
+pub async fn begin(db: &Db) -> Result<Tx> {
+    Ok(db.begin().await?)
+}
+
+/// Whether PostgreSQL answers right now.
+pub async fn ping(db: &Db) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// Applies pending migrations, waiting up to `wait` for PostgreSQL to come up.
+/// Several instances may do this at once: the migrations run once.
+pub async fn migrate(db: &Db, wait: Duration) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match migration::migrate(db).await {
+            Ok(()) => return Ok(()),
+            Err(err) if is_connection_error(&err) && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %err, "PostgreSQL is not answering yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+/// (busy, open) connections of the pool.
+pub fn pool_usage(db: &Db) -> (u32, u32) {
+    let pool = db.get_postgres_connection_pool();
+    let open = pool.size();
+    (open.saturating_sub(pool.num_idle() as u32), open)
+}
+
+/// Database errors are either an outage (UNAVAILABLE, the client may retry
+/// elsewhere or later) or a bug (INTERNAL); both keep their detail for the log.
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        if is_connection_error(&err) {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Internal(err.to_string())
+        }
+    }
+}
+
+/// A PostgreSQL statement with `$1`, `$2`... bound to `values`, for the few
+/// queries the entity API cannot say.
+fn sql(text: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, text, values)
 }
 
 /// Whether `err` means PostgreSQL cannot be reached (as opposed to a bug).
-pub fn is_connection_error(err: &DbErr) -> bool {
+fn is_connection_error(err: &DbErr) -> bool {
     match err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {

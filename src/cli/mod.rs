@@ -1,0 +1,171 @@
+//! The `cinema` command line: `serve`, `worker`, `migrate`, `token`, `demo`,
+//! `events tail`, `watch`, `health`. Each subcommand flattens the settings
+//! groups it reads (`crate::config`), so its `--help` lists them.
+
+mod demo;
+mod health;
+mod serve;
+mod tail;
+mod watch;
+
+use std::{future::Future, process::ExitCode, time::Duration};
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    auth::Authenticator,
+    config::{DatabaseSettings, JwtSettings, LogSettings, NatsSettings, Settings},
+};
+
+#[derive(Parser)]
+#[command(name = "cinema", version, about = "A cinema box office over gRPC")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC server (applies migrations first unless CINEMA_AUTO_MIGRATE=false).
+    Serve(Box<Settings>),
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(flatten)]
+        logs: LogSettings,
+    },
+    /// Print a development token signed with CINEMA_JWT_SECRET.
+    Token {
+        /// The user id (the token's `sub`).
+        #[arg(long)]
+        user: String,
+        /// Grant the admin role.
+        #[arg(long)]
+        admin: bool,
+        /// How long the token is valid, e.g. 30m, 1h, 7d.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+        #[command(flatten)]
+        jwt: JwtSettings,
+    },
+    /// Publish the demo session ("Filme X" at 19:00) and print tokens to try it.
+    Demo {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(flatten)]
+        jwt: JwtSettings,
+    },
+    /// Run only the events consumer that keeps the sales figures, until Ctrl-C or SIGTERM.
+    Worker {
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(flatten)]
+        nats: NatsSettings,
+        #[command(flatten)]
+        logs: LogSettings,
+    },
+    /// Look at the event stream.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// Draw a session's live seat map, redrawn on every change, until Ctrl-C.
+    Watch(watch::WatchArgs),
+    /// Exit 0 if the server reports SERVING, 1 otherwise (for container health checks).
+    Health {
+        /// The server's gRPC address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        addr: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print every event as it arrives, one line each, until Ctrl-C.
+    Tail {
+        /// Start from the oldest event the stream keeps instead of from now.
+        #[arg(long)]
+        from_start: bool,
+        #[command(flatten)]
+        nats: NatsSettings,
+    },
+}
+
+/// Runs the command; a failure is printed, and is exit code 1.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(anyhow::Error::new(err).context("starting the async runtime")),
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(err),
+    }
+}
+
+fn fail(err: anyhow::Error) -> ExitCode {
+    eprintln!("cinema: {err:#}");
+    ExitCode::FAILURE
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(settings) => serve::serve(*settings).await,
+        Command::Migrate { database, logs } => serve::migrate(&database, logs).await,
+        Command::Worker {
+            database,
+            nats,
+            logs,
+        } => serve::worker(&database, &nats, logs).await,
+        Command::Token {
+            user,
+            admin,
+            ttl,
+            jwt,
+        } => {
+            println!(
+                "{}",
+                Authenticator::new(&jwt.secret).mint(&user, admin, ttl)?
+            );
+            Ok(())
+        }
+        Command::Demo { database, jwt } => demo::run(&database, &jwt).await,
+        Command::Events {
+            command: EventsCommand::Tail { from_start, nats },
+        } => until_stopped(tail::tail(&nats, from_start)).await,
+        Command::Watch(args) => until_stopped(watch::watch(args)).await,
+        Command::Health { addr } => health::check(&addr).await,
+    }
+}
+
+/// Runs `work` until it ends or Ctrl-C / SIGTERM arrives (a clean stop).
+async fn until_stopped(work: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::select! {
+        done = work => done,
+        () = shutdown_signal() => Ok(()),
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,260 @@
+//! Seat labels: rows lettered from A, seats numbered from 1, labels like
+//! `A12`; the labels of a request, parsed and checked; and their order,
+//! row then number, which is also the order seat rows are locked in.
+
+use std::{collections::HashSet, fmt, str::FromStr};
+
+use super::FieldViolation;
+
+/// At most 26 rows, one per letter.
+pub const MAX_ROWS: u32 = 26;
+/// At most 50 seats in a row.
+pub const MAX_SEATS_PER_ROW: u32 = 50;
+/// A room has at least 16 seats.
+pub const MIN_SEATS: u32 = 16;
+
+/// One seat's place: its row letter and its number within the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeatLabel {
+    row: u8,
+    number: u32,
+}
+
+impl SeatLabel {
+    /// The row letter, `'A'` to `'Z'`.
+    pub fn row(&self) -> char {
+        char::from(self.row)
+    }
+
+    /// The seat number, from 1.
+    pub fn number(&self) -> u32 {
+        self.number
+    }
+
+    /// Whether this seat exists in a room of `rows` x `seats_per_row`.
+    pub fn fits(&self, rows: u32, seats_per_row: u32) -> bool {
+        u32::from(self.row - b'A') < rows && self.number <= seats_per_row
+    }
+}
+
+impl fmt::Display for SeatLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.row(), self.number)
+    }
+}
+
+/// Why a string is not a seat label.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadLabel;
+
+impl FromStr for SeatLabel {
+    type Err = BadLabel;
+
+    /// Parses `A1`..`Z50`; the row letter may be lower case. Leading zeros,
+    /// spaces and seat 0 are refused so every seat has exactly one spelling.
+    fn from_str(s: &str) -> Result<Self, BadLabel> {
+        let (row, number) = s.split_at_checked(1).ok_or(BadLabel)?;
+        let row = row.as_bytes()[0].to_ascii_uppercase();
+        let well_formed = row.is_ascii_uppercase()
+            && !number.is_empty()
+            && number.len() <= 2
+            && number.bytes().all(|b| b.is_ascii_digit())
+            && !number.starts_with('0');
+        if !well_formed {
+            return Err(BadLabel);
+        }
+        let number = number.parse().map_err(|_| BadLabel)?;
+        if number > MAX_SEATS_PER_ROW {
+            return Err(BadLabel);
+        }
+        Ok(Self { row, number })
+    }
+}
+
+/// Every seat of a room of `rows` x `seats_per_row`, row by row.
+pub fn seat_labels(rows: u32, seats_per_row: u32) -> impl Iterator<Item = SeatLabel> {
+    (b'A'..)
+        .take(rows.min(MAX_ROWS) as usize)
+        .flat_map(move |row| {
+            (1..=seats_per_row.min(MAX_SEATS_PER_ROW)).map(move |number| SeatLabel { row, number })
+        })
+}
+
+/// Parses the requested labels, reporting every problem with its index, and
+/// returns them sorted (row, then number).
+pub fn parse_labels(
+    raw: &[String],
+    max_seats: usize,
+) -> Result<Vec<SeatLabel>, Vec<FieldViolation>> {
+    if raw.is_empty() {
+        return Err(vec![FieldViolation::new(
+            "seat_labels",
+            "must name at least one seat",
+        )]);
+    }
+    if raw.len() > max_seats {
+        return Err(vec![FieldViolation::new(
+            "seat_labels",
+            format!("at most {max_seats} seats per reservation"),
+        )]);
+    }
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    let mut labels = Vec::with_capacity(raw.len());
+    for (i, text) in raw.iter().enumerate() {
+        match text.trim().parse::<SeatLabel>() {
+            Err(_) => problems.push(FieldViolation::new(
+                format!("seat_labels[{i}]"),
+                "is not a seat label (a row letter and a seat number, such as A1)",
+            )),
+            Ok(label) if !seen.insert(label) => problems.push(FieldViolation::new(
+                format!("seat_labels[{i}]"),
+                format!("repeats {label}"),
+            )),
+            Ok(label) => labels.push(label),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    labels.sort();
+    Ok(labels)
+}
+
+/// Checks that every requested label is a seat of a room of this size.
+pub fn check_in_room(
+    raw: &[String],
+    rows: u32,
+    seats_per_row: u32,
+) -> Result<(), Vec<FieldViolation>> {
+    let problems: Vec<FieldViolation> = raw
+        .iter()
+        .enumerate()
+        .filter(|(_, text)| {
+            !text
+                .trim()
+                .parse::<SeatLabel>()
+                .is_ok_and(|l| l.fits(rows, seats_per_row))
+        })
+        .map(|(i, text)| {
+            FieldViolation::new(
+                format!("seat_labels[{i}]"),
+                format!("this session has no seat {}", text.trim()),
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Labels as text, by row then number (text that is not a label is dropped).
+pub fn sorted<S: AsRef<str>>(labels: &[S]) -> Vec<String> {
+    let mut parsed: Vec<SeatLabel> = labels
+        .iter()
+        .filter_map(|label| label.as_ref().parse().ok())
+        .collect();
+    parsed.sort();
+    parsed.iter().map(ToString::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_go_row_by_row_from_a1() {
+        let labels: Vec<String> = seat_labels(2, 3).map(|l| l.to_string()).collect();
+        assert_eq!(labels, ["A1", "A2", "A3", "B1", "B2", "B3"]);
+    }
+
+    #[test]
+    fn the_largest_room_ends_at_z50() {
+        let labels: Vec<SeatLabel> = seat_labels(MAX_ROWS, MAX_SEATS_PER_ROW).collect();
+        assert_eq!(labels.len(), 1300);
+        assert_eq!(labels.last().unwrap().to_string(), "Z50");
+    }
+
+    #[test]
+    fn labels_parse_back_to_themselves() {
+        for label in seat_labels(MAX_ROWS, MAX_SEATS_PER_ROW) {
+            assert_eq!(label.to_string().parse::<SeatLabel>(), Ok(label));
+        }
+        assert_eq!("c7".parse::<SeatLabel>().unwrap().to_string(), "C7");
+    }
+
+    #[test]
+    fn malformed_labels_are_refused() {
+        for bad in [
+            "", "A", "1", "A0", "A01", "A51", "A123", "AA1", " A1", "A1 ", "Á1", "A-1", "é", "A+1",
+        ] {
+            assert_eq!(
+                bad.parse::<SeatLabel>(),
+                Err(BadLabel),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn a_label_fits_only_rooms_that_have_it() {
+        let c12: SeatLabel = "C12".parse().unwrap();
+        assert!(c12.fits(3, 12));
+        assert!(!c12.fits(2, 12));
+        assert!(!c12.fits(3, 11));
+    }
+
+    fn strings(labels: &[&str]) -> Vec<String> {
+        labels.iter().map(|l| (*l).to_owned()).collect()
+    }
+
+    fn fields(problems: Vec<FieldViolation>) -> Vec<String> {
+        problems.into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn labels_come_back_sorted_by_row_then_number() {
+        let labels = parse_labels(&strings(&["B2", "A10", "a2"]), 10).unwrap();
+        let text: Vec<String> = labels.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["A2", "A10", "B2"]);
+    }
+
+    #[test]
+    fn every_bad_label_is_named_by_its_index() {
+        let problems = parse_labels(&strings(&["A1", "", "A1", "ZZ9", "a1"]), 10).unwrap_err();
+        assert_eq!(
+            fields(problems),
+            [
+                "seat_labels[1]",
+                "seat_labels[2]",
+                "seat_labels[3]",
+                "seat_labels[4]"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_or_oversized_request_is_refused_as_a_whole() {
+        assert_eq!(fields(parse_labels(&[], 10).unwrap_err()), ["seat_labels"]);
+        let eleven: Vec<String> = (1..=11).map(|n| format!("A{n}")).collect();
+        assert_eq!(
+            fields(parse_labels(&eleven, 10).unwrap_err()),
+            ["seat_labels"]
+        );
+        assert!(parse_labels(&eleven[..10], 10).is_ok());
+    }
+
+    #[test]
+    fn seats_outside_the_room_are_named() {
+        assert!(check_in_room(&strings(&["B8", "A1"]), 2, 8).is_ok());
+        let problems = check_in_room(&strings(&["A9", "B8", "C1"]), 2, 8).unwrap_err();
+        assert_eq!(fields(problems), ["seat_labels[0]", "seat_labels[2]"]);
+    }
+
+    #[test]
+    fn labels_sort_by_row_then_number() {
+        assert_eq!(sorted(&["B1", "A10", "A2", "x"]), ["A2", "A10", "B1"]);
+    }
+}

@@ -1,0 +1,21 @@
+//! The box office's own types and rules, free of any framework: seat labels
+//! and rooms, sessions, seats and seat maps, reservations and sales, who is
+//! calling, and the one [`Error`] every layer speaks.
+//!
+//! Only std, chrono, uuid and thiserror are imported here; the layers above
+//! turn these types into rows (`store`), messages (`grpc`, `events`) and keys
+//! (`gate`).
+
+pub mod caller;
+pub mod error;
+pub mod labels;
+pub mod reservation;
+pub mod seat;
+pub mod session;
+
+pub use caller::Caller;
+pub use error::{ClosedReason, Error, FieldViolation, Result, Violations, valid};
+pub use labels::SeatLabel;
+pub use reservation::{Reservation, ReservationStatus, Sale};
+pub use seat::{ChangedSeat, Seat, SeatMap, SeatStatus};
+pub use session::{NewSession, Session, SessionSales, SessionTerms};

@@ -1,0 +1,201 @@
+//! The sales figures: tickets sold, revenue and expired holds per session
+//! (`session_sales`), counted from the event stream by the durable consumer
+//! `sales-figures` that every instance runs (or `cinema worker` alone), and
+//! read by admins with GetSessionSales. They trail the sales by the time an
+//! event takes to arrive; booking never waits on them.
+
+use anyhow::{Context, anyhow, bail};
+use uuid::Uuid;
+
+use crate::{
+    domain::Error,
+    events::{
+        Event, EventType,
+        consumer::{Failure, Handled, Handler},
+    },
+    store::{
+        Db,
+        figures::{self, Change, Recorded},
+    },
+};
+
+/// The durable consumer's name, shared by every instance, and its name in
+/// `processed_events`.
+pub const CONSUMER: &str = "sales-figures";
+
+/// Counts each payment and expired hold into its session's figures.
+pub struct SalesFigures {
+    db: Db,
+}
+
+impl SalesFigures {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+impl Handler for SalesFigures {
+    fn name(&self) -> &'static str {
+        CONSUMER
+    }
+
+    fn description(&self) -> &'static str {
+        "counts sales figures per session"
+    }
+
+    async fn ready(&self) -> anyhow::Result<()> {
+        figures::check_tables(&self.db)
+            .await
+            .context("reading session_sales and processed_events (are migrations applied?)")
+    }
+
+    async fn handle(&self, event_type: &str, payload: &[u8]) -> Result<Handled, Failure> {
+        let Some(change) = change_of(event_type, payload).map_err(Failure::Rejected)? else {
+            return Ok(Handled::Ignored);
+        };
+        match figures::record(&self.db, CONSUMER, &change).await {
+            Ok(Recorded::Counted) => Ok(Handled::Applied),
+            Ok(Recorded::Duplicate) => Ok(Handled::Duplicate),
+            Ok(Recorded::UnknownSession) => Err(Failure::Rejected(anyhow!(
+                "session {} does not exist",
+                change.session_id
+            ))),
+            Err(err @ Error::Unavailable(_)) => Err(Failure::Outage(err.into())),
+            Err(err) => Err(Failure::Rejected(
+                anyhow::Error::new(err).context("updating the sales figures"),
+            )),
+        }
+    }
+}
+
+/// What an event changes in the figures; `None` for types that change nothing.
+fn change_of(event_type: &str, payload: &[u8]) -> anyhow::Result<Option<Change>> {
+    let counted = match EventType::from_name(event_type) {
+        Some(t @ (EventType::PaymentConfirmed | EventType::ReservationExpired)) => t,
+        _ => return Ok(None),
+    };
+    let event = counted
+        .decode(payload)
+        .with_context(|| format!("decoding a {counted:?}"))?;
+    let change = match event {
+        Event::PaymentConfirmed(paid) => {
+            if paid.amount_cents < 0 {
+                bail!("amount_cents is negative: {}", paid.amount_cents);
+            }
+            Change {
+                event_id: parse_uuid("event_id", &paid.event_id)?,
+                session_id: parse_uuid("session_id", &paid.session_id)?,
+                tickets_sold: paid.seat_labels.len() as i64,
+                revenue_cents: paid.amount_cents,
+                holds_expired: 0,
+            }
+        }
+        Event::ReservationExpired(expired) => Change {
+            event_id: parse_uuid("event_id", &expired.event_id)?,
+            session_id: parse_uuid("session_id", &expired.session_id)?,
+            tickets_sold: 0,
+            revenue_cents: 0,
+            holds_expired: 1,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(change))
+}
+
+fn parse_uuid(field: &str, value: &str) -> anyhow::Result<Uuid> {
+    Uuid::try_parse(value).with_context(|| format!("{field} {value:?} is not a UUID"))
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+    use crate::proto::events as pb;
+
+    fn payment(event_id: &str, session_id: &str, seats: &[&str], amount_cents: i64) -> Vec<u8> {
+        pb::PaymentConfirmed {
+            event_id: event_id.into(),
+            session_id: session_id.into(),
+            seat_labels: seats.iter().map(ToString::to_string).collect(),
+            amount_cents,
+            currency: "BRL".into(),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn a_payment_counts_its_seats_and_amount() {
+        let (event, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let payload = payment(
+            &event.to_string(),
+            &session.to_string(),
+            &["A1", "B2"],
+            5000,
+        );
+        let change = change_of("payment.confirmed", &payload).unwrap().unwrap();
+        assert_eq!(
+            change,
+            Change {
+                event_id: event,
+                session_id: session,
+                tickets_sold: 2,
+                revenue_cents: 5000,
+                holds_expired: 0
+            }
+        );
+    }
+
+    #[test]
+    fn an_expiry_counts_one_expired_hold() {
+        let (event, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let payload = pb::ReservationExpired {
+            event_id: event.to_string(),
+            session_id: session.to_string(),
+            seat_labels: vec!["A1".into(), "A2".into()],
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let change = change_of("reservation.expired", &payload).unwrap().unwrap();
+        assert_eq!(
+            (
+                change.tickets_sold,
+                change.revenue_cents,
+                change.holds_expired
+            ),
+            (0, 0, 1)
+        );
+    }
+
+    #[test]
+    fn other_types_change_nothing_whatever_their_payload() {
+        assert_eq!(change_of("reservation.created", b"\xff\xff").unwrap(), None);
+        assert_eq!(change_of("seats.changed.x", b"").unwrap(), None);
+    }
+
+    #[test]
+    fn bad_payloads_and_ids_are_rejected_with_the_reason() {
+        let garbage = change_of("payment.confirmed", b"\xff\xff\xff").unwrap_err();
+        assert!(
+            format!("{garbage:#}").contains("decoding a PaymentConfirmed"),
+            "{garbage:#}"
+        );
+        let no_id = change_of(
+            "payment.confirmed",
+            &payment("", &Uuid::new_v4().to_string(), &["A1"], 1),
+        )
+        .unwrap_err();
+        assert_eq!(
+            format!("{no_id:#}").split(':').next(),
+            Some(r#"event_id "" is not a UUID"#)
+        );
+        let negative = payment(
+            &Uuid::new_v4().to_string(),
+            &Uuid::new_v4().to_string(),
+            &["A1"],
+            -1,
+        );
+        assert!(change_of("payment.confirmed", &negative).is_err());
+    }
+}

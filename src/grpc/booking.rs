@@ -1,0 +1,135 @@
+//! BookingService: seat holds, payment, cancellation and purchase history.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::{
+    convert,
+    layers::{auth::caller, telemetry},
+    paging::{self, PageTokens},
+    status::reservation_outcome,
+};
+use crate::{
+    booking::{Booking, ReserveSeats},
+    domain::{Violations, reservation::parse_payment_reference, valid},
+    metrics,
+    proto::v1::{self as pb, booking_service_server::BookingService},
+};
+
+pub struct BookingApi {
+    booking: Arc<Booking>,
+    page_tokens: PageTokens,
+}
+
+impl BookingApi {
+    pub fn new(booking: Arc<Booking>, page_tokens: PageTokens) -> Self {
+        Self {
+            booking,
+            page_tokens,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl BookingService for BookingApi {
+    async fn reserve_seats(
+        &self,
+        request: Request<pb::ReserveSeatsRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let mut violations = Violations::default();
+        let session_id = violations.check(convert::parse_id("session_id", &r.session_id))?;
+        let seats = violations.check(self.booking.parse_labels(&r.seat_labels))?;
+        let request_id =
+            violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
+        violations.finish()?;
+        let reserve = ReserveSeats {
+            session_id: valid(session_id)?,
+            seats: valid(seats)?,
+            request_id: valid(request_id)?,
+            requested: r.seat_labels,
+        };
+        let reserved = self.booking.reserve(&caller, reserve).await;
+        metrics::reservation(reservation_outcome(&reserved));
+        let reservation = reserved?;
+        telemetry::record("reservation_id", reservation.reservation_id);
+        tracing::info!(seats = ?reservation.seat_labels, "seats held");
+        Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn get_reservation(
+        &self,
+        request: Request<pb::GetReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = caller(&request)?;
+        let reservation_id =
+            convert::parse_id("reservation_id", &request.get_ref().reservation_id)?;
+        let reservation = self
+            .booking
+            .get_reservation(&caller, reservation_id)
+            .await?;
+        Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn confirm_payment(
+        &self,
+        request: Request<pb::ConfirmPaymentRequest>,
+    ) -> Result<Response<pb::Sale>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let mut violations = Violations::default();
+        let reservation_id =
+            violations.check(convert::parse_id("reservation_id", &r.reservation_id))?;
+        let reference = violations.check(parse_payment_reference(&r.payment_reference))?;
+        let request_id =
+            violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
+        violations.finish()?;
+        let reservation_id = valid(reservation_id)?;
+        let sale = self
+            .booking
+            .confirm(
+                &caller,
+                reservation_id,
+                &valid(reference)?,
+                valid(request_id)?,
+            )
+            .await?;
+        tracing::info!(%reservation_id, sale_id = %sale.sale_id, "payment confirmed");
+        Ok(Response::new(convert::sale(sale)))
+    }
+
+    async fn cancel_reservation(
+        &self,
+        request: Request<pb::CancelReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = caller(&request)?;
+        let reservation_id =
+            convert::parse_id("reservation_id", &request.get_ref().reservation_id)?;
+        let reservation = self.booking.cancel(&caller, reservation_id).await?;
+        Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn list_purchases(
+        &self,
+        request: Request<pb::ListPurchasesRequest>,
+    ) -> Result<Response<pb::ListPurchasesResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let limit = paging::page_size(r.page_size)?;
+        // A token is good only for the user it was made for.
+        let scope = format!("purchases:{}", caller.user_id);
+        let cursor = self.page_tokens.decode(&scope, &r.page_token)?;
+        let mut sales = self.booking.purchases(&caller, cursor, limit + 1).await?;
+        let next_page_token = self
+            .page_tokens
+            .finish_page(&scope, &mut sales, limit, |last| {
+                (last.paid_time, last.sale_id)
+            });
+        Ok(Response::new(pb::ListPurchasesResponse {
+            sales: sales.into_iter().map(convert::sale).collect(),
+            next_page_token,
+        }))
+    }
+}

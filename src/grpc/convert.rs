@@ -1,0 +1,124 @@
+//! Conversions between wire messages and domain values.
+
+use uuid::Uuid;
+
+use super::layers::telemetry;
+pub use crate::proto::{datetime, timestamp};
+use crate::{
+    domain::{
+        Error, Reservation, ReservationStatus, Sale, SeatMap, SeatStatus, Session, SessionSales,
+        seat::{SeatMapEvent, SeatMapUpdate},
+    },
+    proto::v1 as pb,
+};
+
+/// Parses an id field, naming the field when it is not a UUID.
+pub fn parse_id(field: &str, value: &str) -> Result<Uuid, Error> {
+    let id = Uuid::try_parse(value.trim()).map_err(|_| Error::invalid(field, "must be a UUID"))?;
+    // The span of a call names what it is about, so all its log lines do.
+    if matches!(field, "session_id" | "reservation_id") {
+        telemetry::record(field, id);
+    }
+    Ok(id)
+}
+
+pub fn session(s: Session) -> pb::Session {
+    pb::Session {
+        total_seats: s.total_seats(),
+        available_seats: s.available_seats,
+        session_id: s.session_id.to_string(),
+        movie_title: s.movie_title,
+        room: s.room,
+        starts_at: Some(timestamp(s.starts_at)),
+        price_cents: s.price_cents,
+        currency: s.currency,
+        create_time: Some(timestamp(s.create_time)),
+        rows: s.rows,
+        seats_per_row: s.seats_per_row,
+    }
+}
+
+pub fn session_sales(s: SessionSales) -> pb::SessionSales {
+    pb::SessionSales {
+        session_id: s.session_id.to_string(),
+        tickets_sold: s.tickets_sold,
+        revenue_cents: s.revenue_cents,
+        currency: s.currency,
+        holds_expired: s.holds_expired,
+        update_time: Some(timestamp(s.update_time)),
+    }
+}
+
+pub fn seat_map(map: SeatMap) -> pb::SeatMap {
+    pb::SeatMap {
+        session_id: map.session_id.to_string(),
+        available_count: map.count(SeatStatus::Available),
+        held_count: map.count(SeatStatus::Held),
+        sold_count: map.count(SeatStatus::Sold),
+        seats: map.seats.into_iter().map(pb::Seat::from).collect(),
+    }
+}
+
+/// An optional id: empty means "not given".
+pub fn parse_optional_id(field: &str, value: &str) -> Result<Option<Uuid>, Error> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_id(field, value).map(Some)
+    }
+}
+
+pub fn reservation(r: Reservation) -> pb::Reservation {
+    let status = match r.status {
+        ReservationStatus::Pending => pb::ReservationStatus::Pending,
+        ReservationStatus::Confirmed => pb::ReservationStatus::Confirmed,
+        ReservationStatus::Expired => pb::ReservationStatus::Expired,
+        ReservationStatus::Cancelled => pb::ReservationStatus::Cancelled,
+    };
+    pb::Reservation {
+        reservation_id: r.reservation_id.to_string(),
+        session_id: r.session_id.to_string(),
+        user_id: r.user_id,
+        seat_labels: r.seat_labels,
+        status: status.into(),
+        expire_time: Some(timestamp(r.expires_at)),
+        create_time: Some(timestamp(r.create_time)),
+        total_price_cents: r.total_price_cents,
+        currency: r.currency,
+    }
+}
+
+pub fn sale(s: Sale) -> pb::Sale {
+    pb::Sale {
+        sale_id: s.sale_id.to_string(),
+        reservation_id: s.reservation_id.to_string(),
+        session_id: s.session_id.to_string(),
+        user_id: s.user_id,
+        seat_labels: s.seat_labels,
+        amount_cents: s.amount_cents,
+        currency: s.currency,
+        payment_reference: s.payment_reference,
+        paid_time: Some(timestamp(s.paid_time)),
+        movie_title: s.movie_title,
+        starts_at: Some(timestamp(s.starts_at)),
+    }
+}
+
+pub fn seat_map_update(update: SeatMapUpdate) -> pb::SeatMapUpdate {
+    pb::SeatMapUpdate {
+        session_id: update.session_id.to_string(),
+        seats: update.seats.into_iter().map(pb::Seat::from).collect(),
+        available_count: update.available,
+        held_count: update.held,
+        sold_count: update.sold,
+    }
+}
+
+pub fn seat_map_event(event: SeatMapEvent) -> pb::SeatMapEvent {
+    use pb::seat_map_event::Event;
+    let event = match event {
+        SeatMapEvent::Snapshot(map) => Event::Snapshot(seat_map(map)),
+        SeatMapEvent::Update(update) => Event::Update(seat_map_update(update)),
+    };
+    pb::SeatMapEvent { event: Some(event) }
+}

@@ -1,0 +1,153 @@
+//! The one place where domain errors become gRPC statuses. Client mistakes get
+//! their contract code with google.rpc details; outages and bugs are logged
+//! here with their detail and reach the client only as a generic message.
+//! Also the names metrics and logs give codes and outcomes.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt};
+
+use crate::domain::{ClosedReason, Error};
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::InvalidArgument(violations) => {
+                let message = violations
+                    .iter()
+                    .map(|v| format!("{}: {}", v.field, v.description))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let details = ErrorDetails::with_bad_request(
+                    violations
+                        .into_iter()
+                        .map(|v| FieldViolation::new(v.field, v.description))
+                        .collect::<Vec<_>>(),
+                );
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            Error::Unauthenticated(why) => Status::unauthenticated(why),
+            Error::PermissionDenied(why) => Status::permission_denied(why),
+            Error::NotFound { resource_type, id } => Status::with_error_details(
+                Code::NotFound,
+                format!("{resource_type} {id} not found"),
+                ErrorDetails::with_resource_info(
+                    format!("cinema.v1.{}", capitalized(resource_type)),
+                    id,
+                    "",
+                    format!("no {resource_type} has this id"),
+                ),
+            ),
+            Error::SeatsUnavailable(labels) => Status::with_error_details(
+                Code::FailedPrecondition,
+                format!("seats not available: {}", labels.join(", ")),
+                ErrorDetails::with_precondition_failure(
+                    labels
+                        .into_iter()
+                        .map(|label| {
+                            PreconditionViolation::new(
+                                "SEAT_UNAVAILABLE",
+                                label,
+                                "the seat is held or sold",
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            Error::ReservationClosed {
+                reason,
+                reservation_id,
+            } => {
+                let (kind, message) = match reason {
+                    ClosedReason::Expired => ("RESERVATION_EXPIRED", "the reservation expired"),
+                    ClosedReason::Cancelled => {
+                        ("RESERVATION_CANCELLED", "the reservation was cancelled")
+                    }
+                    ClosedReason::Confirmed => {
+                        ("RESERVATION_CONFIRMED", "the reservation is already paid")
+                    }
+                };
+                Status::with_error_details(
+                    Code::FailedPrecondition,
+                    message,
+                    ErrorDetails::with_precondition_failure_violation(
+                        kind,
+                        reservation_id.to_string(),
+                        message,
+                    ),
+                )
+            }
+            Error::Contended => {
+                Status::aborted("another request is taking one of these seats right now; retry")
+            }
+            Error::RateLimited { retry_after } => Status::with_error_details(
+                Code::ResourceExhausted,
+                "too many requests; retry later",
+                ErrorDetails::with_retry_info(Some(retry_after)),
+            ),
+            Error::ShuttingDown => Status::unavailable("the server is shutting down; call again"),
+            Error::Unavailable(detail) => {
+                tracing::warn!(%detail, "dependency unavailable");
+                Status::unavailable("the service is temporarily unavailable; retry later")
+            }
+            Error::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// How a ReserveSeats call ended, as the reservations metric counts it.
+pub fn reservation_outcome<T>(reserved: &Result<T, Error>) -> &'static str {
+    match reserved {
+        Ok(_) => "held",
+        Err(Error::SeatsUnavailable(_)) => "unavailable",
+        Err(Error::Contended) => "contended",
+        Err(Error::InvalidArgument(_)) => "invalid",
+        Err(Error::NotFound { .. }) => "not_found",
+        Err(_) => "failed",
+    }
+}
+
+/// The canonical name of a gRPC code (`NOT_FOUND`), as grpcurl and the gRPC
+/// documentation spell it; tonic's own `Display` gives a sentence instead.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_their_canonical_names() {
+        assert_eq!(code_name(Code::NotFound), "NOT_FOUND");
+        assert_eq!(code_name(Code::ResourceExhausted), "RESOURCE_EXHAUSTED");
+    }
+}

@@ -1,0 +1,25 @@
+//! View: a reservation as every read sees it (expired once its hold has passed), with its seats.
+
+use sea_orm::entity::prelude::*;
+
+use super::ReservationStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "reservation_states")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub reservation_id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: String,
+    pub status: ReservationStatus,
+    pub expires_at: DateTimeUtc,
+    pub create_time: DateTimeUtc,
+    pub total_price_cents: i64,
+    pub currency: String,
+    pub seat_labels: Vec<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

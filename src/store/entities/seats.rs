@@ -1,0 +1,25 @@
+//! One seat of a session: its status, the reservation holding or owning it, its version.
+
+use sea_orm::entity::prelude::*;
+
+use super::SeatStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "seats")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub session_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub label: String,
+    pub row_letter: String,
+    pub seat_number: i32,
+    pub status: SeatStatus,
+    pub reservation_id: Option<Uuid>,
+    pub held_until: Option<DateTimeUtc>,
+    pub version: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

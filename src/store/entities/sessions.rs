@@ -1,0 +1,23 @@
+//! A published session: a movie in a room at a time, and its price.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sessions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub session_id: Uuid,
+    pub movie_title: String,
+    pub room: String,
+    pub starts_at: DateTimeUtc,
+    pub price_cents: i64,
+    pub currency: String,
+    pub seat_rows: i32,
+    pub seats_per_row: i32,
+    pub create_time: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

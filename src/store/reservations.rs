@@ -1,0 +1,169 @@
+//! Reservations: locking one to pay for it or cancel it, reading one as
+//! every read sees it, recording how it ended, and finding due holds.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
+};
+use uuid::Uuid;
+
+use super::{
+    Tx,
+    entities::{ReservationStatus, reservation_seats, reservation_states, reservations},
+};
+use crate::domain::{self, Reservation, Result, labels, reservation::LockedReservation};
+
+/// A reservation whose hold ended unpaid, as recorded by [`expire`].
+pub struct Expired {
+    pub reservation_id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A pending reservation whose hold has passed, found by [`lock_due`].
+pub struct Due {
+    pub reservation_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Locks a reservation row for the rest of the transaction (`None`: no such
+/// reservation). Transactions that also change seats lock the reservation
+/// first, then its seats.
+pub async fn lock(tx: &Tx, reservation_id: Uuid) -> Result<Option<LockedReservation>> {
+    use reservations::Column;
+    #[derive(FromQueryResult)]
+    struct Row {
+        session_id: Uuid,
+        user_id: String,
+        status: ReservationStatus,
+        lapsed: bool,
+        total_price_cents: i64,
+        currency: String,
+    }
+    let row = reservations::Entity::find_by_id(reservation_id)
+        .select_only()
+        .columns([
+            Column::SessionId,
+            Column::UserId,
+            Column::Status,
+            Column::TotalPriceCents,
+            Column::Currency,
+        ])
+        // Lapsed by the database clock, like every other decision.
+        .expr_as(
+            Expr::col(Column::ExpiresAt).lte(Expr::current_timestamp()),
+            "lapsed",
+        )
+        .lock_exclusive()
+        .into_model::<Row>()
+        .one(tx)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let seats = reservation_seats::Entity::find()
+        .filter(reservation_seats::Column::ReservationId.eq(reservation_id))
+        .all(tx)
+        .await?;
+    let seat_labels: Vec<String> = seats.into_iter().map(|seat| seat.label).collect();
+    Ok(Some(LockedReservation {
+        reservation_id,
+        session_id: row.session_id,
+        user_id: row.user_id,
+        status: row.status.into(),
+        lapsed: row.lapsed,
+        total_price_cents: row.total_price_cents,
+        currency: row.currency,
+        seat_labels: labels::sorted(&seat_labels),
+    }))
+}
+
+/// A reservation as every read sees it.
+pub async fn read(db: &impl ConnectionTrait, reservation_id: Uuid) -> Result<Option<Reservation>> {
+    let found = reservation_states::Entity::find_by_id(reservation_id)
+        .one(db)
+        .await?;
+    Ok(found.map(|r| Reservation {
+        reservation_id: r.reservation_id,
+        session_id: r.session_id,
+        user_id: r.user_id,
+        seat_labels: labels::sorted(&r.seat_labels),
+        status: r.status.into(),
+        expires_at: r.expires_at,
+        create_time: r.create_time,
+        total_price_cents: r.total_price_cents,
+        currency: r.currency,
+    }))
+}
+
+/// Records that a pending reservation was paid or cancelled.
+pub async fn finish(
+    tx: &Tx,
+    reservation_id: Uuid,
+    status: domain::ReservationStatus,
+) -> Result<()> {
+    use reservations::Column;
+    let status = match status {
+        domain::ReservationStatus::Confirmed => ReservationStatus::Confirmed,
+        domain::ReservationStatus::Cancelled => ReservationStatus::Cancelled,
+        domain::ReservationStatus::Expired => ReservationStatus::Expired,
+        domain::ReservationStatus::Pending => ReservationStatus::Pending,
+    };
+    reservations::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(status))
+        .col_expr(Column::FinishTime, Expr::current_timestamp())
+        .filter(Column::ReservationId.eq(reservation_id))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// Records as expired those of these reservations that are still pending
+/// and whose hold has passed.
+pub async fn expire(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<Expired>> {
+    use reservations::Column;
+    if reservation_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let expired = reservations::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(ReservationStatus::Expired))
+        .col_expr(Column::FinishTime, Expr::current_timestamp())
+        .filter(Column::ReservationId.is_in(reservation_ids.iter().copied()))
+        .filter(Column::Status.eq(ReservationStatus::Pending))
+        .filter(Expr::col(Column::ExpiresAt).lte(Expr::current_timestamp()))
+        .exec_with_returning(tx)
+        .await?;
+    Ok(expired
+        .into_iter()
+        .map(|r| Expired {
+            reservation_id: r.reservation_id,
+            session_id: r.session_id,
+            user_id: r.user_id,
+            expires_at: r.expires_at,
+        })
+        .collect())
+}
+
+/// Locks up to `limit` pending reservations whose hold has passed, oldest
+/// first, skipping those another instance's sweeper has locked.
+pub async fn lock_due(tx: &Tx, limit: u64) -> Result<Vec<Due>> {
+    use reservations::Column;
+    let due = reservations::Entity::find()
+        .filter(Column::Status.eq(ReservationStatus::Pending))
+        .filter(Expr::col(Column::ExpiresAt).lte(Expr::current_timestamp()))
+        .order_by_asc(Column::ExpiresAt)
+        .limit(limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(tx)
+        .await?;
+    Ok(due
+        .into_iter()
+        .map(|r| Due {
+            reservation_id: r.reservation_id,
+            expires_at: r.expires_at,
+        })
+        .collect())
+}

@@ -1,0 +1,118 @@
+//! Sales: recording one with its seats (each seat in at most one sale, by
+//! the primary key of `sale_seats`), and reading them as receipts.
+
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use super::{
+    Tx,
+    entities::{sale_details, sale_seats, sales},
+};
+use crate::domain::{Result, Sale, labels, reservation::PurchaseCursor};
+
+/// A sale to record.
+pub struct NewSale<'a> {
+    pub sale_id: Uuid,
+    pub reservation_id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: &'a str,
+    pub seat_labels: &'a [String],
+    pub amount_cents: i64,
+    pub currency: &'a str,
+    pub payment_reference: &'a str,
+}
+
+/// Records a sale and its seats.
+pub async fn insert(tx: &Tx, new: &NewSale<'_>) -> Result<()> {
+    let sale = sales::ActiveModel {
+        sale_id: Set(new.sale_id),
+        reservation_id: Set(new.reservation_id),
+        session_id: Set(new.session_id),
+        user_id: Set(new.user_id.to_owned()),
+        amount_cents: Set(new.amount_cents),
+        currency: Set(new.currency.to_owned()),
+        payment_reference: Set(new.payment_reference.to_owned()),
+        ..Default::default()
+    };
+    sales::Entity::insert(sale)
+        .exec_without_returning(tx)
+        .await?;
+    let seats = new.seat_labels.iter().map(|label| sale_seats::ActiveModel {
+        session_id: Set(new.session_id),
+        label: Set(label.clone()),
+        sale_id: Set(new.sale_id),
+    });
+    sale_seats::Entity::insert_many(seats)
+        .exec_without_returning(tx)
+        .await?;
+    Ok(())
+}
+
+/// The sale with this id.
+pub async fn by_id(db: &impl ConnectionTrait, sale_id: Uuid) -> Result<Option<Sale>> {
+    find(db, sale_details::Column::SaleId.eq(sale_id)).await
+}
+
+/// The sale that paid for this reservation.
+pub async fn by_reservation(
+    db: &impl ConnectionTrait,
+    reservation_id: Uuid,
+) -> Result<Option<Sale>> {
+    find(db, sale_details::Column::ReservationId.eq(reservation_id)).await
+}
+
+/// Up to `limit` sales of `user_id` after `cursor`, newest first.
+pub async fn of_user(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+    cursor: Option<PurchaseCursor>,
+    limit: u64,
+) -> Result<Vec<Sale>> {
+    use sale_details::Column;
+    let mut query = sale_details::Entity::find()
+        .filter(Column::UserId.eq(user_id))
+        .order_by_desc(Column::PaidTime)
+        .order_by_desc(Column::SaleId)
+        .limit(limit);
+    if let Some((paid_time, sale_id)) = cursor {
+        query = query.filter(
+            Expr::tuple([Expr::col(Column::PaidTime), Expr::col(Column::SaleId)])
+                .lt(Expr::tuple([Expr::val(paid_time), Expr::val(sale_id)])),
+        );
+    }
+    let rows = query.all(db).await?;
+    Ok(rows.into_iter().map(Sale::from).collect())
+}
+
+async fn find(
+    db: &impl ConnectionTrait,
+    condition: sea_orm::sea_query::SimpleExpr,
+) -> Result<Option<Sale>> {
+    let found = sale_details::Entity::find()
+        .filter(condition)
+        .one(db)
+        .await?;
+    Ok(found.map(Sale::from))
+}
+
+impl From<sale_details::Model> for Sale {
+    fn from(row: sale_details::Model) -> Self {
+        Self {
+            seat_labels: labels::sorted(&row.seat_labels),
+            sale_id: row.sale_id,
+            reservation_id: row.reservation_id,
+            session_id: row.session_id,
+            user_id: row.user_id,
+            amount_cents: row.amount_cents,
+            currency: row.currency,
+            payment_reference: row.payment_reference,
+            paid_time: row.paid_time,
+            movie_title: row.movie_title,
+            starts_at: row.starts_at,
+        }
+    }
+}

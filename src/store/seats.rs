@@ -1,0 +1,235 @@
+//! Seat changes, where "a seat is sold at most once" is decided: every
+//! statement locks its seat rows in one global order, `(session_id, label)`,
+//! so no two transactions deadlock, and its `WHERE` clause re-checks the
+//! state it expects, so a decision made on stale data cannot commit. The
+//! schema's keys refuse a double sale even if this code were wrong.
+//!
+//! These statements are raw SQL because the builder cannot say them: a lock
+//! taken in label order inside an `UPDATE`, and a hold recorded in one round
+//! trip (reservation, its seats and the seats taken).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value};
+use uuid::Uuid;
+
+use super::{Db, Tx, entities::seat_states, sql};
+use crate::domain::{ChangedSeat, Result, Seat, SeatLabel, SeatStatus, labels};
+
+/// One hold to write: the reservation, its seats and its terms.
+pub struct NewHold<'a> {
+    pub reservation_id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: &'a str,
+    /// Sorted by row then number, without duplicates.
+    pub labels: &'a [SeatLabel],
+    pub hold: Duration,
+    pub total_price_cents: i64,
+    pub currency: &'a str,
+}
+
+/// What a hold wrote: the seats it took, and its times by the database clock.
+pub struct Taken {
+    pub seats: Vec<ChangedSeat>,
+    pub expires_at: DateTime<Utc>,
+    pub create_time: DateTime<Utc>,
+}
+
+/// Locks the requested seats in label order and returns those that are held
+/// (until later than now) or sold, by row then number.
+pub async fn lock_unavailable(
+    tx: &Tx,
+    session_id: Uuid,
+    seats: &[SeatLabel],
+) -> Result<Vec<String>> {
+    #[derive(FromQueryResult)]
+    struct Locked {
+        label: String,
+        free: bool,
+    }
+    let locked = Locked::find_by_statement(sql(
+        "SELECT label, (status = 'available' OR (status = 'held' AND held_until <= now())) AS free
+           FROM seats WHERE session_id = $1 AND label = ANY($2)
+          ORDER BY label FOR UPDATE",
+        [session_id.into(), texts(seats)],
+    ))
+    .all(tx)
+    .await?;
+    let taken: Vec<String> = locked
+        .into_iter()
+        .filter(|s| !s.free)
+        .map(|s| s.label)
+        .collect();
+    Ok(labels::sorted(&taken))
+}
+
+/// Records the reservation and its seats and takes the seats, in one round
+/// trip. The seats must be locked and free ([`lock_unavailable`]); the
+/// `WHERE` clause says so again. Foreign keys are checked at the end of the
+/// statement, when the reservation row exists. Fewer seats than asked means
+/// the hold must be rolled back.
+pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        session_id: Uuid,
+        label: String,
+        version: i64,
+        reservation_id: Option<Uuid>,
+        expires_at: DateTime<Utc>,
+        create_time: DateTime<Utc>,
+    }
+    let rows = Row::find_by_statement(sql(
+        "WITH reservation AS (
+             INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency)
+             VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
+             RETURNING expires_at, create_time
+         ), requested AS (
+             INSERT INTO reservation_seats (reservation_id, session_id, label)
+             SELECT $1, $2, unnest($7::text[])
+         ), taken AS (
+             UPDATE seats SET status = 'held', reservation_id = $1,
+                    held_until = (SELECT expires_at FROM reservation), version = version + 1
+              WHERE session_id = $2 AND label = ANY($7)
+                AND (status = 'available' OR (status = 'held' AND held_until <= now()))
+              RETURNING session_id, label, version, reservation_id
+         )
+         SELECT t.session_id, t.label, t.version, t.reservation_id, r.expires_at, r.create_time
+           FROM taken t CROSS JOIN reservation r",
+        [
+            new.reservation_id.into(),
+            new.session_id.into(),
+            new.user_id.into(),
+            (new.hold.as_millis() as i64).into(),
+            new.total_price_cents.into(),
+            new.currency.into(),
+            texts(new.labels),
+        ],
+    ))
+    .all(tx)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let (expires_at, create_time) = (first.expires_at, first.create_time);
+    let seats = rows
+        .into_iter()
+        .map(|row| ChangedSeat {
+            session_id: row.session_id,
+            label: row.label,
+            status: SeatStatus::Held,
+            version: row.version,
+            reservation_id: row.reservation_id,
+        })
+        .collect();
+    Ok(Some(Taken {
+        seats,
+        expires_at,
+        create_time,
+    }))
+}
+
+/// Sells the seats that `reservation_id` still holds, and only while its
+/// hold lasts; locks them in label order first.
+pub async fn sell(
+    tx: &Tx,
+    session_id: Uuid,
+    seat_labels: &[String],
+    reservation_id: Uuid,
+) -> Result<Vec<ChangedSeat>> {
+    let sold = Changed::find_by_statement(sql(
+        "UPDATE seats s SET status = 'sold', held_until = NULL, version = s.version + 1
+           FROM (SELECT session_id, label FROM seats
+                  WHERE session_id = $1 AND label = ANY($2)
+                  ORDER BY label FOR UPDATE) locked
+          WHERE s.session_id = locked.session_id AND s.label = locked.label
+            AND s.reservation_id = $3 AND s.status = 'held' AND s.held_until > now()
+          RETURNING s.session_id, s.label, s.version, s.reservation_id",
+        [
+            session_id.into(),
+            seat_labels.to_vec().into(),
+            reservation_id.into(),
+        ],
+    ))
+    .all(tx)
+    .await?;
+    Ok(sold
+        .into_iter()
+        .map(|seat| seat.to(SeatStatus::Sold))
+        .collect())
+}
+
+/// Frees the seats these reservations still hold, locking them in
+/// (session_id, label) order; each freed seat names the reservation it left.
+pub async fn free(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<ChangedSeat>> {
+    if reservation_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let freed = Changed::find_by_statement(sql(
+        "UPDATE seats s SET status = 'available', reservation_id = NULL, held_until = NULL, version = s.version + 1
+           FROM (SELECT session_id, label, reservation_id FROM seats
+                  WHERE reservation_id = ANY($1) AND status = 'held'
+                  ORDER BY session_id, label FOR UPDATE) locked
+          WHERE s.session_id = locked.session_id AND s.label = locked.label
+            AND s.reservation_id = ANY($1) AND s.status = 'held'
+          RETURNING s.session_id, s.label, s.version, locked.reservation_id",
+        [reservation_ids.to_vec().into()],
+    ))
+    .all(tx)
+    .await?;
+    Ok(freed
+        .into_iter()
+        .map(|seat| seat.to(SeatStatus::Available))
+        .collect())
+}
+
+/// Every seat of a session as it is now, row by row (none: no such session).
+pub async fn map(db: &Db, session_id: Uuid) -> Result<Vec<Seat>> {
+    use seat_states::Column;
+    let rows = seat_states::Entity::find()
+        .filter(Column::SessionId.eq(session_id))
+        .order_by_asc(Column::RowLetter)
+        .order_by_asc(Column::SeatNumber)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Seat {
+            label: row.label,
+            row: row.row_letter,
+            number: row.seat_number.unsigned_abs(),
+            status: row.status.into(),
+            version: row.version,
+        })
+        .collect())
+}
+
+/// A seat row a statement changed.
+#[derive(FromQueryResult)]
+struct Changed {
+    session_id: Uuid,
+    label: String,
+    version: i64,
+    reservation_id: Option<Uuid>,
+}
+
+impl Changed {
+    fn to(self, status: SeatStatus) -> ChangedSeat {
+        ChangedSeat {
+            session_id: self.session_id,
+            label: self.label,
+            status,
+            version: self.version,
+            reservation_id: self.reservation_id,
+        }
+    }
+}
+
+/// Labels as a PostgreSQL `text[]`.
+fn texts(seats: &[SeatLabel]) -> Value {
+    seats
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .into()
+}
