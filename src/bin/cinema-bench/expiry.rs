@@ -28,11 +28,11 @@ use tonic::{
 
 use crate::{
     Target,
-    common::{
-        Check, Minter, authed, code_of, connect, create_session, finish, reserve, room_labels,
-        status_error,
+    client::{
+        Minter, authed, code_of, connect, create_session, reserve, room_labels, status_error,
     },
     database::ServerDatabase,
+    report::{Check, finish},
     stats::{Latencies, Summary, millis, summary_text},
 };
 use cinema::proto::v1::{

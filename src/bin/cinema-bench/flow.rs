@@ -25,11 +25,12 @@ use uuid::Uuid;
 
 use crate::{
     Target,
-    common::{
-        Check, Minter, Progress, RssPeak, authed, code_of, confirm, connect, connections_for,
-        create_session, finish, reserve,
-    },
-    database::{SeatSupply, ServerDatabase},
+    client::{Minter, authed, code_of, confirm, connect, connections_for, create_session, reserve},
+    database::ServerDatabase,
+    memory::RssPeak,
+    progress::Progress,
+    report::{Check, finish},
+    seat_supply::SeatSupply,
     stats::{CallFigures, Calls, Latencies, Summary, summary_text},
 };
 use cinema::proto::v1::{ListPurchasesRequest, booking_service_client::BookingServiceClient};
@@ -115,8 +116,7 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
     let (purchases, started_count, skipped) = drive(&args, &shop, &connections, &ticker).await?;
     let seconds = started.elapsed().as_secs_f64();
-    ticker.stop();
-    printer.abort();
+    ticker.stop(printer);
 
     let mut all = Purchase::default();
     let mut took = Vec::new();

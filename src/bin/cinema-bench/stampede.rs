@@ -27,11 +27,12 @@ use tonic_types::StatusExt;
 
 use crate::{
     Target,
-    common::{
-        Check, CpuSample, CpuUsage, Minter, code_of, confirm, connect, connections_for,
-        create_session, finish, reserve, room_labels,
+    client::{
+        Minter, code_of, confirm, connect, connections_for, create_session, reserve, room_labels,
     },
+    cpu::{CpuSample, CpuUsage},
     database::ServerDatabase,
+    report::{Check, finish},
     stats::{CallFigures, Calls, Latencies, Summary, millis, summary_text},
 };
 use cinema::proto::v1::{Reservation, booking_service_client::BookingServiceClient};

@@ -22,11 +22,14 @@ use tonic::{
 
 use crate::{
     Target,
-    common::{
-        Check, CpuSample, CpuUsage, Minter, Progress, RssPeak, code_of, confirm, connect,
-        connections_for, create_session, finish, reserve,
-    },
-    database::{Baseline, BaselinePlan, SeatSupply, ServerDatabase},
+    baseline::{Baseline, BaselinePlan},
+    client::{Minter, code_of, confirm, connect, connections_for, create_session, reserve},
+    cpu::{CpuSample, CpuUsage},
+    database::ServerDatabase,
+    memory::RssPeak,
+    progress::Progress,
+    report::{Check, finish},
+    seat_supply::SeatSupply,
     stats::{CallFigures, Calls},
 };
 use cinema::proto::v1::booking_service_client::BookingServiceClient;
@@ -256,8 +259,7 @@ async fn drive(
         confirms.merge(c);
     }
     let seconds = started.elapsed().as_secs_f64();
-    progress.stop();
-    ticker.abort();
+    progress.stop(ticker);
     Ok((reserves, confirms, seconds))
 }
 

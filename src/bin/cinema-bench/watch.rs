@@ -33,10 +33,10 @@ use tonic::{
 };
 
 use crate::{
-    common::{
-        Check, CpuSample, CpuUsage, Minter, authed, connect, create_session, finish,
-        open_connections, server_rss_kib, status_error,
-    },
+    client::{Minter, authed, connect, create_session, open_connections, status_error},
+    cpu::{CpuSample, CpuUsage},
+    memory::server_rss_kib,
+    report::{Check, finish},
     stats::{Latencies, Summary, millis, summary_text},
 };
 
