@@ -1,5 +1,5 @@
 //! How the bench talks to the server: tokens, connections, and the calls
-//! every scenario makes (create a session, reserve, pay).
+//! every scenario makes (create a session, reserve, pay, cancel).
 
 use std::time::Duration;
 
@@ -9,8 +9,9 @@ use cinema::{
     catalog::layout::seat_labels,
     config,
     proto::v1::{
-        ConfirmPaymentRequest, CreateSessionRequest, Reservation, ReserveSeatsRequest, Sale,
-        booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
+        CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest, Reservation,
+        ReserveSeatsRequest, Sale, booking_service_client::BookingServiceClient,
+        session_service_client::SessionServiceClient,
     },
     watch_view::code_name,
 };
@@ -159,4 +160,17 @@ pub async fn confirm(
         .confirm_payment(authed(request, bearer))
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// CancelReservation of a hold, freeing its seats at once.
+pub async fn cancel(
+    booking: &mut BookingServiceClient<Channel>,
+    bearer: &MetadataValue<Ascii>,
+    reservation_id: String,
+) -> Result<(), tonic::Status> {
+    let request = CancelReservationRequest { reservation_id };
+    booking
+        .cancel_reservation(authed(request, bearer))
+        .await
+        .map(|_| ())
 }

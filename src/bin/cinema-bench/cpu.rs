@@ -79,6 +79,18 @@ impl CpuUsage {
                 .round(),
         }
     }
+
+    /// `server 1.20 s, bench 0.35 s, machine 80% busy` (the server's time
+    /// is "unknown" without its pid).
+    pub fn text(&self) -> String {
+        format!(
+            "server {}, bench {:.2} s, machine {:.0}% busy",
+            self.server_seconds
+                .map_or("unknown".to_owned(), |s| format!("{s:.2} s")),
+            self.bench_seconds,
+            self.machine_busy_percent
+        )
+    }
 }
 
 /// utime + stime of a /proc/PID/stat line, in ticks, for all its threads.
@@ -117,5 +129,23 @@ mod tests {
         assert_eq!(process_cpu_ticks(stat), Some(175));
         let machine = "cpu  100 5 50 800 20 1 2 3 0 0\ncpu0 50 2 25 400 10 0 1 1 0 0\n";
         assert_eq!(machine_cpu_ticks(machine), Some((161, 981)));
+    }
+
+    #[test]
+    fn usage_reads_as_one_line() {
+        let usage = CpuUsage {
+            server_seconds: Some(1.234),
+            bench_seconds: 0.5,
+            machine_busy_percent: 80.0,
+        };
+        assert_eq!(
+            usage.text(),
+            "server 1.23 s, bench 0.50 s, machine 80% busy"
+        );
+        let unknown = CpuUsage {
+            server_seconds: None,
+            ..usage
+        };
+        assert!(unknown.text().starts_with("server unknown, "));
     }
 }
