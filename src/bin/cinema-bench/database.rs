@@ -15,6 +15,14 @@ impl ServerDatabase {
         Ok(Self(connect(url, 2).await?))
     }
 
+    /// [`Self::connect`] when the bench was given the database's URL.
+    pub async fn connect_if_given(url: Option<&str>) -> anyhow::Result<Option<Self>> {
+        match url {
+            Some(url) => Ok(Some(Self::connect(url).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Transactions committed and rolled back in this database so far.
     /// PostgreSQL publishes a backend's counts when it goes idle, at most a
     /// second apart, or 10 s later: read this 11 s after a burst.
