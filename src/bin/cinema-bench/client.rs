@@ -120,6 +120,21 @@ pub async fn create_session(
     Ok(session.into_inner().session_id)
 }
 
+/// `count` sessions like [`create_session`]'s, made one after another.
+pub async fn create_sessions(
+    channel: &Channel,
+    admin: &MetadataValue<Ascii>,
+    count: u32,
+    rows: u32,
+    seats_per_row: u32,
+) -> anyhow::Result<Vec<String>> {
+    let mut sessions = Vec::new();
+    for _ in 0..count {
+        sessions.push(create_session(channel, admin, rows, seats_per_row).await?);
+    }
+    Ok(sessions)
+}
+
 /// The labels of a `rows` x `seats_per_row` room, row by row.
 pub fn room_labels(rows: u32, seats_per_row: u32) -> Vec<String> {
     seat_labels(rows, seats_per_row)

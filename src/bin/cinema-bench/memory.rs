@@ -56,6 +56,13 @@ impl RssPeak {
     }
 }
 
+/// The report's `server peak RSS: 12.3 MB` line; nothing without a peak.
+pub fn peak_rss_line(peak_kib: Option<u64>) -> String {
+    peak_kib.map_or_else(String::new, |kib| {
+        format!("server peak RSS: {:.1} MB\n", kib as f64 / 1024.0)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +72,11 @@ mod tests {
         let status = "Name:\tcinema\nVmPeak:\t  900 kB\nVmRSS:\t   12345 kB\nThreads:\t3\n";
         assert_eq!(vm_rss_kib(status), Some(12345));
         assert_eq!(vm_rss_kib("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn peak_rss_is_shown_in_megabytes() {
+        assert_eq!(peak_rss_line(Some(2048)), "server peak RSS: 2.0 MB\n");
+        assert_eq!(peak_rss_line(None), "");
     }
 }
