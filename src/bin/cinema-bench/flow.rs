@@ -25,11 +25,14 @@ use uuid::Uuid;
 
 use crate::{
     Target,
-    common::{
-        Check, Minter, Progress, RssPeak, authed, code_of, confirm, connect, connections_for,
-        create_session, finish, reserve,
+    client::{
+        Minter, authed, code_of, confirm, connect, connections_for, create_sessions, reserve,
     },
-    database::{SeatSupply, ServerDatabase},
+    database::ServerDatabase,
+    memory::{RssPeak, peak_rss_line},
+    progress::Progress,
+    report::{Check, finish},
+    seat_supply::SeatSupply,
     stats::{CallFigures, Calls, Latencies, Summary, summary_text},
 };
 use cinema::proto::v1::{ListPurchasesRequest, booking_service_client::BookingServiceClient};
@@ -97,10 +100,7 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<bool> {
     let minter = Minter::from_env()?;
     let control = connect(&args.target.addr).await?;
     let admin = minter.admin()?;
-    let mut sessions = Vec::new();
-    for _ in 0..args.sessions {
-        sessions.push(create_session(&control, &admin, ROWS, SEATS_PER_ROW).await?);
-    }
+    let sessions = create_sessions(&control, &admin, args.sessions, ROWS, SEATS_PER_ROW).await?;
     let connections = connections_for(&args.target.addr, args.connections).await?;
     let shop = Arc::new(Shop {
         minter,
@@ -115,17 +115,9 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
     let (purchases, started_count, skipped) = drive(&args, &shop, &connections, &ticker).await?;
     let seconds = started.elapsed().as_secs_f64();
-    ticker.stop();
-    printer.abort();
+    ticker.stop(printer);
 
-    let mut all = Purchase::default();
-    let mut took = Vec::new();
-    for purchase in purchases {
-        all.reserve.merge(purchase.reserve);
-        all.confirm.merge(purchase.confirm);
-        all.history.merge(purchase.history);
-        took.extend(purchase.took);
-    }
+    let (all, took) = Purchase::add_up(purchases);
     let figures = Figures {
         rate: args.rate,
         duration_seconds: seconds,
@@ -139,6 +131,24 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<bool> {
         history_missing_sale: shop.missing.load(Ordering::Relaxed),
         server_peak_rss_kib: rss.stop(),
     };
+    let checks = checks(&figures, all.confirm.ok(), &args, &sessions).await?;
+    finish(
+        "flow",
+        &text(&figures),
+        &figures,
+        &checks,
+        args.target.json.as_deref(),
+    )
+}
+
+/// Every purchase in the history, nothing INTERNAL; with the database, no
+/// seat sold twice and a sale stored for each of the `confirmed` payments.
+async fn checks(
+    figures: &Figures,
+    confirmed: u64,
+    args: &FlowArgs,
+    sessions: &[String],
+) -> anyhow::Result<Vec<Check>> {
     let mut checks = vec![
         Check::equal(
             "purchases missing from the history",
@@ -150,7 +160,7 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<bool> {
             0,
             [&figures.reserve, &figures.confirm, &figures.history]
                 .iter()
-                .map(|f| f.codes.get("INTERNAL").copied().unwrap_or_default())
+                .map(|f| f.internal_answers())
                 .sum::<u64>(),
         ),
     ];
@@ -159,22 +169,16 @@ pub async fn run(args: FlowArgs) -> anyhow::Result<bool> {
         checks.push(Check::equal(
             "seats sold twice",
             0,
-            database.seats_sold_twice(&sessions).await?,
+            database.seats_sold_twice(sessions).await?,
         ));
         checks.push(Check::equal(
             "sales stored = payments confirmed",
-            all.confirm.ok(),
-            database.sales(&sessions).await?,
+            confirmed,
+            database.sales(sessions).await?,
         ));
         database.close().await;
     }
-    finish(
-        "flow",
-        &text(&figures),
-        &figures,
-        &checks,
-        args.target.json.as_deref(),
-    )
+    Ok(checks)
 }
 
 /// Starts a purchase every 1/rate seconds until the time is up, then waits
@@ -214,6 +218,22 @@ async fn drive(
         done.push(purchase.context("a purchase task failed")??);
     }
     Ok((done, started, skipped))
+}
+
+impl Purchase {
+    /// Every purchase's calls together, and how long each whole purchase
+    /// took (completed ones only).
+    fn add_up(purchases: Vec<Purchase>) -> (Purchase, Vec<Duration>) {
+        let mut all = Purchase::default();
+        let mut took = Vec::new();
+        for purchase in purchases {
+            all.reserve.merge(purchase.reserve);
+            all.confirm.merge(purchase.confirm);
+            all.history.merge(purchase.history);
+            took.extend(purchase.took);
+        }
+        (all, took)
+    }
 }
 
 /// Reserve, pay, read the history; stops at the first refusal.
@@ -283,8 +303,6 @@ fn text(f: &Figures) -> String {
         "purchase       {}\n",
         summary_text(f.purchase_ms.as_ref())
     ));
-    if let Some(rss) = f.server_peak_rss_kib {
-        text.push_str(&format!("server peak RSS: {:.1} MB\n", rss as f64 / 1024.0));
-    }
+    text.push_str(&peak_rss_line(f.server_peak_rss_kib));
     text
 }

@@ -17,12 +17,21 @@
 //! secret. Run the server with `CINEMA_RATE_LIMIT=off`: the bench's users
 //! call far more often than any person.
 
-mod common;
+// What the scenarios share.
+mod baseline;
+mod client;
+mod cpu;
 mod database;
+mod memory;
+mod progress;
+mod report;
+mod seat_supply;
+mod stats;
+
+// The scenarios, one module each.
 mod expiry;
 mod flow;
 mod stampede;
-mod stats;
 mod throughput;
 mod watch;
 

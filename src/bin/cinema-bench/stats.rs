@@ -122,6 +122,11 @@ pub struct CallFigures {
 }
 
 impl CallFigures {
+    /// Calls answered INTERNAL: the server failed, not the caller.
+    pub fn internal_answers(&self) -> u64 {
+        self.codes.get("INTERNAL").copied().unwrap_or_default()
+    }
+
     /// One line: count, rate, percentiles, codes.
     pub fn line(&self, name: &str) -> String {
         let codes: Vec<String> = self.codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
