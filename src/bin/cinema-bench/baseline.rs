@@ -8,11 +8,11 @@ use std::{
 
 use anyhow::Context;
 use cinema::{
-    booking::{NewHold, hold_in},
-    catalog::{self, NewSession, layout::SeatLabel},
-    error::Error,
+    booking::hold_in,
+    catalog,
+    domain::{Error, NewSession, SeatLabel},
+    store::{self, Db, audit, seats::NewHold},
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -40,9 +40,9 @@ pub struct BaselinePlan {
 /// [`Baseline::drop_database`]) on the same PostgreSQL, so its rows never
 /// reach the server's relay.
 pub struct Baseline {
-    admin: DatabaseConnection,
+    admin: Db,
     name: String,
-    db: DatabaseConnection,
+    db: Db,
     seats: Arc<SeatSupply<Uuid>>,
     clients: u32,
     hold: Duration,
@@ -55,8 +55,7 @@ impl Baseline {
             &Uuid::new_v4().simple().to_string()[..12]
         );
         let admin = connect(server_url, 1).await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        audit::create_database(&admin, &name)
             .await
             .context("creating the baseline database")?;
         let db = match Self::set_up(&with_database(server_url, &name), plan).await {
@@ -84,9 +83,9 @@ impl Baseline {
         })
     }
 
-    async fn set_up(url: &str, plan: &BaselinePlan) -> anyhow::Result<DatabaseConnection> {
+    async fn set_up(url: &str, plan: &BaselinePlan) -> anyhow::Result<Db> {
         let db = connect(url, plan.clients).await?;
-        migration::migrate(&db)
+        store::migrate(&db, Duration::ZERO)
             .await
             .context("migrating the baseline database")?;
         Ok(db)
@@ -130,11 +129,8 @@ impl Baseline {
     }
 }
 
-async fn drop_database(admin: &DatabaseConnection, name: &str) {
-    let dropped = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await;
-    if let Err(err) = dropped {
+async fn drop_database(admin: &Db, name: &str) {
+    if let Err(err) = audit::drop_database(admin, name).await {
         eprintln!("could not drop the baseline database {name}: {err}");
     }
 }
@@ -142,7 +138,7 @@ async fn drop_database(admin: &DatabaseConnection, name: &str) {
 /// One baseline client: holds one distinct seat after another, as `user`,
 /// until `deadline` or the seats run out.
 async fn client_loop(
-    db: DatabaseConnection,
+    db: Db,
     seats: Arc<SeatSupply<Uuid>>,
     progress: Arc<Progress>,
     user: String,
@@ -167,13 +163,13 @@ async fn client_loop(
 
 /// One hold of one seat: BEGIN, the statements of ReserveSeats, COMMIT.
 async fn hold_once(
-    db: &DatabaseConnection,
+    db: &Db,
     session_id: Uuid,
     user: &str,
     label: &SeatLabel,
     hold: Duration,
 ) -> Result<(), Error> {
-    let txn = db.begin().await?;
+    let txn = store::begin(db).await?;
     let labels = [*label];
     let new = NewHold {
         reservation_id: Uuid::now_v7(),
@@ -181,7 +177,7 @@ async fn hold_once(
         user_id: user,
         labels: &labels,
         hold,
-        price_cents: 2500,
+        total_price_cents: 2500,
         currency: "BRL",
     };
     match hold_in(&txn, &new).await {
@@ -194,7 +190,7 @@ async fn hold_once(
 }
 
 async fn publish_sessions(
-    db: &DatabaseConnection,
+    db: &Db,
     plan: &BaselinePlan,
 ) -> anyhow::Result<Vec<Uuid>> {
     let mut sessions = Vec::new();

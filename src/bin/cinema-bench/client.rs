@@ -6,14 +6,14 @@ use std::time::Duration;
 use anyhow::Context;
 use cinema::{
     auth::Authenticator,
-    catalog::layout::seat_labels,
-    config,
+    config::JwtSettings,
+    domain::labels::seat_labels,
+    grpc::status::code_name,
     proto::v1::{
         CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest, Reservation,
         ReserveSeatsRequest, Sale, booking_service_client::BookingServiceClient,
         session_service_client::SessionServiceClient,
     },
-    watch_view::code_name,
 };
 use tonic::{
     Request,
@@ -26,7 +26,14 @@ pub struct Minter(Authenticator);
 
 impl Minter {
     pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self(Authenticator::new(&config::jwt_secret_from_env()?)))
+        /// The server's own secret, read as `cinema` reads it.
+        #[derive(clap::Parser)]
+        struct Secret {
+            #[command(flatten)]
+            jwt: JwtSettings,
+        }
+        let secret = <Secret as clap::Parser>::try_parse_from(["cinema-bench"])?;
+        Ok(Self(Authenticator::new(&secret.jwt.secret)))
     }
 
     /// `Bearer <token>` for `user`, valid for a day.

@@ -2,13 +2,12 @@
 //! database and its transaction counters, and the connections the
 //! bare-database baseline opens.
 
-use std::time::Duration;
-
 use anyhow::Context;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use cinema::store::{self, Db, audit};
+use uuid::Uuid;
 
 /// The server's database, read by the bench.
-pub struct ServerDatabase(DatabaseConnection);
+pub struct ServerDatabase(Db);
 
 impl ServerDatabase {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
@@ -23,66 +22,26 @@ impl ServerDatabase {
         }
     }
 
-    /// Transactions committed and rolled back in this database so far.
-    /// PostgreSQL publishes a backend's counts when it goes idle, at most a
-    /// second apart, or 10 s later: read this 11 s after a burst.
+    /// Transactions committed and rolled back in this database so far
+    /// (see [`audit::transactions`] for when to read it).
     pub async fn transactions(&self) -> anyhow::Result<i64> {
-        self.count(
-            "SELECT (xact_commit + xact_rollback)::bigint AS n FROM pg_stat_database \
-             WHERE datname = current_database()",
-            [],
-        )
-        .await
+        Ok(audit::transactions(&self.0).await?)
     }
 
     /// Seats of these sessions that two confirmed reservations, or two
     /// sales, name: must be 0.
     pub async fn seats_sold_twice(&self, sessions: &[String]) -> anyhow::Result<i64> {
-        self.count(
-            "SELECT count(*)::bigint AS n FROM (
-               SELECT rs.session_id, rs.label FROM reservation_seats rs
-                 JOIN reservations r ON r.reservation_id = rs.reservation_id
-                WHERE r.status = 'confirmed' AND rs.session_id = ANY(string_to_array($1, ',')::uuid[])
-                GROUP BY 1, 2 HAVING count(*) > 1
-               UNION ALL
-               SELECT session_id, label FROM sale_seats
-                WHERE session_id = ANY(string_to_array($1, ',')::uuid[])
-                GROUP BY 1, 2 HAVING count(*) > 1) doubles",
-            [sessions.join(",").into()],
-        )
-        .await
+        Ok(audit::seats_sold_twice(&self.0, &ids(sessions)?).await?)
     }
 
     /// Sales recorded for these sessions.
     pub async fn sales(&self, sessions: &[String]) -> anyhow::Result<i64> {
-        self.count(
-            "SELECT count(*)::bigint AS n FROM sales WHERE session_id = ANY(string_to_array($1, ',')::uuid[])",
-            [sessions.join(",").into()],
-        )
-        .await
+        Ok(audit::sales(&self.0, &ids(sessions)?).await? as i64)
     }
 
     /// Reservations recorded for one session.
     pub async fn reservations(&self, session: &str) -> anyhow::Result<i64> {
-        self.count(
-            "SELECT count(*)::bigint AS n FROM reservations WHERE session_id = $1::uuid",
-            [session.to_owned().into()],
-        )
-        .await
-    }
-
-    async fn count(
-        &self,
-        sql: &str,
-        values: impl IntoIterator<Item = sea_orm::Value>,
-    ) -> anyhow::Result<i64> {
-        let row = self
-            .0
-            .query_one_raw(cinema::store::sql(sql, values))
-            .await
-            .with_context(|| format!("querying {sql}"))?
-            .context("a count without a row")?;
-        row.try_get::<i64>("", "n").context("reading a count")
+        Ok(audit::reservations(&self.0, id(session)?).await? as i64)
     }
 
     pub async fn close(self) {
@@ -90,16 +49,21 @@ impl ServerDatabase {
     }
 }
 
-pub async fn connect(url: &str, connections: u32) -> anyhow::Result<DatabaseConnection> {
-    let mut options = ConnectOptions::new(url);
-    options
-        .max_connections(connections)
-        .min_connections(0)
-        .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
-    Database::connect(options)
+/// A pool of up to `connections` to `url`, checked at once.
+pub async fn connect(url: &str, connections: u32) -> anyhow::Result<Db> {
+    let db = store::connect(url, connections)
         .await
-        .with_context(|| format!("connecting to {}", redact(url)))
+        .with_context(|| format!("connecting to {}", redact(url)))?;
+    anyhow::ensure!(store::ping(&db).await, "{} does not answer", redact(url));
+    Ok(db)
+}
+
+fn ids(sessions: &[String]) -> anyhow::Result<Vec<Uuid>> {
+    sessions.iter().map(|session| id(session)).collect()
+}
+
+fn id(session: &str) -> anyhow::Result<Uuid> {
+    Uuid::try_parse(session).with_context(|| format!("{session:?} is not a session id"))
 }
 
 /// `url` without its password, for messages.

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cinema::catalog::layout::SeatLabel;
+use cinema::domain::SeatLabel;
 
 use crate::client::room_labels;
 

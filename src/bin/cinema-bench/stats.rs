@@ -5,7 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cinema::watch_view::code_name;
+use cinema::grpc::status::code_name;
 use serde::Serialize;
 
 /// Durations with nearest-rank percentiles.

@@ -46,7 +46,7 @@ pub(super) fn figures(holds: &[Hold], hold_seconds: Option<f64>, args: &ExpiryAr
     for hold in holds {
         let code = hold
             .retaken
-            .map_or("not tried", cinema::watch_view::code_name);
+            .map_or("not tried", cinema::grpc::status::code_name);
         *retake_codes.entry(code.to_owned()).or_default() += 1;
     }
     Figures {
