@@ -125,7 +125,10 @@ fn bearer_token(header: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::arbitrary;
 
     fn auth(secret: &str) -> Authenticator {
         Authenticator::new(&Secret::new(secret))
@@ -184,5 +187,17 @@ mod tests {
         let token = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJldmUiLCJyb2xlcyI6WyJhZG1pbiJdLCJleHAiOjQxMDI0NDQ4MDB9.";
         let result = auth(SECRET).verify(Some(&format!("Bearer {token}")));
         assert!(matches!(result, Err(Error::Unauthenticated(_))));
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config())]
+
+        #[test]
+        fn no_made_up_authorization_gets_in(header in arbitrary::text(), token in arbitrary::text()) {
+            let auth = auth(SECRET);
+            for header in [header, format!("Bearer {token}"), format!("Bearer {token}.{token}.{token}")] {
+                prop_assert!(matches!(auth.verify(Some(&header)), Err(Error::Unauthenticated(_))), "{header}");
+            }
+        }
     }
 }

@@ -43,3 +43,6 @@ pub mod proto;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+
+#[cfg(test)]
+mod arbitrary;

@@ -162,7 +162,10 @@ pub fn sorted<S: AsRef<str>>(labels: &[S]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::arbitrary;
 
     #[test]
     fn labels_go_row_by_row_from_a1() {
@@ -256,5 +259,45 @@ mod tests {
     #[test]
     fn labels_sort_by_row_then_number() {
         assert_eq!(sorted(&["B1", "A10", "A2", "x"]), ["A2", "A10", "B1"]);
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config())]
+
+        #[test]
+        fn seat_labels_parse_or_name_each_bad_one(raw in arbitrary::label_texts(), max in 1usize..12) {
+            match parse_labels(&raw, max) {
+                Ok(parsed) => {
+                    prop_assert!(!parsed.is_empty() && parsed.len() <= max && parsed.len() == raw.len());
+                    prop_assert!(parsed.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+                }
+                Err(problems) => {
+                    prop_assert!(!problems.is_empty());
+                    for problem in problems {
+                        let field = problem.field.as_str();
+                        let indexed = field
+                            .strip_prefix("seat_labels[")
+                            .and_then(|rest| rest.strip_suffix(']'))
+                            .and_then(|i| i.parse::<usize>().ok());
+                        prop_assert!(field == "seat_labels" || indexed.is_some_and(|i| i < raw.len()), "{field}");
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn labels_outside_any_room_are_named(raw in arbitrary::label_texts(), rows in any::<u32>(), per_row in any::<u32>()) {
+            if let Err(problems) = check_in_room(&raw, rows, per_row) {
+                prop_assert!(problems.len() <= raw.len());
+            }
+        }
+
+        #[test]
+        fn a_seat_label_reads_back_as_written(text in arbitrary::text()) {
+            if let Ok(label) = text.trim().parse::<SeatLabel>() {
+                prop_assert_eq!(label.to_string().parse::<SeatLabel>().ok(), Some(label));
+                prop_assert!(label.fits(26, 50) || label.number() > 50 || label.number() == 0);
+            }
+        }
     }
 }

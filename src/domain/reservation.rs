@@ -105,3 +105,23 @@ pub fn parse_payment_reference(reference: &str) -> Result<String> {
     }
     Ok(reference.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::arbitrary;
+
+    proptest! {
+        #![proptest_config(arbitrary::config())]
+
+        #[test]
+        fn payment_references_are_trimmed_and_bounded(reference in arbitrary::text()) {
+            match parse_payment_reference(&reference) {
+                Ok(kept) => prop_assert!(kept == reference.trim() && !kept.is_empty()),
+                Err(err) => prop_assert!(matches!(err, Error::InvalidArgument(_))),
+            }
+        }
+    }
+}

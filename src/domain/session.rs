@@ -134,7 +134,10 @@ pub struct SessionSales {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::arbitrary;
     use chrono::Duration;
 
     fn request() -> NewSession {
@@ -221,5 +224,34 @@ mod tests {
             ..request()
         };
         assert!(validate(largest, Utc::now()).is_ok());
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config())]
+
+        #[test]
+        fn a_new_session_is_valid_or_each_problem_is_named(
+            movie_title in arbitrary::text(), room in arbitrary::text(), seconds in any::<i64>(),
+            price_cents in any::<i64>(), currency in arbitrary::text(), rows in any::<u32>(),
+            seats_per_row in any::<u32>(),
+        ) {
+            let new = NewSession {
+                movie_title, room, starts_at: DateTime::from_timestamp(seconds, 0),
+                price_cents, currency, rows, seats_per_row,
+            };
+            match validate(new, Utc::now()) {
+                Ok(valid) => {
+                    prop_assert!((1..=26).contains(&valid.rows) && (1..=50).contains(&valid.seats_per_row));
+                    prop_assert!(valid.rows * valid.seats_per_row >= 16 && valid.price_cents > 0);
+                    prop_assert!(valid.currency.len() == 3);
+                }
+                Err(Error::InvalidArgument(problems)) => {
+                    const FIELDS: [&str; 7] = ["movie_title", "room", "starts_at", "price_cents", "currency", "rows", "seats_per_row"];
+                    prop_assert!(!problems.is_empty());
+                    prop_assert!(problems.iter().all(|p| FIELDS.contains(&p.field.as_str())));
+                }
+                Err(other) => prop_assert!(false, "{other:?}"),
+            }
+        }
     }
 }

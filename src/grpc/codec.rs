@@ -54,3 +54,31 @@ impl<D: Decoder<Error = Status>> Decoder for MalformedIsInvalid<D> {
         self.0.buffer_settings()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{arbitrary, proto::v1 as pb};
+
+    proptest! {
+        #![proptest_config(arbitrary::config())]
+
+        #[test]
+        fn any_bytes_decode_or_fail_as_every_request(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            // A decoding failure is an error value, never a panic.
+            let _ = pb::ReserveSeatsRequest::decode(bytes.as_slice());
+            let _ = pb::ConfirmPaymentRequest::decode(bytes.as_slice());
+            let _ = pb::CancelReservationRequest::decode(bytes.as_slice());
+            let _ = pb::GetReservationRequest::decode(bytes.as_slice());
+            let _ = pb::ListPurchasesRequest::decode(bytes.as_slice());
+            let _ = pb::CreateSessionRequest::decode(bytes.as_slice());
+            let _ = pb::GetSessionRequest::decode(bytes.as_slice());
+            let _ = pb::ListSessionsRequest::decode(bytes.as_slice());
+            let _ = pb::GetSeatMapRequest::decode(bytes.as_slice());
+            let _ = pb::WatchSeatMapRequest::decode(bytes.as_slice());
+            let _ = pb::GetSessionSalesRequest::decode(bytes.as_slice());
+        }
+    }
+}

@@ -122,3 +122,34 @@ pub fn seat_map_event(event: SeatMapEvent) -> pb::SeatMapEvent {
     };
     pb::SeatMapEvent { event: Some(event) }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::arbitrary;
+
+    proptest! {
+        #![proptest_config(arbitrary::config())]
+
+        #[test]
+        fn ids_are_uuids_or_invalid(text in arbitrary::id_text()) {
+            let valid = Uuid::try_parse(text.trim()).is_ok();
+            match parse_id("session_id", &text) {
+                Ok(_) => prop_assert!(valid),
+                Err(err) => prop_assert!(!valid && matches!(err, Error::InvalidArgument(_))),
+            }
+            let optional = parse_optional_id("request_id", &text);
+            prop_assert_eq!(optional.is_ok(), valid || text.trim().is_empty());
+        }
+
+        #[test]
+        fn any_timestamp_converts_or_is_missing(seconds in any::<i64>(), nanos in any::<i32>()) {
+            let converted = datetime(Some(prost_types::Timestamp { seconds, nanos }));
+            if let Some(at) = converted {
+                prop_assert_eq!(at.timestamp(), seconds);
+            }
+        }
+    }
+}

@@ -108,7 +108,11 @@ pub fn page_size(requested: i32) -> Result<u64, Error> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
     use super::*;
+    use crate::arbitrary;
 
     fn tokens() -> PageTokens {
         PageTokens::new(&Secret::new("a-test-secret-that-is-long-enough-for-hs256"))
@@ -169,5 +173,42 @@ mod tests {
         assert_eq!(page_size(7).unwrap(), 7);
         assert_eq!(page_size(10_000).unwrap(), MAX_PAGE_SIZE);
         assert!(page_size(-1).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(arbitrary::config())]
+
+        #[test]
+        fn only_a_token_of_the_listing_opens_a_page(token in arbitrary::text(), scope in arbitrary::text()) {
+            let decoded = tokens().decode::<(chrono::DateTime<chrono::Utc>, Uuid)>(&scope, &token);
+            if token.is_empty() {
+                prop_assert!(matches!(decoded, Ok(None)));
+            } else {
+                prop_assert!(matches!(decoded, Err(Error::InvalidArgument(_))));
+            }
+        }
+
+        #[test]
+        fn an_edited_page_token_is_refused(at in any::<i64>(), id in any::<u128>(), position in any::<usize>(), flip in 1u8..) {
+            let tokens = tokens();
+            let cursor = (at, Uuid::from_u128(id));
+            let token = tokens.encode("sessions", &cursor);
+            let mut bytes = token.clone().into_bytes();
+            let i = position % bytes.len();
+            bytes[i] ^= flip;
+            let edited = String::from_utf8_lossy(&bytes).into_owned();
+            prop_assume!(edited != token);
+            let decoded = tokens.decode::<(i64, Uuid)>("sessions", &edited);
+            prop_assert!(matches!(decoded, Err(Error::InvalidArgument(_))), "{edited} gave {decoded:?}");
+            prop_assert!(tokens.decode::<(i64, Uuid)>("purchases:eve", &token).is_err());
+        }
+
+        #[test]
+        fn page_sizes_are_bounded(size in any::<i32>()) {
+            match page_size(size) {
+                Ok(n) => prop_assert!(size >= 0 && (1..=100).contains(&n)),
+                Err(err) => prop_assert!(size < 0 && matches!(err, Error::InvalidArgument(_))),
+            }
+        }
     }
 }

@@ -189,10 +189,7 @@ async fn hold_once(
     }
 }
 
-async fn publish_sessions(
-    db: &Db,
-    plan: &BaselinePlan,
-) -> anyhow::Result<Vec<Uuid>> {
+async fn publish_sessions(db: &Db, plan: &BaselinePlan) -> anyhow::Result<Vec<Uuid>> {
     let mut sessions = Vec::new();
     for _ in 0..plan.sessions {
         let new = NewSession {

@@ -1,0 +1,63 @@
+//! Hostile input for the property tests beside every decoder and validator:
+//! any text (SQL, control and non-ASCII characters), ids that are sometimes
+//! UUIDs, and seat labels that are sometimes valid. `PROPTEST_CASES` scales
+//! the number of cases (256 by default).
+
+use proptest::prelude::*;
+use uuid::Uuid;
+
+/// 256 cases per property, or `PROPTEST_CASES`.
+pub fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Any text: mostly short, with ASCII, SQL, control and non-ASCII characters.
+pub fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        prop::collection::vec(
+            prop_oneof![
+                Just("'".to_owned()),
+                Just("; DROP TABLE seats; --".to_owned()),
+                Just("\0".to_owned()),
+                Just("A1".to_owned()),
+                Just(" ".to_owned()),
+                Just("🎬".to_owned()),
+                Just("ção".to_owned()),
+                any::<char>().prop_map(String::from),
+                (0u32..30).prop_map(|n| n.to_string()),
+                prop::char::range('A', 'Z').prop_map(String::from),
+            ],
+            0..6
+        )
+        .prop_map(|parts| parts.concat()),
+    ]
+}
+
+/// Text that is sometimes a valid UUID.
+pub fn id_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        text(),
+        any::<u128>().prop_map(|n| Uuid::from_u128(n).to_string()),
+        any::<u128>().prop_map(|n| format!(" {} ", Uuid::from_u128(n).simple())),
+    ]
+}
+
+/// Lists of seat labels, some valid, most not.
+pub fn label_texts() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(
+        prop_oneof![
+            text(),
+            (prop::char::range('A', 'a'), 0u32..60).prop_map(|(r, n)| format!("{r}{n}")),
+        ],
+        0..14,
+    )
+}
