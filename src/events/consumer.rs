@@ -1,5 +1,5 @@
 //! Durable JetStream consumers that do real work with events, such as the
-//! sales figures (`crate::figures`): delivery, acks, retries and dead
+//! sales figures: delivery, acks, retries and dead
 //! letters, for any [`Handler`].
 //!
 //! Every instance runs each consumer; they share one durable pull consumer,
