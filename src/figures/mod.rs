@@ -134,7 +134,9 @@ mod tests {
             &["A1", "B2"],
             5000,
         );
-        let change = change_of("payment.confirmed", &payload).unwrap().unwrap();
+        let change = change_of(EventType::PaymentConfirmed.name(), &payload)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             change,
             Change {
@@ -157,7 +159,9 @@ mod tests {
             ..Default::default()
         }
         .encode_to_vec();
-        let change = change_of("reservation.expired", &payload).unwrap().unwrap();
+        let change = change_of(EventType::ReservationExpired.name(), &payload)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (
                 change.tickets_sold,
@@ -170,19 +174,22 @@ mod tests {
 
     #[test]
     fn other_types_change_nothing_whatever_their_payload() {
-        assert_eq!(change_of("reservation.created", b"\xff\xff").unwrap(), None);
+        assert_eq!(
+            change_of(EventType::ReservationCreated.name(), b"\xff\xff").unwrap(),
+            None
+        );
         assert_eq!(change_of("seats.changed.x", b"").unwrap(), None);
     }
 
     #[test]
     fn bad_payloads_and_ids_are_rejected_with_the_reason() {
-        let garbage = change_of("payment.confirmed", b"\xff\xff\xff").unwrap_err();
+        let garbage = change_of(EventType::PaymentConfirmed.name(), b"\xff\xff\xff").unwrap_err();
         assert!(
             format!("{garbage:#}").contains("decoding a PaymentConfirmed"),
             "{garbage:#}"
         );
         let no_id = change_of(
-            "payment.confirmed",
+            EventType::PaymentConfirmed.name(),
             &payment("", &Uuid::new_v4().to_string(), &["A1"], 1),
         )
         .unwrap_err();
@@ -196,6 +203,6 @@ mod tests {
             &["A1"],
             -1,
         );
-        assert!(change_of("payment.confirmed", &negative).is_err());
+        assert!(change_of(EventType::PaymentConfirmed.name(), &negative).is_err());
     }
 }

@@ -92,9 +92,10 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
 /// The event type without a per-session suffix: `seats.changed.<session_id>`
 /// is a `seats.changed`.
 pub fn kind(event_type: &str) -> &str {
-    match event_type.strip_prefix("seats.changed.") {
-        Some(_) => "seats.changed",
-        None => event_type,
+    let changed = EventType::SeatsChanged.name();
+    match event_type.strip_prefix(changed) {
+        Some(suffix) if suffix.starts_with('.') => changed,
+        _ => event_type,
     }
 }
 
@@ -196,7 +197,9 @@ mod tests {
             payment_reference: "pix-1".into(),
         }
         .encode_to_vec();
-        let event = describe("payment.confirmed", &payload).unwrap().unwrap();
+        let event = describe(EventType::PaymentConfirmed.name(), &payload)
+            .unwrap()
+            .unwrap();
         assert_eq!(time(event.occur_time), "2026-11-22T11:14:08.745Z");
         assert_eq!(
             event.fields,
@@ -227,7 +230,7 @@ mod tests {
     #[test]
     fn unknown_types_and_garbage_are_told_apart() {
         assert_eq!(describe("popcorn.sold", b"\x08\x01").unwrap(), None);
-        assert!(describe("reservation.created", b"\xff\xff\xff").is_err());
+        assert!(describe(EventType::ReservationCreated.name(), b"\xff\xff\xff").is_err());
     }
 
     #[test]
