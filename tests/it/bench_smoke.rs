@@ -4,12 +4,11 @@
 //! parses and says every correctness check passed. Timings are the
 //! benchmark's business, not the tests'.
 
-mod common;
-
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
-use common::{SECRET, TestApp};
 use tokio::process::Command;
+
+use crate::support::{SECRET, TestApp};
 
 /// A generous bound on one scenario run, for a slow shared machine.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
