@@ -107,18 +107,24 @@ async fn after_random_changes_on_two_instances_every_watcher_folds_to_the_seat_m
             _ => {} // left to expire
         }
     }
-    // Every hold ends; then the maps must settle on the truth.
-    let truth = eventually(PATIENCE, || async {
-        let truth = folded(app.seat_map(&session).await);
-        let held = truth
-            .values()
-            .filter(|(status, _)| *status == SeatStatus::Held as i32)
-            .count();
-        (held == 0)
-            .then_some(truth)
-            .ok_or_else(|| format!("{held} holds outlived their time"))
+    // Every hold left alone ends, and its end is recorded (which changes its
+    // seats' versions); then the maps must settle on the truth.
+    eventually(PATIENCE, || async {
+        let pending = app
+            .count("SELECT count(*)::bigint FROM reservations WHERE status = 'pending'")
+            .await;
+        (pending == 0)
+            .then_some(())
+            .ok_or_else(|| format!("{pending} holds not yet recorded as ended"))
     })
     .await;
+    let truth = folded(app.seat_map(&session).await);
+    assert!(
+        truth
+            .values()
+            .all(|(status, _)| *status != SeatStatus::Held as i32),
+        "a hold outlived its time"
+    );
     for (i, (watched, task)) in watchers.into_iter().enumerate() {
         let ended = eventually(Duration::from_secs(10), || async {
             if task.is_finished() {

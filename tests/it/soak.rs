@@ -266,7 +266,7 @@ async fn run(
         format!("seats HELD past their expiry + {SWEEP_MARGIN:?}: {stuck}"),
         stuck == 0,
     ));
-    invariants::wait_until_relayed(&settings.database_url, Duration::from_secs(120)).await;
+    invariants::wait_until_settled(&settings.database_url, Duration::from_secs(120)).await;
     let delivery = invariants::delivery(
         &settings.database_url,
         &settings.nats_url,

@@ -163,6 +163,30 @@ pub async fn wait_until_relayed(database_url: &str, limit: Duration) {
     db.close().await.expect("close");
 }
 
+/// Waits until no reservation is pending any more (so the sweepers write no
+/// further events) and every outbox row is published: only then do the
+/// outbox and the stream hold the same events at any one time.
+pub async fn wait_until_settled(database_url: &str, limit: Duration) {
+    let db = connect(database_url).await;
+    eventually(limit, || async {
+        let pending = count(
+            &db,
+            "SELECT count(*)::bigint FROM reservations WHERE status = 'pending'",
+        )
+        .await;
+        let unpublished = count(
+            &db,
+            "SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL",
+        )
+        .await;
+        (pending == 0 && unpublished == 0)
+            .then_some(())
+            .ok_or_else(|| format!("{pending} holds pending, {unpublished} events unpublished"))
+    })
+    .await;
+    db.close().await.expect("close");
+}
+
 /// What the stream holds compared with the outbox.
 #[derive(Debug)]
 pub struct Delivery {
