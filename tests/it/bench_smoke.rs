@@ -8,7 +8,7 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use tokio::process::Command;
 
-use crate::support::{SECRET, TestApp};
+use crate::support::{SECRET, TestApp, heavy};
 
 /// A generous bound on one scenario run, for a slow shared machine.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -72,6 +72,7 @@ async fn short_hold_server() -> TestApp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throughput_runs_with_its_baseline() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = [
         "--clients",
@@ -99,6 +100,7 @@ async fn throughput_runs_with_its_baseline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stampede_runs_both_races() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = [
         "--callers",
@@ -115,6 +117,7 @@ async fn stampede_runs_both_races() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flow_runs() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = ["--rate", "10", "--duration", "2s", "--sessions", "1"];
     bench(&app, "flow", &args).await;
@@ -123,6 +126,7 @@ async fn flow_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_runs() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = ["--holds", "3", "--interval", "50ms", "--timeout", "15s"];
     bench(&app, "expiry", &args).await;
@@ -131,6 +135,7 @@ async fn expiry_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_runs() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = [
         "--watchers",

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::support::{
     Client, PATIENCE, TestApp,
     db::{count, rows},
-    eventually, labels,
+    eventually, heavy, labels,
     pb::{Reservation, ReservationStatus, Sale, SeatMap, SeatStatus, Session},
     precondition_violations,
     process::ServerProcess,
@@ -57,6 +57,7 @@ fn check_reserve_refusal(status: &Status, seats: &[String]) -> Result<(), String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_callers_on_two_instances_race_for_one_seat_and_one_wins() {
+    let _heavy = heavy().await;
     let app = TestApp::spawn().await;
     let other = ServerProcess::spawn(&app).await;
     let session = app.create_session(2, 8).await;
@@ -124,6 +125,7 @@ async fn two_hundred_callers_on_two_instances_race_for_one_seat_and_one_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crossed_requests_on_two_instances_never_deadlock_nor_hold_half_a_request() {
+    let _heavy = heavy().await;
     let app = TestApp::spawn().await;
     let other = ServerProcess::spawn(&app).await;
     let instances = [&app.channel, &other.channel];
@@ -544,6 +546,7 @@ async fn torture_worker(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_randomized_crowd_on_two_instances_never_sells_a_seat_twice() {
+    let _heavy = heavy().await;
     let app = TestApp::spawn_with(|settings| settings.hold_duration = Duration::from_secs(2)).await;
     let other = ServerProcess::spawn(&app).await;
     let sessions = vec![

@@ -8,7 +8,7 @@ use prost::Message;
 use crate::support::{
     Client, PATIENCE, TestApp, Topology,
     db::{row, strings},
-    ev, eventually,
+    ev, eventually, heavy,
     invariants::wait_until_relayed,
     labels,
     nats::PrivateNats,
@@ -267,6 +267,7 @@ async fn a_nats_outage_delays_events_but_loses_and_repeats_none() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_relaying_at_once_publish_each_event_once() {
+    let _heavy = heavy().await;
     let app = TestApp::spawn().await;
     let nats_url = app.settings.nats_url.clone();
     let other = ServerProcess::spawn(&app).await;

@@ -17,7 +17,7 @@ use tonic_health::pb::{
 use crate::support::{
     Settings, TestApp,
     crowd::{CALL_BOUND, Crowd, Plan, Sessions, Tally, Targets},
-    db, eventually, eventually_every, invariants, labels,
+    db, eventually, eventually_every, heavy, invariants, labels,
     nats::PrivateNats,
     pb::{
         CancelReservationRequest, ConfirmPaymentRequest, GetReservationRequest, GetSeatMapRequest,
@@ -133,6 +133,7 @@ async fn wait_for_gate(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_booking_goes_on_correctly_and_the_locks_resume_when_it_returns() {
+    let _heavy = heavy().await;
     let mut redis = PrivateRedis::start();
     let redis_url = redis.url();
     let app = TestApp::spawn_with(|s| {
@@ -202,6 +203,7 @@ async fn fold(mut stream: Streaming<SeatMapEvent>, watched: Arc<Mutex<Folded>>) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
+    let _heavy = heavy().await;
     let mut nats = PrivateNats::start();
     let nats_url = nats.url();
     let app = TestApp::spawn_with(|s| {
@@ -275,6 +277,7 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after_it() {
+    let _heavy = heavy().await;
     let redis = PrivateRedis::start();
     let redis_url = redis.url();
     let app = TestApp::spawn_with(|s| {
@@ -451,6 +454,7 @@ async fn assert_unavailable_quickly(calls: Vec<(&'static str, Call)>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_a_restart() {
+    let _heavy = heavy().await;
     let mut postgres = PrivatePostgres::start();
     let database_url = postgres.url();
     let app = TestApp::spawn_with(|s| s.database_url = database_url.clone()).await;

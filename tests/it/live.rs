@@ -8,7 +8,7 @@ use std::{
 use tonic::{Code, Streaming, transport::Channel};
 
 use crate::support::{
-    PATIENCE, TestApp, eventually, labels,
+    PATIENCE, TestApp, eventually, heavy, labels,
     nats::PrivateNats,
     pb::{SeatMapEvent, SeatStatus, seat_map_event::Event},
     process::ServerProcess,
@@ -213,6 +213,7 @@ async fn a_watcher_that_stops_reading_gets_a_fresh_snapshot_when_it_reads_again(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_watchers_all_receive_an_update() {
+    let _heavy = heavy().await;
     let app = TestApp::spawn().await;
     let session = app.create_session(2, 8).await.session_id;
     let mut channels = Vec::new();

@@ -10,6 +10,7 @@ pub mod app;
 pub mod client;
 pub mod crowd;
 pub mod db;
+mod heavy;
 pub mod invariants;
 pub mod nats;
 pub mod postgres;
@@ -26,6 +27,7 @@ pub use client::{
     Client, assert_not_found, counts, invalid_fields, precondition_violations, seat,
     seat_unavailable, session_request, violated_fields, violation,
 };
+pub use heavy::heavy;
 pub use wait::{eventually, eventually_every};
 
 // Everything the tests use of the `cinema` library, in one place: when its
