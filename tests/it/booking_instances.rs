@@ -530,7 +530,8 @@ async fn torture_worker(
                 *tally.entry("seat map").or_default() += 1;
             }
             _ => {
-                // Let some holds run out.
+                // A customer pausing is part of the workload: some holds
+                // run out meanwhile.
                 tokio::time::sleep(Duration::from_millis(200 + rng.below(1000) as u64)).await;
                 *tally.entry("wait").or_default() += 1;
             }

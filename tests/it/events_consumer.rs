@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::support::{
     PATIENCE, TestApp, Topology,
     app::init_test_logs,
-    ev, eventually,
+    ev, eventually, fresh_prefix,
     internals::{
         CONSUMER, CONTENT_TYPE, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, EVENT_TYPE_HEADER,
         NewSession, Session, SessionSales, StreamLimits, catalog, consumer, events,
@@ -31,9 +31,6 @@ use crate::support::{
     resources::{Streams, TestDatabase},
     service_url, session_request, violated_fields,
 };
-
-/// How long a test waits for something that should happen within a second or two.
-const DEADLINE: Duration = PATIENCE;
 
 const LIMITS: StreamLimits = StreamLimits {
     max_age: Duration::from_secs(3600),
@@ -50,7 +47,8 @@ struct World {
     prefix: String,
     topology: Topology,
     session: Session,
-    // Dropped last: the connection above is closed by then.
+    // Dropped last (fields drop in order): the streams, then the database,
+    // whatever connections to it are still open.
     _streams: Streams,
     database: TestDatabase,
 }
@@ -65,7 +63,7 @@ impl World {
     async fn on(nats_url: &str) -> Self {
         init_test_logs();
         let database = TestDatabase::create().await;
-        let prefix = crate::support::fresh_prefix();
+        let prefix = fresh_prefix();
         let streams = Streams::new(nats_url, &prefix);
         let db = sea_orm::Database::connect(database.url())
             .await
@@ -116,7 +114,7 @@ impl World {
 
     /// Waits until the session's figures are (tickets, revenue, expired holds).
     async fn wait_for_figures(&self, expected: (i64, i64, i64)) -> SessionSales {
-        eventually(DEADLINE, || async {
+        eventually(PATIENCE, || async {
             let sales = self.sales().await;
             let figures = (sales.tickets_sold, sales.revenue_cents, sales.holds_expired);
             (figures == expected)
@@ -128,7 +126,7 @@ impl World {
 
     /// Waits until the consumer has acked everything up to stream sequence `last`.
     async fn wait_until_consumed(&self, last: u64) {
-        eventually(DEADLINE, || async {
+        eventually(PATIENCE, || async {
             let stream = self
                 .js
                 .get_stream(&self.topology.stream)
@@ -310,7 +308,7 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_and_the_events_behind_it_
         .get_stream(&world.topology.dlq_stream)
         .await
         .expect("the DLQ stream");
-    let letter = eventually(DEADLINE, || async {
+    let letter = eventually(PATIENCE, || async {
         dlq.get_raw_message(1).await.map_err(|e| e.to_string())
     })
     .await;
@@ -336,7 +334,7 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_and_the_events_behind_it_
     );
 
     // Dead-lettered on its 5th delivery, not before...
-    let advisory = tokio::time::timeout(DEADLINE, terminated.next())
+    let advisory = tokio::time::timeout(PATIENCE, terminated.next())
         .await
         .expect("a MSG_TERMINATED advisory")
         .expect("the subscription is open");
@@ -406,7 +404,7 @@ async fn the_consumer_waits_for_its_stream_and_rides_out_a_nats_restart() {
     let session = world.session.session_id;
     // The stream appears after the consumer started, as when a worker
     // starts before any server has.
-    eventually(DEADLINE, || async {
+    eventually(PATIENCE, || async {
         let stream_info = format!("$JS.API.STREAM.INFO.{}", world.topology.stream);
         let mut probe = world
             .nats
@@ -434,7 +432,7 @@ async fn the_consumer_waits_for_its_stream_and_rides_out_a_nats_restart() {
     // A request sent just as the client notices the restart is lost with
     // the old connection; asking (safely, again) until one is answered
     // makes sure the event below reaches the new server.
-    eventually(DEADLINE, || async {
+    eventually(PATIENCE, || async {
         let stream = world.js.get_stream(&world.topology.stream);
         let answer = tokio::time::timeout(Duration::from_millis(500), stream).await;
         answer
@@ -495,7 +493,7 @@ async fn admins_read_the_figures_that_sales_and_expiries_add_up_to() {
         .await
         .expect("reserve seats");
 
-    let figures = eventually(DEADLINE, || async {
+    let figures = eventually(PATIENCE, || async {
         let sales = admin
             .session_sales(&sold.session_id)
             .await
@@ -600,7 +598,7 @@ async fn events_tail_prints_one_line_per_event_until_ctrl_c() {
             .expect("start tail"),
     );
     let lines = stdout_lines(&mut tail.0);
-    let deadline = Instant::now() + DEADLINE;
+    let deadline = Instant::now() + PATIENCE;
     let seen: Vec<String> = (0..3)
         .map(|_| {
             lines

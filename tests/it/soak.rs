@@ -183,6 +183,8 @@ async fn run(
     let mut last_session = Instant::now();
     let until = started + duration;
     while Instant::now() < until {
+        // Quiet time between faults, and below each outage's length: the
+        // pauses are the scenario.
         tokio::time::sleep(rng.between(BETWEEN_FAULTS)).await;
         if last_session.elapsed() >= NEW_SESSION_EVERY
             && let Ok(id) = create_session(&targets, &admin).await

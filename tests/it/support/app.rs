@@ -6,14 +6,14 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use cinema::{
-    config::{LogFormat, Secret, ServerLimits, StreamLimits},
+    config::{LogFormat, ServerLimits, StreamLimits},
     live::Hub,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
 
 use super::{
-    Authenticator, Client, Settings, fresh_prefix,
+    Authenticator, Client, Secret, Settings, fresh_prefix,
     pb::{
         SeatMap, Session, booking_service_client::BookingServiceClient,
         session_service_client::SessionServiceClient,

@@ -30,10 +30,10 @@ pub use client::{
 pub use heavy::heavy;
 pub use wait::{eventually, eventually_every};
 
-// Everything the tests use of the `cinema` library, in one place: when its
-// modules move, the paths change here and nowhere else. (Only
-// `hostile_input/whitebox.rs`, which tests library internals directly and
-// is bound for `src/`, imports the library on its own.)
+// Everything the tests use of the `cinema` library is imported here (and,
+// for the server harness, in app.rs): when its modules move, the paths
+// change in these two files only. (Except `hostile_input/whitebox.rs`, which
+// tests library internals directly and is bound for `src/`.)
 pub use cinema::{
     auth::Authenticator,
     config::{Budget, RateLimits, Secret, Settings},
