@@ -4,12 +4,11 @@
 //! parses and says every correctness check passed. Timings are the
 //! benchmark's business, not the tests'.
 
-mod common;
-
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
-use common::{SECRET, TestApp};
 use tokio::process::Command;
+
+use crate::support::{SECRET, TestApp, heavy};
 
 /// A generous bound on one scenario run, for a slow shared machine.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -73,6 +72,7 @@ async fn short_hold_server() -> TestApp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throughput_runs_with_its_baseline() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = [
         "--clients",
@@ -100,6 +100,7 @@ async fn throughput_runs_with_its_baseline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stampede_runs_both_races() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = [
         "--callers",
@@ -116,6 +117,7 @@ async fn stampede_runs_both_races() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flow_runs() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = ["--rate", "10", "--duration", "2s", "--sessions", "1"];
     bench(&app, "flow", &args).await;
@@ -124,6 +126,7 @@ async fn flow_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_runs() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = ["--holds", "3", "--interval", "50ms", "--timeout", "15s"];
     bench(&app, "expiry", &args).await;
@@ -132,6 +135,7 @@ async fn expiry_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_runs() {
+    let _heavy = heavy().await;
     let app = short_hold_server().await;
     let args = [
         "--watchers",

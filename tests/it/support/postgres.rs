@@ -129,6 +129,7 @@ impl PrivatePostgres {
             .spawn()
             .expect("start postgres");
         self.child = Some(child);
+        // Called from sync code: a plain polling loop, not `eventually`.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let ready = Command::new(bin("pg_isready"))
@@ -178,6 +179,7 @@ impl PrivatePostgres {
         let _ = Command::new("kill")
             .args(["-s", signal, &child.id().to_string()])
             .status();
+        // Also called from Drop: a plain polling loop, not `eventually`.
         let deadline = Instant::now() + Duration::from_secs(10);
         while child.try_wait().ok().flatten().is_none() {
             if Instant::now() >= deadline {

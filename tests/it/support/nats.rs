@@ -61,6 +61,7 @@ impl PrivateNats {
             .spawn()
             .expect("start nats-server");
         self.child = Some(child);
+        // Called from sync code: a plain polling loop, not `eventually`.
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(

@@ -1,10 +1,8 @@
 //! Runs the README's grpcurl walkthrough, as written, against a fresh server.
 
-mod common;
-
 use std::{path::Path, process::Command};
 
-use common::{SECRET, TestApp};
+use crate::support::{SECRET, TestApp};
 
 /// The shell block between the walkthrough markers of the README.
 fn walkthrough() -> String {

@@ -13,13 +13,12 @@ use std::{
     time::Duration,
 };
 
-use cinema::config::Settings;
-use cinema::proto::v1::{
-    booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
-};
 use tonic::transport::Channel;
 
-use super::TestApp;
+use super::{
+    Budget, Settings, TestApp, app::serving_within,
+    pb::session_service_client::SessionServiceClient,
+};
 
 /// How many of the child's last log lines are kept for failure messages.
 const KEPT_LOG_LINES: usize = 200;
@@ -29,7 +28,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A `cinema serve` child process; killed when dropped.
 pub struct ServerProcess {
-    pub addr: SocketAddr,
     pub channel: Channel,
     logs: Arc<Mutex<VecDeque<String>>>,
     child: Child,
@@ -154,7 +152,6 @@ impl ServerProcess {
             .await
             .expect("connect to the server process");
         let process = ServerProcess {
-            addr,
             channel,
             logs,
             child,
@@ -165,21 +162,16 @@ impl ServerProcess {
 
     /// Waits (generously) for health to report SERVING.
     async fn wait_until_serving(&self) {
-        if super::serving_within(&self.channel, Duration::from_secs(10)).await {
-            return;
+        if let Err(last) = serving_within(&self.channel, Duration::from_secs(10)).await {
+            panic!(
+                "the server process never reported SERVING ({last}); log:\n{}",
+                self.recent_logs().join("\n")
+            );
         }
-        panic!(
-            "the server process never reported SERVING; log:\n{}",
-            self.recent_logs().join("\n")
-        );
     }
 
     pub fn sessions(&self) -> SessionServiceClient<Channel> {
         SessionServiceClient::new(self.channel.clone())
-    }
-
-    pub fn booking(&self) -> BookingServiceClient<Channel> {
-        BookingServiceClient::new(self.channel.clone())
     }
 
     /// Kills the process with SIGKILL, as a crash would: nothing is drained.
@@ -207,7 +199,7 @@ impl Drop for ServerProcess {
 }
 
 /// A budget as `CINEMA_RATE_LIMIT_*` spells it.
-fn budget(budget: cinema::config::Budget) -> String {
+fn budget(budget: Budget) -> String {
     format!("{}/{}ms", budget.calls, budget.window.as_millis())
 }
 
@@ -218,4 +210,15 @@ fn serving_addr(line: &str) -> Option<SocketAddr> {
         return None;
     }
     log["addr"].as_str()?.parse().ok()
+}
+
+/// Any child process a test starts, killed (and reaped) if the test ends
+/// while it still runs, e.g. on a panic.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -57,6 +57,7 @@ impl PrivateRedis {
             .spawn()
             .expect("start redis-server");
         self.child = Some(child);
+        // Called from sync code: a plain polling loop, not `eventually`.
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.command(&["PING"]).ok() != Some(Reply::Status("PONG".into())) {
             assert!(

@@ -2,21 +2,8 @@
 //! rate limits shared by instances, and a shutdown that lets in-flight calls
 //! finish.
 
-mod common;
-
 use std::{net::SocketAddr, time::Duration};
 
-use cinema::{
-    config::{Budget, RateLimits},
-    proto::v1::{
-        ConfirmPaymentRequest, GetSessionRequest, ReserveSeatsRequest,
-        booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
-    },
-};
-use common::{
-    TestApp, authed, create_session, free_port, process::ServerProcess, reserve_on,
-    reserve_request, watch_on,
-};
 use opentelemetry_proto::tonic::{
     collector::trace::v1::{
         ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -24,10 +11,18 @@ use opentelemetry_proto::tonic::{
     },
     trace::v1::Span,
 };
-use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_types::StatusExt;
+
+use crate::support::{
+    Budget, RateLimits, TestApp,
+    client::authed,
+    db, eventually, eventually_every, free_port,
+    pb::{GetSessionRequest, session_service_client::SessionServiceClient},
+    process::ServerProcess,
+};
 
 /// The body of `GET /metrics`.
 async fn scrape(addr: SocketAddr) -> String {
@@ -82,46 +77,42 @@ async fn metrics_show_every_series_after_a_booking_flow() {
     })
     .await;
     let server = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 2, 8).await.session_id;
-    let mut watching = watch_on(&server.channel, &app.token("watcher"), &session).await;
+    let session = app.create_session(2, 8).await.session_id;
+    let mut watching = app
+        .user("watcher")
+        .on(&server.channel)
+        .watch(&session)
+        .await
+        .expect("watch");
     watching.message().await.expect("a snapshot");
 
-    let paid = reserve_on(&server.channel, &app, "alice", &session, &["A1"]).await;
-    server
-        .booking()
-        .confirm_payment(authed(
-            ConfirmPaymentRequest {
-                reservation_id: paid,
-                payment_reference: "pix-1".into(),
-                request_id: String::new(),
-            },
-            &app.token("alice"),
-        ))
+    let alice = app.user("alice").on(&server.channel);
+    let paid = alice.reserve(&session, &["A1"]).await.expect("reserve");
+    alice
+        .confirm_with(&paid.reservation_id, "pix-1", "")
         .await
         .expect("pay");
-    reserve_on(&server.channel, &app, "bob", &session, &["A2"]).await;
-    let refused = server
-        .booking()
-        .reserve_seats(reserve_request(&session, &["A1"], &app.token("carol")))
+    let bob = app.user("bob").on(&server.channel);
+    bob.reserve(&session, &["A2"]).await.expect("reserve");
+    let refused = app
+        .user("carol")
+        .on(&server.channel)
+        .reserve(&session, &["A1"])
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
 
     // Bob's hold lapses after a second; the gauges refresh every 5 s.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let metrics = loop {
+    let scrapes = Duration::from_millis(200);
+    let metrics = eventually_every(Duration::from_secs(20), scrapes, || async {
         let metrics = scrape(metrics_addr).await;
         let swept = sample(&metrics, "cinema_expiry_lag_seconds_count") == Some(1.0);
         let watched = sample(&metrics, "cinema_watchers_active") == Some(1.0);
-        if swept && watched {
-            break metrics;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no expiry or watcher seen:\n{metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+        (swept && watched)
+            .then_some(metrics)
+            .ok_or("no expiry or watcher seen")
+    })
+    .await;
 
     let reserve = r#"method="/cinema.v1.BookingService/ReserveSeats""#;
     for (series, expected) in [
@@ -189,12 +180,9 @@ async fn request_ids_round_trip_and_appear_in_the_logs() {
     let app = TestApp::spawn().await;
     let server = ServerProcess::spawn(&app).await;
     let unknown = uuid::Uuid::new_v4().to_string();
-    let mut request = authed(
-        GetSessionRequest {
-            session_id: unknown.clone(),
-        },
-        &app.token("alice"),
-    );
+    let mut request = app.user("alice").request(GetSessionRequest {
+        session_id: unknown.clone(),
+    });
     request
         .metadata_mut()
         .insert("x-request-id", "trace-me-42".parse().expect("ASCII"));
@@ -203,43 +191,32 @@ async fn request_ids_round_trip_and_appear_in_the_logs() {
     assert_eq!(request_id(status.metadata()), Some("trace-me-42"));
 
     // Without one, the server makes one up and says which.
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let answer = server
         .sessions()
-        .get_session(authed(
-            GetSessionRequest {
-                session_id: session,
-            },
-            &app.token("bob"),
-        ))
+        .get_session(app.user("bob").request(GetSessionRequest {
+            session_id: session,
+        }))
         .await
         .expect("get the session");
     let generated = request_id(answer.metadata()).expect("a generated request id");
     assert!(uuid::Uuid::try_parse(generated).is_ok(), "{generated}");
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
+    let log = eventually(Duration::from_secs(5), || async {
         let logs = server.recent_logs();
         let finished = logs.iter().find_map(|line| {
             let log: serde_json::Value = serde_json::from_str(line).ok()?;
             (log["message"] == "rpc finished" && log["span"]["request_id"] == "trace-me-42")
                 .then_some(log)
         });
-        if let Some(log) = finished {
-            let span = &log["span"];
-            assert_eq!(span["code"], "NOT_FOUND", "{log}");
-            assert_eq!(span["user"], "alice", "{log}");
-            assert_eq!(span["session_id"], unknown, "{log}");
-            assert_eq!(span["method"], "/cinema.v1.SessionService/GetSession");
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no log line with the request id:\n{}",
-            logs.join("\n")
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        finished.ok_or_else(|| format!("no log line with the request id:\n{}", logs.join("\n")))
+    })
+    .await;
+    let span = &log["span"];
+    assert_eq!(span["code"], "NOT_FOUND", "{log}");
+    assert_eq!(span["user"], "alice", "{log}");
+    assert_eq!(span["session_id"], unknown, "{log}");
+    assert_eq!(span["method"], "/cinema.v1.SessionService/GetSession");
     drop(server);
     app.stop().await;
 }
@@ -285,7 +262,7 @@ async fn rate_limits_hold_across_instances_and_recover() {
     })
     .await;
     let other = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let alice = app.token("alice");
 
     // Six reads, alternating between the instances, spend Alice's budget.
@@ -320,11 +297,16 @@ async fn rate_limits_hold_across_instances_and_recover() {
     );
 
     // Booking has a budget of its own, and Bob one of his.
-    reserve_on(&other.channel, &app, "alice", &session, &["A1"]).await;
+    app.user("alice")
+        .on(&other.channel)
+        .reserve(&session, &["A1"])
+        .await
+        .expect("a reserve with the booking budget");
     read_session(&app.channel, Some(&app.token("bob")), &session)
         .await
         .expect("Bob's read");
 
+    // Waiting out the window is the scenario: the budget comes back by itself.
     tokio::time::sleep(retry_after + Duration::from_millis(100)).await;
     read_session(&other.channel, Some(&alice), &session)
         .await
@@ -374,32 +356,34 @@ async fn rate_limits_let_calls_through_while_redis_is_down() {
         });
     })
     .await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     for _ in 0..3 {
         read_session(&app.channel, Some(&app.token("alice")), &session)
             .await
             .expect("a read while Redis is down");
     }
-    reserve_on(&app.channel, &app, "alice", &session, &["A1"]).await;
+    app.user("alice")
+        .reserve(&session, &["A1"])
+        .await
+        .expect("a reserve while Redis is down");
     app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_an_in_flight_reserve_finish_and_ends_watches() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await.session_id;
-    let alice = app.token("alice");
-    let mut watching = watch_on(&app.channel, &app.token("watcher"), &session).await;
+    let session = app.create_session(2, 8).await.session_id;
+    let alice = app.user("alice");
+    let mut watching = app.user("watcher").watch(&session).await.expect("watch");
     watching.message().await.expect("a snapshot");
 
     // Holding A1's row lock keeps Alice's ReserveSeats waiting inside its transaction.
-    let db = Database::connect(&app.settings.database_url)
-        .await
-        .expect("connect to the test database");
+    let db = app.db().await;
     let blocker = lock_seat(&db, &session, "A1").await;
-    let mut booking = BookingServiceClient::new(app.channel.clone());
-    let request = reserve_request(&session, &["A1"], &alice);
-    let reserving = tokio::spawn(async move { booking.reserve_seats(request).await });
+    let reserving = tokio::spawn({
+        let (alice, session) = (alice.clone(), session.clone());
+        async move { alice.reserve(&session, &["A1"]).await }
+    });
     wait_for_lock_waiters(&db, 1).await;
 
     let channel = app.channel.clone();
@@ -408,6 +392,8 @@ async fn shutdown_lets_an_in_flight_reserve_finish_and_ends_watches() {
         .await
         .expect("the watch did not end");
     assert_eq!(ended.unwrap_err().code(), Code::Unavailable);
+    // Neither may finish while A1 stays locked: a moment in which they would
+    // (wrongly) do so is all there is to wait for.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!reserving.is_finished(), "the reserve did not wait for A1");
     assert!(
@@ -419,54 +405,40 @@ async fn shutdown_lets_an_in_flight_reserve_finish_and_ends_watches() {
     let reservation = reserving
         .await
         .expect("the reserving task")
-        .expect("the in-flight reserve succeeds")
-        .into_inner();
+        .expect("the in-flight reserve succeeds");
     assert_eq!(reservation.seat_labels, ["A1"]);
-    let (settings, database) = tokio::time::timeout(Duration::from_secs(10), stopping)
+    let leftovers = tokio::time::timeout(Duration::from_secs(10), stopping)
         .await
         .expect("shutdown finishes once the reserve has")
         .expect("the stopping task");
-    let refused = read_session(&channel, Some(&alice), &session).await;
+    let refused = read_session(&channel, Some(alice.token()), &session).await;
     assert!(refused.is_err(), "a call after shutdown was answered");
 
     // The relay published what the last call committed before it stopped.
-    let unpublished = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT count(*) AS events FROM outbox WHERE published_time IS NULL",
-        ))
-        .await
-        .expect("read the outbox")
-        .expect("a row");
-    assert_eq!(unpublished.try_get::<i64>("", "events").unwrap(), 0);
+    let unpublished = db::count(
+        &db,
+        "SELECT count(*) AS events FROM outbox WHERE published_time IS NULL",
+    )
+    .await;
+    assert_eq!(unpublished, 0);
     db.close().await.expect("close");
-    common::drop_database(&database).await;
-    common::delete_streams(&settings).await;
+    leftovers.remove().await;
 }
 
 /// Waits until `count` backends wait for a row lock in this database.
 async fn wait_for_lock_waiters(db: &sea_orm::DatabaseConnection, count: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let row = db
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT count(*) AS waiting FROM pg_stat_activity
-                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            ))
-            .await
-            .expect("read pg_stat_activity")
-            .expect("a row");
-        let waiting: i64 = row.try_get("", "waiting").expect("a count");
-        if waiting >= count {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no call waits for the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(10), || async {
+        let waiting = db::count(
+            db,
+            "SELECT count(*) AS waiting FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .await;
+        (waiting >= count)
+            .then_some(())
+            .ok_or_else(|| format!("{waiting} calls wait for the lock, not {count}"))
+    })
+    .await;
 }
 
 /// A stand-in OTLP collector: hands every exported span to the test.
@@ -524,12 +496,9 @@ async fn spans_are_exported_over_otlp_when_a_collector_is_configured() {
         ],
     )
     .await;
-    let mut request = authed(
-        GetSessionRequest {
-            session_id: uuid::Uuid::new_v4().to_string(),
-        },
-        &app.token("alice"),
-    );
+    let mut request = app.user("alice").request(GetSessionRequest {
+        session_id: uuid::Uuid::new_v4().to_string(),
+    });
     request
         .metadata_mut()
         .insert("x-request-id", "exported-7".parse().expect("ASCII"));
@@ -560,23 +529,14 @@ async fn spans_are_exported_over_otlp_when_a_collector_is_configured() {
 #[tokio::test]
 async fn messages_over_the_size_limit_are_refused() {
     let app = TestApp::spawn_with(|s| s.server_limits.max_message_bytes = 64 << 10).await;
-    let session = create_session(&app, 2, 8).await.session_id;
-    let mut booking = app.booking();
-    let reserve = |labels: usize| {
-        authed(
-            ReserveSeatsRequest {
-                session_id: session.clone(),
-                seat_labels: vec!["A1".repeat(8); labels],
-                request_id: String::new(),
-            },
-            &app.token("alice"),
-        )
-    };
+    let session = app.create_session(2, 8).await.session_id;
+    let alice = app.user("alice");
+    let labels = |n: usize| vec!["A1".repeat(8); n];
     // About 100 KiB: refused before it is decoded.
-    let refused = booking.reserve_seats(reserve(10_000)).await.unwrap_err();
+    let refused = alice.reserve(&session, &labels(10_000)).await.unwrap_err();
     assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
     // About 1 KiB: decoded, then refused by validation.
-    let invalid = booking.reserve_seats(reserve(100)).await.unwrap_err();
+    let invalid = alice.reserve(&session, &labels(100)).await.unwrap_err();
     assert_eq!(invalid.code(), Code::InvalidArgument, "{invalid:?}");
     app.stop().await;
 }
@@ -584,17 +544,12 @@ async fn messages_over_the_size_limit_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_past_the_server_deadline_is_cut_and_leaves_nothing_behind() {
     let app = TestApp::spawn_with(|s| s.server_limits.rpc_timeout = Duration::from_secs(1)).await;
-    let session = create_session(&app, 2, 8).await.session_id;
-    let db = Database::connect(&app.settings.database_url)
-        .await
-        .expect("connect to the test database");
+    let session = app.create_session(2, 8).await.session_id;
+    let db = app.db().await;
     let blocker = lock_seat(&db, &session, "A1").await;
+    let alice = app.user("alice");
     let started = std::time::Instant::now();
-    let cut = app
-        .booking()
-        .reserve_seats(reserve_request(&session, &["A1"], &app.token("alice")))
-        .await
-        .unwrap_err();
+    let cut = alice.reserve(&session, &["A1"]).await.unwrap_err();
     let waited = started.elapsed();
     assert_eq!(cut.code(), Code::DeadlineExceeded, "{cut:?}");
     assert!(
@@ -604,21 +559,21 @@ async fn a_call_past_the_server_deadline_is_cut_and_leaves_nothing_behind() {
     blocker.rollback().await.expect("release A1");
 
     // The cut call's transaction rolled back: no reservation, A1 free.
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            format!(
-                "SELECT (SELECT count(*) FROM reservations) AS reservations,
-                        (SELECT status FROM seats WHERE session_id = '{session}' AND label = 'A1') AS a1"
-            ),
-        ))
-        .await
-        .expect("read the state")
-        .expect("a row");
+    let row = db::row(
+        &db,
+        &format!(
+            "SELECT (SELECT count(*) FROM reservations) AS reservations,
+                    (SELECT status FROM seats WHERE session_id = '{session}' AND label = 'A1') AS a1"
+        ),
+    )
+    .await;
     assert_eq!(row.try_get::<i64>("", "reservations").unwrap(), 0);
     assert_eq!(row.try_get::<String>("", "a1").unwrap(), "available");
     // Its Redis lock went with it: A1 can be held at once, not 5 s later.
-    reserve_on(&app.channel, &app, "bob", &session, &["A1"]).await;
+    app.user("bob")
+        .reserve(&session, &["A1"])
+        .await
+        .expect("A1 is free at once");
     db.close().await.expect("close");
     app.stop().await;
 }

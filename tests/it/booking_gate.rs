@@ -3,36 +3,18 @@
 //! cancelling removes the marker at once; a marker never outlives its hold;
 //! a lock of a request still in flight answers ABORTED.
 
-mod common;
-
 use std::time::Duration;
 
-use cinema::proto::v1::{
-    CancelReservationRequest, ConfirmPaymentRequest, Reservation, ReserveSeatsRequest,
-};
-use common::{TestApp, authed, create_session, precondition_violations, to_chrono, try_reserve_on};
 use fred::{
     prelude::{Builder, ClientLike, Config, KeysInterface},
     types::Expiration,
 };
-use sea_orm::{ConnectionTrait, Database};
-use tonic::{Code, Status};
+use sea_orm::ConnectionTrait;
+use tonic::Code;
 
-async fn reserve(
-    app: &TestApp,
-    user: &str,
-    sid: &str,
-    seats: &[&str],
-) -> Result<Reservation, Status> {
-    try_reserve_on(&app.channel, &app.token(user), sid, seats).await
-}
-
-fn unavailable(labels: &[&str]) -> Vec<(String, String)> {
-    labels
-        .iter()
-        .map(|label| ("SEAT_UNAVAILABLE".to_owned(), (*label).to_owned()))
-        .collect()
-}
+use crate::support::{
+    TestApp, precondition_violations, seat_unavailable, to_chrono, wait::time_until,
+};
 
 async fn redis(app: &TestApp) -> fred::prelude::Client {
     let config = Config::from_url(&app.settings.redis_url).expect("a Redis URL");
@@ -54,9 +36,7 @@ fn lock_key(app: &TestApp, sid: &str, label: &str) -> String {
 /// Frees a seat in PostgreSQL behind the server's back, so that only Redis
 /// can still refuse it.
 async fn free_in_postgres(app: &TestApp, sid: &str, label: &str) {
-    let db = Database::connect(app.settings.database_url.as_str())
-        .await
-        .expect("connect to the test database");
+    let db = app.db().await;
     db.execute_unprepared(&format!(
         "UPDATE seats SET status = 'available', reservation_id = NULL, held_until = NULL \
          WHERE session_id = '{sid}' AND label = '{label}'"
@@ -69,9 +49,11 @@ async fn free_in_postgres(app: &TestApp, sid: &str, label: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_seat_is_refused_by_redis_alone_with_seat_unavailable() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let held = reserve(&app, "alice", sid, &["A1"])
+    let held = app
+        .user("alice")
+        .reserve(sid, &["A1"])
         .await
         .expect("alice holds A1");
 
@@ -86,11 +68,16 @@ async fn a_held_seat_is_refused_by_redis_alone_with_seat_unavailable() {
     // PostgreSQL would now say yes: the refusal comes from Redis alone, and
     // it is the same answer PostgreSQL gives for a held seat.
     free_in_postgres(&app, sid, "A1").await;
-    let status = reserve(&app, "bob", sid, &["A2", "A1"]).await.unwrap_err();
+    let status = app
+        .user("bob")
+        .reserve(sid, &["A2", "A1"])
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
-    assert_eq!(precondition_violations(&status), unavailable(&["A1"]));
+    assert_eq!(precondition_violations(&status), seat_unavailable(&["A1"]));
     // All or nothing: A2 was not taken either.
-    reserve(&app, "carol", sid, &["A2"])
+    app.user("carol")
+        .reserve(sid, &["A2"])
         .await
         .expect("A2 is still free");
     redis.quit().await.expect("quit");
@@ -100,18 +87,15 @@ async fn a_held_seat_is_refused_by_redis_alone_with_seat_unavailable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_makes_the_seats_reservable_at_once() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let held = reserve(&app, "alice", sid, &["B3", "B4"])
+    let held = app
+        .user("alice")
+        .reserve(sid, &["B3", "B4"])
         .await
         .expect("hold");
-    app.booking()
-        .cancel_reservation(authed(
-            CancelReservationRequest {
-                reservation_id: held.reservation_id.clone(),
-            },
-            &app.token("alice"),
-        ))
+    app.user("alice")
+        .cancel(&held.reservation_id)
         .await
         .expect("cancel");
     let redis = redis(&app).await;
@@ -119,7 +103,9 @@ async fn cancelling_makes_the_seats_reservable_at_once() {
         let marker: Option<String> = redis.get(marker_key(&app, sid, label)).await.expect("GET");
         assert_eq!(marker, None, "{label} is unmarked");
     }
-    let taken = reserve(&app, "bob", sid, &["B4", "B3"])
+    let taken = app
+        .user("bob")
+        .reserve(sid, &["B4", "B3"])
         .await
         .expect("taken at once");
     assert_eq!(taken.seat_labels, ["B3", "B4"]);
@@ -130,38 +116,23 @@ async fn cancelling_makes_the_seats_reservable_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paid_seat_and_every_later_caller_get_seat_unavailable() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let held = reserve(&app, "alice", sid, &["A5"]).await.expect("hold");
-    app.booking()
-        .confirm_payment(authed(
-            ConfirmPaymentRequest {
-                reservation_id: held.reservation_id,
-                payment_reference: "pix-1".into(),
-                request_id: String::new(),
-            },
-            &app.token("alice"),
-        ))
+    let held = app.user("alice").reserve(sid, &["A5"]).await.expect("hold");
+    app.user("alice")
+        .confirm_with(&held.reservation_id, "pix-1", "")
         .await
         .expect("pay");
     let mut callers = tokio::task::JoinSet::new();
     for i in 0..50 {
-        let token = app.token(&format!("late-{i}"));
-        let mut booking = app.booking();
+        let late = app.user(&format!("late-{i}"));
         let sid = sid.to_owned();
-        callers.spawn(async move {
-            let request = ReserveSeatsRequest {
-                session_id: sid,
-                seat_labels: vec!["A5".into()],
-                request_id: String::new(),
-            };
-            booking.reserve_seats(authed(request, &token)).await
-        });
+        callers.spawn(async move { late.reserve(&sid, &["A5"]).await });
     }
     for answer in callers.join_all().await {
         let status = answer.expect_err("a sold seat is refused");
         assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
-        assert_eq!(precondition_violations(&status), unavailable(&["A5"]));
+        assert_eq!(precondition_violations(&status), seat_unavailable(&["A5"]));
     }
     app.stop().await;
 }
@@ -169,16 +140,19 @@ async fn a_paid_seat_and_every_later_caller_get_seat_unavailable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_marker_ends_with_its_hold() {
     let app = TestApp::spawn_with(|settings| settings.hold_duration = Duration::from_secs(1)).await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let held = reserve(&app, "alice", sid, &["A7"]).await.expect("hold");
-    let status = reserve(&app, "bob", sid, &["A7"]).await.unwrap_err();
-    assert_eq!(precondition_violations(&status), unavailable(&["A7"]));
+    let held = app.user("alice").reserve(sid, &["A7"]).await.expect("hold");
+    let status = app.user("bob").reserve(sid, &["A7"]).await.unwrap_err();
+    assert_eq!(precondition_violations(&status), seat_unavailable(&["A7"]));
 
+    // Waiting out the hold is the scenario: right after its end, the seat
+    // must be free, its marker gone with it (not some time later).
     let ends = to_chrono(held.expire_time.as_ref());
-    let wait = (ends - chrono::Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(wait + Duration::from_millis(20)).await;
-    let taken = reserve(&app, "bob", sid, &["A7"])
+    tokio::time::sleep(time_until(ends) + Duration::from_millis(20)).await;
+    let taken = app
+        .user("bob")
+        .reserve(sid, &["A7"])
         .await
         .expect("free once the hold ended");
     assert_eq!(taken.user_id, "bob");
@@ -188,7 +162,7 @@ async fn a_marker_ends_with_its_hold() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seat_locked_by_a_request_in_flight_answers_aborted() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
     let redis = redis(&app).await;
     let _: () = redis
@@ -201,10 +175,15 @@ async fn a_seat_locked_by_a_request_in_flight_answers_aborted() {
         )
         .await
         .expect("SET");
-    let status = reserve(&app, "bob", sid, &["B7", "B8"]).await.unwrap_err();
+    let status = app
+        .user("bob")
+        .reserve(sid, &["B7", "B8"])
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::Aborted, "{status:?}");
     let _: i64 = redis.del(lock_key(&app, sid, "B8")).await.expect("DEL");
-    reserve(&app, "bob", sid, &["B7", "B8"])
+    app.user("bob")
+        .reserve(sid, &["B7", "B8"])
         .await
         .expect("free once the lock is gone");
     redis.quit().await.expect("quit");

@@ -6,11 +6,12 @@ use std::{
     time::Duration,
 };
 
-use cinema::{
-    events::Topology,
-    proto::v1::{Reservation, Sale},
+use super::{
+    Topology,
+    db::{connect, count, strings},
+    eventually,
+    pb::{Reservation, Sale},
 };
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 
 /// Each query counts rows that break one rule; every count must be zero.
 const RULES: &[(&str, &str)] = &[
@@ -58,30 +59,6 @@ const RULES: &[(&str, &str)] = &[
          WHERE s.status = 'held' AND r.status <> 'pending'",
     ),
 ];
-
-pub async fn connect(database_url: &str) -> DatabaseConnection {
-    Database::connect(database_url)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {database_url}: {e}"))
-}
-
-pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .expect("a row")
-        .try_get_by_index::<i64>(0)
-        .expect("a bigint")
-}
-
-async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
-    db.query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .iter()
-        .map(|row| row.try_get_by_index::<String>(0).expect("a text column"))
-        .collect()
-}
 
 /// Every broken rule of the store, and every acknowledged sale or hold that
 /// is missing from it or differs from what the client was told.
@@ -172,22 +149,41 @@ pub async fn seats_held_past_expiry(database_url: &str, margin: Duration) -> i64
 /// Waits until every outbox row is marked published.
 pub async fn wait_until_relayed(database_url: &str, limit: Duration) {
     let db = connect(database_url).await;
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
+    eventually(limit, || async {
         let pending = count(
             &db,
             "SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL",
         )
         .await;
-        if pending == 0 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{pending} events still unpublished after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (pending == 0)
+            .then_some(())
+            .ok_or_else(|| format!("{pending} events still unpublished"))
+    })
+    .await;
+    db.close().await.expect("close");
+}
+
+/// Waits until no reservation is pending any more (so the sweepers write no
+/// further events) and every outbox row is published: only then do the
+/// outbox and the stream hold the same events at any one time.
+pub async fn wait_until_settled(database_url: &str, limit: Duration) {
+    let db = connect(database_url).await;
+    eventually(limit, || async {
+        let pending = count(
+            &db,
+            "SELECT count(*)::bigint FROM reservations WHERE status = 'pending'",
+        )
+        .await;
+        let unpublished = count(
+            &db,
+            "SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL",
+        )
+        .await;
+        (pending == 0 && unpublished == 0)
+            .then_some(())
+            .ok_or_else(|| format!("{pending} holds pending, {unpublished} events unpublished"))
+    })
+    .await;
     db.close().await.expect("close");
 }
 
@@ -209,7 +205,7 @@ pub struct Delivery {
 impl Delivery {
     /// Each outbox event is in the stream exactly once, and nothing else is.
     pub fn exactly_once(&self) -> bool {
-        self.repeated == 0 && self.missing == 0 && self.unknown == 0
+        self.repeated == 0 && self.missing == 0 && self.unknown == 0 && self.messages == self.outbox
     }
 }
 

@@ -1,12 +1,13 @@
 //! Token rules: who may call what.
 
-mod common;
-
 use chrono::Utc;
-use cinema::proto::v1::{CreateSessionRequest, ListSessionsRequest, ReserveSeatsRequest};
-use common::{SECRET, TestApp, authed};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use tonic::{Code, Request};
+
+use crate::support::{
+    Client, SECRET, TestApp,
+    pb::{CreateSessionRequest, ListSessionsRequest, ReserveSeatsRequest},
+};
 
 fn sign(claims: serde_json::Value, secret: &str, algorithm: Algorithm) -> String {
     jsonwebtoken::encode(
@@ -36,9 +37,8 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
         "garbage".into(),
     ];
     for token in bad_tokens {
-        let status = app
-            .sessions()
-            .list_sessions(authed(ListSessionsRequest::default(), &token))
+        let status = Client::new(&app.channel, token.as_str())
+            .list_sessions(0, "")
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{token}");
@@ -66,9 +66,8 @@ async fn only_admins_create_sessions() {
         SECRET,
         Algorithm::HS256,
     );
-    let status = app
-        .sessions()
-        .create_session(authed(CreateSessionRequest::default(), &user))
+    let status = Client::new(&app.channel, user)
+        .create_session(CreateSessionRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
@@ -78,9 +77,8 @@ async fn only_admins_create_sessions() {
         SECRET,
         Algorithm::HS256,
     );
-    let status = app
-        .sessions()
-        .create_session(authed(CreateSessionRequest::default(), &admin))
+    let status = Client::new(&app.channel, admin)
+        .create_session(CreateSessionRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -159,18 +157,16 @@ async fn oversized_confused_and_edited_tokens_are_unauthenticated() {
         ("not base64", "%%%.***.!!!".into()),
     ];
     for (what, token) in refused {
-        let status = app
-            .sessions()
-            .create_session(authed(CreateSessionRequest::default(), &token))
+        let status = Client::new(&app.channel, token)
+            .create_session(CreateSessionRequest::default())
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::Unauthenticated, "{what}");
     }
     // The same claims, signed as they should be, do get in.
     let good = hmac_token(r#"{"alg":"HS256","typ":"JWT"}"#, &claims, SECRET);
-    let status = app
-        .sessions()
-        .create_session(authed(CreateSessionRequest::default(), &good))
+    let status = Client::new(&app.channel, good)
+        .create_session(CreateSessionRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -181,16 +177,15 @@ async fn oversized_confused_and_edited_tokens_are_unauthenticated() {
 async fn a_megabyte_of_authorization_is_refused_and_the_server_serves_on() {
     let app = TestApp::spawn().await;
     let huge = "a".repeat(1 << 20);
-    let status = app
-        .sessions()
-        .list_sessions(authed(ListSessionsRequest::default(), &huge))
+    let status = Client::new(&app.channel, huge)
+        .list_sessions(0, "")
         .await
         .unwrap_err();
     // HTTP/2 refuses headers this large (GOAWAY, ENHANCE_YOUR_CALM) before
     // the server sees them.
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    app.sessions()
-        .list_sessions(authed(ListSessionsRequest::default(), &app.token("alice")))
+    app.user("alice")
+        .list_sessions(0, "")
         .await
         .expect("the server serves on");
     app.stop().await;

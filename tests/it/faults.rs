@@ -4,34 +4,32 @@
 //! hangs, no seat is sold twice, nothing a customer was told is lost, and
 //! everything resumes when the part comes back.
 
-mod common;
-
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use chrono::Utc;
-use cinema::proto::v1::{
-    CancelReservationRequest, ConfirmPaymentRequest, GetReservationRequest, GetSeatMapRequest,
-    GetSessionRequest, ListPurchasesRequest, ListSessionsRequest, ReserveSeatsRequest, SeatMap,
-    SeatMapEvent, WatchSeatMapRequest, seat_map_event::Event,
-    session_service_client::SessionServiceClient,
+use tonic::{Code, Status, Streaming};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
-use common::{
-    TestApp, authed, create_session,
+
+use crate::support::{
+    Settings, TestApp,
     crowd::{CALL_BOUND, Crowd, Plan, Sessions, Tally, Targets},
-    invariants,
+    db, eventually, eventually_every, heavy, invariants, labels,
     nats::PrivateNats,
+    pb::{
+        CancelReservationRequest, ConfirmPaymentRequest, GetReservationRequest, GetSeatMapRequest,
+        GetSessionRequest, ListPurchasesRequest, ListSessionsRequest, ReserveSeatsRequest,
+        SeatMapEvent, WatchSeatMapRequest, seat_map_event::Event,
+    },
     postgres::PrivatePostgres,
     process::ServerProcess,
     redis::{PrivateRedis, Reply},
-    try_reserve_on, watch_on,
-};
-use tonic::{Code, Status, Streaming, transport::Channel};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    to_chrono,
+    wait::time_until,
+    watch::{Folded, folded},
 };
 
 /// How long a seat lock lives in Redis (`locks::LOCK_TTL`).
@@ -42,33 +40,13 @@ const SWEEP_MARGIN: chrono::Duration = chrono::Duration::milliseconds(3000);
 const PHASE_RESERVATIONS: usize = 25;
 const PHASE_LIMIT: Duration = Duration::from_secs(30);
 
-/// `A1`..`A{per_row}`, `B1`.. for each row letter in `rows`.
-fn labels(rows: &str, per_row: u32) -> Vec<String> {
-    rows.chars()
-        .flat_map(|row| (1..=per_row).map(move |n| format!("{row}{n}")))
-        .collect()
-}
-
 fn customers(app: &TestApp, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| app.token(&format!("customer-{i}")))
         .collect()
 }
 
-async fn seat_map(channel: &Channel, token: &str, session_id: &str) -> SeatMap {
-    SessionServiceClient::new(channel.clone())
-        .get_seat_map(authed(
-            GetSeatMapRequest {
-                session_id: session_id.into(),
-            },
-            token,
-        ))
-        .await
-        .expect("the seat map")
-        .into_inner()
-}
-
-async fn health(channel: &Channel) -> Option<ServingStatus> {
+async fn health(channel: &tonic::transport::Channel) -> Option<ServingStatus> {
     let response = HealthClient::new(channel.clone())
         .check(HealthCheckRequest {
             service: String::new(),
@@ -78,15 +56,14 @@ async fn health(channel: &Channel) -> Option<ServingStatus> {
     ServingStatus::try_from(response.get_ref().status).ok()
 }
 
-async fn wait_for_health(channel: &Channel, expected: ServingStatus, limit: Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while health(channel).await != Some(expected) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "health did not turn {expected:?} within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn wait_for_health(app: &TestApp, expected: ServingStatus, limit: Duration) {
+    eventually(limit, || async {
+        let health = health(&app.channel).await;
+        (health == Some(expected))
+            .then_some(())
+            .ok_or_else(|| format!("health is {health:?}, not {expected:?}"))
+    })
+    .await;
 }
 
 /// Asserts the crowd was always answered in time with contract codes, and
@@ -126,7 +103,7 @@ async fn gate_turns_away(
     );
     let planted = redis.command(&["SET", &key, "another-request", "PX", "10000"]);
     assert_eq!(planted.ok(), Some(Reply::Status("OK".into())));
-    let answer = try_reserve_on(&app.channel, &app.token("prober"), session_id, &[label]).await;
+    let answer = app.user("prober").reserve(session_id, &[label]).await;
     redis.command(&["DEL", &key]).expect("DEL");
     match answer {
         Err(status) if status.code() == Code::Aborted => true,
@@ -143,22 +120,20 @@ async fn wait_for_gate(
     session_id: &str,
     seats: &mut impl Iterator<Item = String>,
 ) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let pause = Duration::from_millis(250);
+    eventually_every(Duration::from_secs(10), pause, || {
         let label = seats.next().expect("more probe seats");
-        if gate_turns_away(app, redis, session_id, &label).await {
-            return;
+        async move {
+            let up = gate_turns_away(app, redis, session_id, &label).await;
+            up.then_some(()).ok_or("the seat locks are not up")
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the seat locks were not up within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_booking_goes_on_correctly_and_the_locks_resume_when_it_returns() {
+    let _heavy = heavy().await;
     let mut redis = PrivateRedis::start();
     let redis_url = redis.url();
     let app = TestApp::spawn_with(|s| {
@@ -166,9 +141,9 @@ async fn without_redis_booking_goes_on_correctly_and_the_locks_resume_when_it_re
         s.hold_duration = Duration::from_secs(2);
     })
     .await;
-    let session = create_session(&app, 10, 20).await.session_id;
+    let session = app.create_session(10, 20).await.session_id;
     // Seats the crowd never asks for, to see whether the gate is up.
-    let probe = create_session(&app, 4, 8).await.session_id;
+    let probe = app.create_session(4, 8).await.session_id;
     let mut probe_seats = labels("ABCD", 8).into_iter();
     // Redis is connected in the background at start.
     wait_for_gate(&app, &redis, &probe, &mut probe_seats).await;
@@ -208,29 +183,27 @@ async fn without_redis_booking_goes_on_correctly_and_the_locks_resume_when_it_re
     app.stop().await;
 }
 
-/// Folds a watch stream into `folded` (seat label -> status, version); a
+/// Folds a watch stream into `watched` (seat label -> status, version); a
 /// snapshot replaces everything.
-async fn fold(
-    mut stream: Streaming<SeatMapEvent>,
-    folded: Arc<Mutex<HashMap<String, (i32, i64)>>>,
-) {
+async fn fold(mut stream: Streaming<SeatMapEvent>, watched: Arc<Mutex<Folded>>) {
     while let Some(message) = stream.message().await.expect("the watch failed") {
-        let mut folded = folded.lock().unwrap();
+        let mut watched = watched.lock().unwrap();
         let seats = match message.event.expect("an event") {
             Event::Snapshot(map) => {
-                folded.clear();
+                watched.clear();
                 map.seats
             }
             Event::Update(update) => update.seats,
         };
         for seat in seats {
-            folded.insert(seat.label, (seat.status, seat.version));
+            watched.insert(seat.label, (seat.status, seat.version));
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
+    let _heavy = heavy().await;
     let mut nats = PrivateNats::start();
     let nats_url = nats.url();
     let app = TestApp::spawn_with(|s| {
@@ -239,11 +212,16 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
     })
     .await;
     let other = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 10, 20).await.session_id;
+    let session = app.create_session(10, 20).await.session_id;
     // A watcher on the second instance, across the outage.
-    let folded = Arc::new(Mutex::new(HashMap::new()));
-    let stream = watch_on(&other.channel, &app.token("watcher"), &session).await;
-    let watcher = tokio::spawn(fold(stream, Arc::clone(&folded)));
+    let watched = Arc::new(Mutex::new(Folded::new()));
+    let stream = app
+        .user("watcher")
+        .on(&other.channel)
+        .watch(&session)
+        .await
+        .expect("watch");
+    let watcher = tokio::spawn(fold(stream, Arc::clone(&watched)));
 
     let crowd = Crowd::start(Plan {
         targets: Targets::new([app.channel.clone(), other.channel.clone()]),
@@ -268,7 +246,8 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
     let tally = crowd.stop().await;
     assert_sound(&app.settings.database_url, &tally).await;
 
-    invariants::wait_until_relayed(&app.settings.database_url, Duration::from_secs(60)).await;
+    // Every hold ends, and every event reaches the stream.
+    invariants::wait_until_settled(&app.settings.database_url, Duration::from_secs(60)).await;
     let delivery = invariants::delivery(
         &app.settings.database_url,
         &nats_url,
@@ -279,30 +258,18 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
     assert!(delivery.exactly_once(), "{delivery:?}");
     assert!(delivery.outbox > 3 * PHASE_RESERVATIONS);
 
-    // The watcher ends up showing the seat map as it is.
-    let reader = app.token("reader");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let truth: HashMap<String, (i32, i64)> = seat_map(&app.channel, &reader, &session)
-            .await
-            .seats
-            .into_iter()
-            .map(|s| (s.label, (s.status, s.version)))
-            .collect();
-        if *folded.lock().unwrap() == truth {
-            break;
+    // The watcher ends up showing the seat map as it is (unless its watch ends).
+    let watch_ended = eventually(Duration::from_secs(20), || async {
+        if watcher.is_finished() {
+            return Ok(true);
         }
-        assert!(
-            !watcher.is_finished(),
-            "the watch ended: {:?}",
-            watcher.await
-        );
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the watcher never caught up with the seat map"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let truth = folded(app.seat_map(&session).await);
+        (*watched.lock().unwrap() == truth)
+            .then_some(false)
+            .ok_or("the watcher never caught up with the seat map")
+    })
+    .await;
+    assert!(!watch_ended, "the watch ended: {:?}", watcher.await);
     watcher.abort();
     drop(other);
     app.stop().await;
@@ -310,6 +277,7 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after_it() {
+    let _heavy = heavy().await;
     let redis = PrivateRedis::start();
     let redis_url = redis.url();
     let app = TestApp::spawn_with(|s| {
@@ -319,13 +287,13 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
     .await;
     // The doomed instance cannot reach NATS: every event it writes is left in
     // the outbox, for the survivor's relay to publish after its death.
-    let doomed = ServerProcess::spawn_with(&cinema::config::Settings {
+    let doomed = ServerProcess::spawn_with(&Settings {
         nats_url: "nats://127.0.0.1:1".into(),
         ..app.settings.clone()
     })
     .await;
-    let session = create_session(&app, 10, 20).await.session_id;
-    let abandoned = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(10, 20).await.session_id;
+    let abandoned = app.create_session(2, 8).await.session_id;
     let targets = Targets::new([app.channel.clone(), doomed.channel.clone()]);
     let crowd = Crowd::start(Plan {
         targets: targets.clone(),
@@ -342,9 +310,10 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
     // Holds granted by the doomed instance that nobody will pay for.
     let mut holds = Vec::new();
     for (i, label) in ["A1", "A2", "B7", "B8"].into_iter().enumerate() {
-        let token = app.token(&format!("leaver-{i}"));
+        let leaver = app.user(&format!("leaver-{i}")).on(&doomed.channel);
         holds.push(
-            try_reserve_on(&doomed.channel, &token, &abandoned, &[label])
+            leaver
+                .reserve(&abandoned, &[label])
                 .await
                 .expect("a hold on the doomed instance"),
         );
@@ -377,22 +346,20 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
     // instance left lapses within the lock's time to live. (Hold markers
     // mirror holds still running, and end with them: bounded above.)
     let lapsed_by = killed_at + LOCK_TTL + Duration::from_secs(2);
-    while !redis
-        .keys_with_ttl(&format!("{}:seat:*", app.settings.redis_prefix))
-        .is_empty()
-    {
-        assert!(
-            tokio::time::Instant::now() < lapsed_by,
-            "seat locks outlived their time to live"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let locks = format!("{}:seat:*", app.settings.redis_prefix);
+    eventually(lapsed_by - tokio::time::Instant::now(), || async {
+        let left = redis.keys_with_ttl(&locks);
+        left.is_empty()
+            .then_some(())
+            .ok_or_else(|| format!("seat locks outlived their time to live: {left:?}"))
+    })
+    .await;
 
     // Its holds end on time: the survivor's sweeper records them, and the
     // seats come back.
     let last_end = holds
         .iter()
-        .map(|h| common::to_chrono(h.expire_time.as_ref()))
+        .map(|h| to_chrono(h.expire_time.as_ref()))
         .max()
         .unwrap();
     let ids = holds
@@ -400,22 +367,22 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
         .map(|h| format!("'{}'", h.reservation_id))
         .collect::<Vec<_>>()
         .join(",");
-    let db = invariants::connect(&app.settings.database_url).await;
+    let db = db::connect(&app.settings.database_url).await;
     let expired = format!(
         "SELECT count(*)::bigint FROM reservations \
          WHERE reservation_id IN ({ids}) AND status = 'expired'"
     );
-    while invariants::count(&db, &expired).await < holds.len() as i64 {
-        assert!(
-            Utc::now() < last_end + SWEEP_MARGIN,
-            "the dead instance's holds were not recorded as expired in time"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let map = seat_map(&app.channel, &app.token("reader"), &abandoned).await;
+    eventually(time_until(last_end + SWEEP_MARGIN), || async {
+        let n = db::count(&db, &expired).await;
+        (n == holds.len() as i64).then_some(()).ok_or_else(|| {
+            format!("{n} of the dead instance's holds were recorded as expired in time")
+        })
+    })
+    .await;
+    let map = app.seat_map(&abandoned).await;
     assert_eq!((map.available_count, map.held_count), (16, 0));
     for hold in &holds {
-        let late_ms = invariants::count(
+        let late_ms = db::count(
             &db,
             &format!(
                 "SELECT (extract(epoch FROM finish_time - expires_at) * 1000)::bigint \
@@ -433,7 +400,7 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
     db.close().await.unwrap();
 
     // Its events, which only the survivor could publish, all reach the stream once.
-    invariants::wait_until_relayed(&app.settings.database_url, Duration::from_secs(30)).await;
+    invariants::wait_until_settled(&app.settings.database_url, Duration::from_secs(30)).await;
     let delivery = invariants::delivery(
         &app.settings.database_url,
         &app.settings.nats_url,
@@ -487,12 +454,14 @@ async fn assert_unavailable_quickly(calls: Vec<(&'static str, Call)>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_a_restart() {
+    let _heavy = heavy().await;
     let mut postgres = PrivatePostgres::start();
     let database_url = postgres.url();
     let app = TestApp::spawn_with(|s| s.database_url = database_url.clone()).await;
-    let session = create_session(&app, 10, 20).await.session_id;
-    let token = app.token("alice");
-    let pending = try_reserve_on(&app.channel, &token, &session, &["F10"])
+    let session = app.create_session(10, 20).await.session_id;
+    let alice = app.user("alice");
+    let pending = alice
+        .reserve(&session, &["F10"])
         .await
         .expect("a hold before the outage");
 
@@ -512,21 +481,18 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
 
     let (sessions, booking) = (app.sessions(), app.booking());
     let id = pending.reservation_id.clone();
-    let (t, sid) = (&token, &session);
+    let sid = &session;
     assert_unavailable_quickly(vec![
         (
             "ReserveSeats",
             call!(
                 booking,
                 reserve_seats,
-                authed(
-                    ReserveSeatsRequest {
-                        session_id: sid.clone(),
-                        seat_labels: vec!["F9".into()],
-                        request_id: String::new(),
-                    },
-                    t,
-                )
+                alice.request(ReserveSeatsRequest {
+                    session_id: sid.clone(),
+                    seat_labels: vec!["F9".into()],
+                    request_id: String::new(),
+                })
             ),
         ),
         (
@@ -534,14 +500,11 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
             call!(
                 booking,
                 confirm_payment,
-                authed(
-                    ConfirmPaymentRequest {
-                        reservation_id: id.clone(),
-                        payment_reference: "pix".into(),
-                        request_id: String::new(),
-                    },
-                    t,
-                )
+                alice.request(ConfirmPaymentRequest {
+                    reservation_id: id.clone(),
+                    payment_reference: "pix".into(),
+                    request_id: String::new(),
+                })
             ),
         ),
         (
@@ -549,12 +512,9 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
             call!(
                 booking,
                 cancel_reservation,
-                authed(
-                    CancelReservationRequest {
-                        reservation_id: id.clone(),
-                    },
-                    t,
-                )
+                alice.request(CancelReservationRequest {
+                    reservation_id: id.clone(),
+                })
             ),
         ),
         (
@@ -562,12 +522,9 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
             call!(
                 booking,
                 get_reservation,
-                authed(
-                    GetReservationRequest {
-                        reservation_id: id.clone(),
-                    },
-                    t,
-                )
+                alice.request(GetReservationRequest {
+                    reservation_id: id.clone(),
+                })
             ),
         ),
         (
@@ -575,7 +532,7 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
             call!(
                 booking,
                 list_purchases,
-                authed(ListPurchasesRequest::default(), t)
+                alice.request(ListPurchasesRequest::default())
             ),
         ),
         (
@@ -583,12 +540,9 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
             call!(
                 sessions,
                 get_session,
-                authed(
-                    GetSessionRequest {
-                        session_id: sid.clone(),
-                    },
-                    t,
-                )
+                alice.request(GetSessionRequest {
+                    session_id: sid.clone(),
+                })
             ),
         ),
         (
@@ -596,12 +550,9 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
             call!(
                 sessions,
                 get_seat_map,
-                authed(
-                    GetSeatMapRequest {
-                        session_id: sid.clone(),
-                    },
-                    t,
-                )
+                alice.request(GetSeatMapRequest {
+                    session_id: sid.clone(),
+                })
             ),
         ),
         (
@@ -609,7 +560,7 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
             call!(
                 sessions,
                 list_sessions,
-                authed(ListSessionsRequest::default(), t)
+                alice.request(ListSessionsRequest::default())
             ),
         ),
         (
@@ -617,30 +568,17 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
             call!(
                 sessions,
                 watch_seat_map,
-                authed(
-                    WatchSeatMapRequest {
-                        session_id: sid.clone(),
-                    },
-                    t,
-                )
+                alice.request(WatchSeatMapRequest {
+                    session_id: sid.clone(),
+                })
             ),
         ),
     ])
     .await;
-    wait_for_health(
-        &app.channel,
-        ServingStatus::NotServing,
-        Duration::from_secs(8),
-    )
-    .await;
+    wait_for_health(&app, ServingStatus::NotServing, Duration::from_secs(8)).await;
 
     postgres.start_again();
-    wait_for_health(
-        &app.channel,
-        ServingStatus::Serving,
-        Duration::from_secs(20),
-    )
-    .await;
+    wait_for_health(&app, ServingStatus::Serving, Duration::from_secs(20)).await;
     // The same server, untouched, books again.
     crowd
         .wait_for_progress(PHASE_RESERVATIONS, PHASE_LIMIT)
@@ -653,19 +591,10 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
         ..tally
     };
     assert_sound(&app.settings.database_url, &tally).await;
-    let sale = booking
-        .clone()
-        .confirm_payment(authed(
-            ConfirmPaymentRequest {
-                reservation_id: id,
-                payment_reference: "pix".into(),
-                request_id: String::new(),
-            },
-            &token,
-        ))
+    let sale = alice
+        .confirm(&id)
         .await
-        .expect("the hold made before the outage is paid after it")
-        .into_inner();
+        .expect("the hold made before the outage is paid after it");
     assert_eq!(sale.seat_labels, ["F10"]);
     app.stop().await;
 }

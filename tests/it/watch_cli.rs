@@ -1,15 +1,13 @@
 //! `cinema watch`, the real binary, against a server started here.
 
-mod common;
-
 use std::{process::Stdio, time::Duration};
 
-use cinema::proto::v1::ReserveSeatsRequest;
-use common::{TestApp, authed, create_session};
 use tokio::{
     io::{AsyncBufReadExt, BufReader, Lines},
     process::{Child, ChildStdout, Command},
 };
+
+use crate::support::TestApp;
 
 /// How long the child may take to print what a test waits for.
 const OUTPUT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -59,7 +57,7 @@ async fn stop(mut child: Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_prints_the_seat_map_then_a_line_per_change() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let mut child = watch_command(&app, &session)
         .spawn()
         .expect("start cinema watch");
@@ -80,13 +78,8 @@ async fn watch_prints_the_seat_map_then_a_line_per_change() {
     assert!(!map.concat().contains('\x1b'), "colours in piped output");
 
     // The map was printed, so the watch is subscribed: this change reaches it.
-    let reserve = ReserveSeatsRequest {
-        session_id: session.clone(),
-        seat_labels: vec!["A1".into()],
-        request_id: String::new(),
-    };
-    app.booking()
-        .reserve_seats(authed(reserve, &app.token("alice")))
+    app.user("alice")
+        .reserve(&session, &["A1"])
         .await
         .expect("reserve A1");
     let updates = read_until(&mut lines, |line| line.contains("A1 HELD v1")).await;

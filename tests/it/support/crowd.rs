@@ -13,14 +13,17 @@ use std::{
     time::Duration,
 };
 
-use cinema::proto::v1::{
-    CancelReservationRequest, ConfirmPaymentRequest, Reservation, ReserveSeatsRequest, Sale,
-    booking_service_client::BookingServiceClient,
-};
 use tokio::task::JoinSet;
 use tonic::{Code, Status, transport::Channel};
 
-use super::authed;
+use super::{
+    client::authed,
+    eventually,
+    pb::{
+        CancelReservationRequest, ConfirmPaymentRequest, Reservation, ReserveSeatsRequest, Sale,
+        booking_service_client::BookingServiceClient,
+    },
+};
 
 /// No call may take longer than this, whatever is down.
 pub const CALL_BOUND: Duration = Duration::from_secs(5);
@@ -129,14 +132,6 @@ impl Tally {
         self.slowest = self.slowest.max(other.slowest);
     }
 
-    /// How many answers of `operation` had `code`.
-    pub fn count(&self, operation: &str, code: Code) -> usize {
-        self.answers
-            .get(&format!("{operation} {code:?}"))
-            .copied()
-            .unwrap_or(0)
-    }
-
     pub fn operations(&self) -> usize {
         self.answers.values().sum()
     }
@@ -191,15 +186,13 @@ impl Crowd {
     /// Waits until `more` further reservations were granted, or panics after `limit`.
     pub async fn wait_for_progress(&self, more: usize, limit: Duration) {
         let target = self.reserved() + more;
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.reserved() < target {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the crowd made no progress: {} of {target} reservations after {limit:?}",
-                self.reserved()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(limit, || async {
+            let reserved = self.reserved();
+            (reserved >= target).then_some(()).ok_or_else(|| {
+                format!("the crowd made no progress: {reserved} of {target} reservations")
+            })
+        })
+        .await;
     }
 
     /// Stops every customer after its current operation; their tallies, merged.
@@ -251,6 +244,8 @@ async fn customer_loop(
     let mut tally = Tally::default();
     while !stop.load(Ordering::Relaxed) {
         let Some((slot, channel, generation)) = plan.targets.pick(rng.below(1 << 16)) else {
+            // Every instance is down (the test restarts one): a customer
+            // comes back a moment later, as a person would.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };

@@ -1,23 +1,20 @@
 //! The outbox and its relay: every committed change publishes exactly its
 //! events to JetStream, once, even across a NATS outage and with two relays.
 
-mod common;
-
 use std::{collections::HashSet, time::Duration};
 
-use cinema::{
-    events::Topology,
-    proto::{
-        events as ev,
-        v1::{CancelReservationRequest, ConfirmPaymentRequest, ReserveSeatsRequest, SeatStatus},
-    },
-};
-use common::{
-    TestApp, authed, create_session, nats::PrivateNats, process::ServerProcess, reserve_on,
-};
 use prost::Message;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-use tonic::transport::Channel;
+
+use crate::support::{
+    Client, PATIENCE, TestApp, Topology,
+    db::{row, strings},
+    ev, eventually, heavy,
+    invariants::wait_until_relayed,
+    labels,
+    nats::PrivateNats,
+    pb::SeatStatus,
+    process::ServerProcess,
+};
 
 /// One published message: its event type, message id and payload.
 struct Published {
@@ -26,74 +23,41 @@ struct Published {
     payload: Vec<u8>,
 }
 
-async fn confirm(channel: &Channel, app: &TestApp, user: &str, reservation_id: &str) {
-    let request = ConfirmPaymentRequest {
-        reservation_id: reservation_id.into(),
-        payment_reference: format!("pix-{reservation_id}"),
-        request_id: String::new(),
-    };
-    cinema::proto::v1::booking_service_client::BookingServiceClient::new(channel.clone())
-        .confirm_payment(authed(request, &app.token(user)))
+/// Holds `seats`; the reservation id.
+async fn reserve(client: &Client, session_id: &str, seats: &[impl AsRef<str>]) -> String {
+    client
+        .reserve(session_id, seats)
         .await
-        .unwrap_or_else(|e| panic!("{user} confirming: {e}"));
+        .unwrap_or_else(|e| panic!("reserving: {e}"))
+        .reservation_id
 }
 
-async fn cancel(channel: &Channel, app: &TestApp, user: &str, reservation_id: &str) {
-    let request = CancelReservationRequest {
-        reservation_id: reservation_id.into(),
-    };
-    cinema::proto::v1::booking_service_client::BookingServiceClient::new(channel.clone())
-        .cancel_reservation(authed(request, &app.token(user)))
+/// Pays with the payment reference `pix-<reservation id>`.
+async fn confirm(client: &Client, reservation_id: &str) {
+    client
+        .confirm_with(reservation_id, &format!("pix-{reservation_id}"), "")
         .await
-        .unwrap_or_else(|e| panic!("{user} cancelling: {e}"));
+        .unwrap_or_else(|e| panic!("confirming: {e}"));
 }
 
-async fn query_i64(app: &TestApp, sql: &str) -> i64 {
-    let db = Database::connect(&app.settings.database_url).await.unwrap();
-    let row = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+async fn cancel(client: &Client, reservation_id: &str) {
+    client
+        .cancel(reservation_id)
         .await
-        .unwrap()
-        .unwrap();
-    let value = row.try_get_by_index::<i64>(0).unwrap();
-    db.close().await.unwrap();
-    value
+        .unwrap_or_else(|e| panic!("cancelling: {e}"));
 }
 
 /// The ids of every event in the outbox.
 async fn outbox_ids(app: &TestApp) -> HashSet<String> {
-    let db = Database::connect(&app.settings.database_url).await.unwrap();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT event_id::text AS id FROM outbox",
-        ))
-        .await
-        .unwrap();
+    let db = app.db().await;
+    let ids = strings(&db, "SELECT event_id::text AS id FROM outbox").await;
     db.close().await.unwrap();
-    rows.iter()
-        .map(|row| row.try_get::<String>("", "id").unwrap())
-        .collect()
+    ids.into_iter().collect()
 }
 
 /// Waits (generously) until every outbox row has been published.
-async fn wait_until_relayed(app: &TestApp, deadline: Duration) {
-    let until = tokio::time::Instant::now() + deadline;
-    loop {
-        let pending = query_i64(
-            app,
-            "SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL",
-        )
-        .await;
-        if pending == 0 {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < until,
-            "{pending} events still unpublished"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn relayed(app: &TestApp, limit: Duration) {
+    wait_until_relayed(&app.settings.database_url, limit).await;
 }
 
 /// Every message of the app's event stream, in stream order.
@@ -128,30 +92,25 @@ fn assert_each_event_once(messages: &[Published], outbox: &HashSet<String>) {
 async fn each_state_change_publishes_exactly_its_events_once() {
     let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(2)).await;
     let nats_url = app.settings.nats_url.clone();
-    let session = create_session(&app, 2, 8).await.session_id;
-    let channel = app.channel.clone();
+    let session = app.create_session(2, 8).await.session_id;
+    let (alice, bob, carol) = (app.user("alice"), app.user("bob"), app.user("carol"));
 
-    let paid = reserve_on(&channel, &app, "alice", &session, &["A2", "A1"]).await;
-    confirm(&channel, &app, "alice", &paid).await;
-    let cancelled = reserve_on(&channel, &app, "bob", &session, &["B1"]).await;
-    cancel(&channel, &app, "bob", &cancelled).await;
-    let expired = reserve_on(&channel, &app, "carol", &session, &["B5"]).await;
+    let paid = reserve(&alice, &session, &["A2", "A1"]).await;
+    confirm(&alice, &paid).await;
+    let cancelled = reserve(&bob, &session, &["B1"]).await;
+    cancel(&bob, &cancelled).await;
+    let expired = reserve(&carol, &session, &["B5"]).await;
     // The sweeper records the expiry within about a second of the hold's end.
-    let until = tokio::time::Instant::now() + Duration::from_secs(10);
-    while query_i64(
-        &app,
-        "SELECT count(*)::bigint FROM reservations WHERE status = 'expired'",
-    )
-    .await
-        == 0
-    {
-        assert!(
-            tokio::time::Instant::now() < until,
-            "the hold was never recorded as expired"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    wait_until_relayed(&app, Duration::from_secs(20)).await;
+    eventually(Duration::from_secs(10), || async {
+        let expired = app
+            .count("SELECT count(*)::bigint FROM reservations WHERE status = 'expired'")
+            .await;
+        (expired > 0)
+            .then_some(())
+            .ok_or("the hold was never recorded as expired")
+    })
+    .await;
+    relayed(&app, Duration::from_secs(20)).await;
 
     let messages = published(&app, &nats_url).await;
     assert_each_event_once(&messages, &outbox_ids(&app).await);
@@ -261,45 +220,46 @@ async fn a_nats_outage_delays_events_but_loses_and_repeats_none() {
     })
     .await;
     // The stream exists once the relay has set it up.
-    wait_until_relayed(&app, Duration::from_secs(20)).await;
-    let session = create_session(&app, 10, 10).await.session_id;
-    wait_until_relayed(&app, Duration::from_secs(20)).await;
+    relayed(&app, Duration::from_secs(20)).await;
+    let session = app.create_session(10, 10).await.session_id;
+    relayed(&app, Duration::from_secs(20)).await;
     nats.kill();
 
     // 100 booking calls while NATS is down: all succeed, none waits for NATS.
-    let channel = app.channel.clone();
-    let seats: Vec<String> = (b'A'..=b'J')
-        .flat_map(|row| (1..=10).map(move |n| format!("{}{n}", row as char)))
-        .collect();
+    let seats = labels("ABCDEFGHIJ", 10);
+    let mut left_alone = 0;
     for (i, chunk) in seats.chunks(2).take(50).enumerate() {
-        let labels: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let user = format!("user{}", i % 7);
-        let reservation = tokio::time::timeout(
-            Duration::from_secs(5),
-            reserve_on(&channel, &app, &user, &session, &labels),
-        )
-        .await
-        .expect("booking waited for NATS");
+        let user = app.user(&format!("user{}", i % 7));
+        let reservation =
+            tokio::time::timeout(Duration::from_secs(5), reserve(&user, &session, chunk))
+                .await
+                .expect("booking waited for NATS");
         match i % 3 {
-            0 => confirm(&channel, &app, &user, &reservation).await,
-            1 => cancel(&channel, &app, &user, &reservation).await,
-            _ => {} // left to expire
+            0 => confirm(&user, &reservation).await,
+            1 => cancel(&user, &reservation).await,
+            _ => left_alone += 1, // left to expire
         }
     }
-    // Let the holds left alone expire while NATS is still down.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let unpublished = query_i64(
-        &app,
-        "SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL",
-    )
+    // The holds left alone expire while NATS is still down.
+    eventually(PATIENCE, || async {
+        let expired = app
+            .count("SELECT count(*)::bigint FROM reservations WHERE status = 'expired'")
+            .await;
+        (expired == left_alone)
+            .then_some(())
+            .ok_or_else(|| format!("{expired} of {left_alone} holds expired"))
+    })
     .await;
+    let unpublished = app
+        .count("SELECT count(*)::bigint FROM outbox WHERE published_time IS NULL")
+        .await;
     assert!(
         unpublished > 100,
         "only {unpublished} events waiting while NATS was down"
     );
 
     nats.start_again();
-    wait_until_relayed(&app, Duration::from_secs(60)).await;
+    relayed(&app, Duration::from_secs(60)).await;
     let messages = published(&app, &nats_url).await;
     assert_each_event_once(&messages, &outbox_ids(&app).await);
     app.stop().await;
@@ -307,50 +267,29 @@ async fn a_nats_outage_delays_events_but_loses_and_repeats_none() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_relaying_at_once_publish_each_event_once() {
+    let _heavy = heavy().await;
     let app = TestApp::spawn().await;
     let nats_url = app.settings.nats_url.clone();
     let other = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 10, 10).await.session_id;
-    let seats: Vec<String> = (b'A'..=b'J')
-        .flat_map(|row| (1..=10).map(move |n| format!("{}{n}", row as char)))
-        .collect();
+    let session = app.create_session(10, 10).await.session_id;
     let mut calls = tokio::task::JoinSet::new();
-    for (i, seat) in seats.into_iter().enumerate() {
+    for (i, seat) in labels("ABCDEFGHIJ", 10).into_iter().enumerate() {
         let channel = if i % 2 == 0 {
-            app.channel.clone()
+            &app.channel
         } else {
-            other.channel.clone()
+            &other.channel
         };
-        let token = app.token(&format!("user{}", i % 9));
+        let user = app.user(&format!("user{}", i % 9)).on(channel);
         let session = session.clone();
         calls.spawn(async move {
-            let mut booking =
-                cinema::proto::v1::booking_service_client::BookingServiceClient::new(channel);
-            let request = ReserveSeatsRequest {
-                session_id: session,
-                seat_labels: vec![seat],
-                request_id: String::new(),
-            };
-            let reservation = booking
-                .reserve_seats(authed(request, &token))
-                .await
-                .unwrap()
-                .into_inner();
-            let request = ConfirmPaymentRequest {
-                reservation_id: reservation.reservation_id,
-                payment_reference: "pix".into(),
-                request_id: String::new(),
-            };
-            booking
-                .confirm_payment(authed(request, &token))
-                .await
-                .unwrap();
+            let reservation = user.reserve(&session, &[seat]).await.unwrap();
+            user.confirm(&reservation.reservation_id).await.unwrap();
         });
     }
     while let Some(call) = calls.join_next().await {
         call.unwrap();
     }
-    wait_until_relayed(&app, Duration::from_secs(30)).await;
+    relayed(&app, Duration::from_secs(30)).await;
     let outbox = outbox_ids(&app).await;
     assert_eq!(
         outbox.len(),
@@ -381,12 +320,8 @@ async fn figures(app: &TestApp, session_id: &str) -> ((i64, i64, i64), (i64, i64
 }
 
 async fn query_triple(app: &TestApp, sql: &str) -> (i64, i64, i64) {
-    let db = Database::connect(&app.settings.database_url).await.unwrap();
-    let row = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
-        .await
-        .unwrap()
-        .unwrap();
+    let db = app.db().await;
+    let row = row(&db, sql).await;
     let triple = (
         row.try_get_by_index::<i64>(0).unwrap(),
         row.try_get_by_index::<i64>(1).unwrap(),
@@ -398,8 +333,7 @@ async fn query_triple(app: &TestApp, sql: &str) -> (i64, i64, i64) {
 
 /// Waits until the consumer has nothing left to process.
 async fn wait_until_consumed(js: &async_nats::jetstream::Context, stream: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), || async {
         let info = js
             .get_stream(stream)
             .await
@@ -407,24 +341,18 @@ async fn wait_until_consumed(js: &async_nats::jetstream::Context, stream: &str) 
             .consumer_info("sales-figures")
             .await
             .unwrap();
-        if info.num_pending == 0 && info.num_ack_pending == 0 {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the consumer never caught up: {info:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (info.num_pending == 0 && info.num_ack_pending == 0)
+            .then_some(())
+            .ok_or_else(|| format!("the consumer never caught up: {info:?}"))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sales_figures_equal_the_sales_after_a_random_workload_and_after_redelivery() {
     let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(1)).await;
-    let session = create_session(&app, 4, 10).await.session_id;
-    let seats: Vec<String> = (b'A'..=b'D')
-        .flat_map(|row| (1..=10).map(move |n| format!("{}{n}", row as char)))
-        .collect();
+    let session = app.create_session(4, 10).await.session_id;
+    let seats = labels("ABCD", 10);
     let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
     let mut random = move |n: usize| {
         seed ^= seed << 13;
@@ -432,35 +360,34 @@ async fn sales_figures_equal_the_sales_after_a_random_workload_and_after_redeliv
         seed ^= seed << 17;
         (seed % n as u64) as usize
     };
-    let mut booking =
-        cinema::proto::v1::booking_service_client::BookingServiceClient::new(app.channel.clone());
     for _ in 0..80 {
-        let user = format!("user{}", random(6));
+        let user = app.user(&format!("user{}", random(6)));
         let wanted: Vec<String> = (0..1 + random(3))
             .map(|_| seats[random(seats.len())].clone())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let request = ReserveSeatsRequest {
-            session_id: session.clone(),
-            seat_labels: wanted,
-            request_id: String::new(),
-        };
-        let Ok(held) = booking
-            .reserve_seats(authed(request, &app.token(&user)))
-            .await
-        else {
+        let Ok(held) = user.reserve(&session, &wanted).await else {
             continue;
         };
-        let reservation_id = held.into_inner().reservation_id;
+        let reservation_id = held.reservation_id;
         match random(3) {
-            0 => confirm(&app.channel, &app, &user, &reservation_id).await,
-            1 => cancel(&app.channel, &app, &user, &reservation_id).await,
+            0 => confirm(&user, &reservation_id).await,
+            1 => cancel(&user, &reservation_id).await,
             _ => {} // left to expire
         }
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    wait_until_relayed(&app, Duration::from_secs(20)).await;
+    // The holds left alone expire.
+    eventually(PATIENCE, || async {
+        let pending = app
+            .count("SELECT count(*)::bigint FROM reservations WHERE status = 'pending'")
+            .await;
+        (pending == 0)
+            .then_some(())
+            .ok_or_else(|| format!("{pending} holds still pending"))
+    })
+    .await;
+    relayed(&app, Duration::from_secs(20)).await;
     let js = async_nats::jetstream::new(async_nats::connect(&app.settings.nats_url).await.unwrap());
     let stream = Topology::new(&app.settings.nats_prefix).stream;
     wait_until_consumed(&js, &stream).await;

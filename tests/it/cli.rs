@@ -1,14 +1,16 @@
 //! The `cinema` binary as a person runs it.
 
-mod common;
-
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
 };
 
-use cinema::{auth::Authenticator, config::Secret};
-use common::{SECRET, fresh_database, service_url, with_database};
+use crate::support::{
+    Authenticator, SECRET, Secret, TestApp, free_port, fresh_prefix,
+    process::KillOnDrop,
+    resources::{RedisKeys, Streams, TestDatabase},
+    service_url,
+};
 
 fn cinema() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
@@ -98,19 +100,24 @@ fn token_prints_a_token_the_server_accepts() {
 // connection task, which has to answer the server's GOAWAY.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_stops_cleanly_on_sigterm() {
-    let database = fresh_database().await;
-    let mut child = with_services(&mut cinema())
-        .env(
-            "DATABASE_URL",
-            with_database(&service_url("DATABASE_URL"), &database),
-        )
-        .env("CINEMA_GRPC_ADDR", "127.0.0.1:0")
-        .env("CINEMA_LOG_FORMAT", "json")
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let database = TestDatabase::create().await;
+    // Keys and streams of its own, not those of the default prefix.
+    let prefix = fresh_prefix();
+    let _keys = RedisKeys::new(&service_url("REDIS_URL"), &prefix);
+    let _streams = Streams::new(&service_url("NATS_URL"), &prefix);
+    let mut child = KillOnDrop(
+        with_services(&mut cinema())
+            .env("DATABASE_URL", database.url())
+            .env("CINEMA_REDIS_PREFIX", &prefix)
+            .env("CINEMA_NATS_PREFIX", &prefix)
+            .env("CINEMA_GRPC_ADDR", "127.0.0.1:0")
+            .env("CINEMA_LOG_FORMAT", "json")
+            .arg("serve")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines
             .next()
@@ -133,24 +140,24 @@ async fn serve_stops_cleanly_on_sigterm() {
         .expect("health answers");
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let exit = child.wait().unwrap();
+    let exit = child.0.wait().unwrap();
     assert!(exit.success(), "exit {exit:?}; log: {rest:?}");
     assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:?}");
     assert!(
         !rest.iter().any(|l| l.contains("drain timed out")),
         "{rest:?}"
     );
-    common::drop_database(&database).await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_exits_zero_only_for_a_serving_server() {
-    let app = common::TestApp::spawn().await;
+    let app = TestApp::spawn().await;
     let serving = tokio::task::spawn_blocking({
         let addr = format!("http://{}", app.addr);
         move || cinema().args(["health", "--addr", &addr]).output().unwrap()
@@ -164,7 +171,7 @@ async fn health_exits_zero_only_for_a_serving_server() {
     );
     app.stop().await;
 
-    let nobody = common::free_port();
+    let nobody = free_port();
     let absent = cinema()
         .args(["health", "--addr", &format!("http://127.0.0.1:{nobody}")])
         .output()

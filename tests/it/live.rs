@@ -1,82 +1,50 @@
 //! WatchSeatMap: every seat change reaches every watcher, on every instance.
 
-mod common;
-
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use cinema::proto::v1::{
-    CancelReservationRequest, ConfirmPaymentRequest, GetSeatMapRequest, ReserveSeatsRequest,
-    SeatMapEvent, SeatStatus, WatchSeatMapRequest, booking_service_client::BookingServiceClient,
-    seat_map_event::Event, session_service_client::SessionServiceClient,
-};
-use common::{TestApp, authed, create_session, process::ServerProcess, reserve_on};
 use tonic::{Code, Streaming, transport::Channel};
 
-/// Seat label -> (status, version), as a watcher folds its stream.
-type Folded = HashMap<String, (i32, i64)>;
+use crate::support::{
+    PATIENCE, TestApp, eventually, heavy, labels,
+    nats::PrivateNats,
+    pb::{SeatMapEvent, SeatStatus, seat_map_event::Event},
+    process::ServerProcess,
+    watch::{Folded, folded, next, until_seat},
+};
 
+/// A watch of `session_id` through `channel`.
 async fn watch(channel: &Channel, app: &TestApp, session_id: &str) -> Streaming<SeatMapEvent> {
-    common::watch_on(channel, &app.token("watcher"), session_id).await
-}
-
-async fn next(stream: &mut Streaming<SeatMapEvent>) -> Event {
-    tokio::time::timeout(Duration::from_secs(10), stream.message())
+    app.user("watcher")
+        .on(channel)
+        .watch(session_id)
         .await
-        .expect("no message within 10 s")
-        .expect("the stream failed")
-        .expect("the stream ended")
-        .event
-        .expect("an event")
+        .expect("watch")
 }
 
-/// Reads updates until `label` shows `status`; returns its version then.
-async fn until_seat(stream: &mut Streaming<SeatMapEvent>, label: &str, status: SeatStatus) -> i64 {
-    loop {
-        if let Event::Update(update) = next(stream).await
-            && let Some(seat) = update
-                .seats
-                .iter()
-                .find(|s| s.label == label && s.status == status as i32)
-        {
-            return seat.version;
-        }
-    }
-}
-
-async fn seat_map(app: &TestApp, session_id: &str) -> Folded {
-    let map = app
-        .sessions()
-        .get_seat_map(authed(
-            GetSeatMapRequest {
-                session_id: session_id.into(),
-            },
-            &app.token("reader"),
-        ))
+/// Holds `seats` for `user`; the reservation id.
+async fn reserve(app: &TestApp, user: &str, session_id: &str, seats: &[&str]) -> String {
+    app.user(user)
+        .reserve(session_id, seats)
         .await
-        .unwrap()
-        .into_inner();
-    map.seats
-        .into_iter()
-        .map(|s| (s.label, (s.status, s.version)))
-        .collect()
+        .unwrap_or_else(|e| panic!("{user} reserving {seats:?}: {e}"))
+        .reservation_id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_on_one_instance_sees_a_hold_its_expiry_and_a_sale_made_on_another() {
     let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(2)).await;
     let other = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let mut stream = watch(&other.channel, &app, &session).await;
     let Event::Snapshot(snapshot) = next(&mut stream).await else {
         panic!("the first message is not a snapshot")
     };
     assert_eq!((snapshot.seats.len(), snapshot.available_count), (16, 16));
 
-    reserve_on(&app.channel, &app, "alice", &session, &["A1"]).await;
+    reserve(&app, "alice", &session, &["A1"]).await;
     assert_eq!(until_seat(&mut stream, "A1", SeatStatus::Held).await, 1);
     // The hold ends after 2 s; the stream shows it within about a second.
     let freed = tokio::time::timeout(
@@ -87,17 +55,9 @@ async fn a_watcher_on_one_instance_sees_a_hold_its_expiry_and_a_sale_made_on_ano
     .expect("the expiry never reached the watcher");
     assert_eq!(freed, 2);
 
-    let reservation = reserve_on(&app.channel, &app, "bob", &session, &["A1"]).await;
+    let reservation = reserve(&app, "bob", &session, &["A1"]).await;
     assert_eq!(until_seat(&mut stream, "A1", SeatStatus::Held).await, 3);
-    let confirm = ConfirmPaymentRequest {
-        reservation_id: reservation,
-        payment_reference: "pix".into(),
-        request_id: String::new(),
-    };
-    BookingServiceClient::new(app.channel.clone())
-        .confirm_payment(authed(confirm, &app.token("bob")))
-        .await
-        .unwrap();
+    app.user("bob").confirm(&reservation).await.unwrap();
     assert_eq!(until_seat(&mut stream, "A1", SeatStatus::Sold).await, 4);
     drop(other);
     app.stop().await;
@@ -107,19 +67,16 @@ async fn a_watcher_on_one_instance_sees_a_hold_its_expiry_and_a_sale_made_on_ano
 async fn after_random_changes_on_two_instances_every_watcher_folds_to_the_seat_map() {
     let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(1)).await;
     let other = ServerProcess::spawn(&app).await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let channels = [app.channel.clone(), other.channel.clone()];
     let mut watchers = Vec::new();
     for channel in &channels {
-        let folded = Arc::new(Mutex::new(Folded::new()));
+        let watched = Arc::new(Mutex::new(Folded::new()));
         let stream = watch(channel, &app, &session).await;
-        watchers.push((folded.clone(), tokio::spawn(fold(stream, folded))));
+        watchers.push((watched.clone(), tokio::spawn(fold(stream, watched))));
     }
 
-    let labels: Vec<String> = ["A", "B"]
-        .iter()
-        .flat_map(|r| (1..=8).map(move |n| format!("{r}{n}")))
-        .collect();
+    let labels = labels("AB", 8);
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut random = move |n: usize| {
         seed ^= seed << 13;
@@ -128,80 +85,73 @@ async fn after_random_changes_on_two_instances_every_watcher_folds_to_the_seat_m
         (seed % n as u64) as usize
     };
     for step in 0..150 {
-        let user = format!("user{}", random(5));
+        let user = app.user(&format!("user{}", random(5)));
         let seat = labels[random(labels.len())].clone();
-        let request = ReserveSeatsRequest {
-            session_id: session.clone(),
-            seat_labels: vec![seat],
-            request_id: String::new(),
-        };
-        let mut booking = BookingServiceClient::new(channels[step % 2].clone());
-        let Ok(held) = booking
-            .reserve_seats(authed(request, &app.token(&user)))
+        let Ok(held) = user
+            .on(&channels[step % 2])
+            .reserve(&session, &[seat])
             .await
         else {
             continue;
         };
-        let reservation_id = held.into_inner().reservation_id;
+        let reservation_id = held.reservation_id;
         // Confirm or cancel through the other instance half of the time.
-        let mut booking = BookingServiceClient::new(channels[random(2)].clone());
+        let user = user.on(&channels[random(2)]);
         match random(3) {
             0 => {
-                let request = ConfirmPaymentRequest {
-                    reservation_id,
-                    payment_reference: "pix".into(),
-                    request_id: String::new(),
-                };
-                booking
-                    .confirm_payment(authed(request, &app.token(&user)))
-                    .await
-                    .unwrap();
+                user.confirm(&reservation_id).await.unwrap();
             }
             1 => {
-                let request = CancelReservationRequest { reservation_id };
-                booking
-                    .cancel_reservation(authed(request, &app.token(&user)))
-                    .await
-                    .unwrap();
+                user.cancel(&reservation_id).await.unwrap();
             }
             _ => {} // left to expire
         }
     }
-    // Every hold ends within a second; then the maps must settle on the truth.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let truth = seat_map(&app, &session).await;
+    // Every hold left alone ends, and its end is recorded (which changes its
+    // seats' versions); then the maps must settle on the truth.
+    eventually(PATIENCE, || async {
+        let pending = app
+            .count("SELECT count(*)::bigint FROM reservations WHERE status = 'pending'")
+            .await;
+        (pending == 0)
+            .then_some(())
+            .ok_or_else(|| format!("{pending} holds not yet recorded as ended"))
+    })
+    .await;
+    let truth = folded(app.seat_map(&session).await);
     assert!(
         truth
             .values()
             .all(|(status, _)| *status != SeatStatus::Held as i32),
         "a hold outlived its time"
     );
-    for (i, (folded, task)) in watchers.into_iter().enumerate() {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while *folded.lock().unwrap() != truth {
-            assert!(!task.is_finished(), "watcher {i} ended: {:?}", task.await);
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "watcher {i} never matched the seat map"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    for (i, (watched, task)) in watchers.into_iter().enumerate() {
+        let ended = eventually(Duration::from_secs(10), || async {
+            if task.is_finished() {
+                return Ok(true);
+            }
+            (*watched.lock().unwrap() == truth)
+                .then_some(false)
+                .ok_or_else(|| format!("watcher {i} never matched the seat map"))
+        })
+        .await;
+        assert!(!ended, "watcher {i} ended: {:?}", task.await);
         task.abort();
     }
     drop(other);
     app.stop().await;
 }
 
-/// Folds a stream into `folded`, failing if a seat's version goes backwards.
-async fn fold(mut stream: Streaming<SeatMapEvent>, folded: Arc<Mutex<Folded>>) {
+/// Folds a stream into `watched`, failing if a seat's version goes backwards.
+async fn fold(mut stream: Streaming<SeatMapEvent>, watched: Arc<Mutex<Folded>>) {
     while let Some(message) = stream.message().await.expect("the stream failed") {
         let seats = match message.event.expect("an event") {
             Event::Snapshot(map) => map.seats,
             Event::Update(update) => update.seats,
         };
-        let mut folded = folded.lock().unwrap();
+        let mut watched = watched.lock().unwrap();
         for seat in seats {
-            if let Some((_, version)) = folded.get(&seat.label) {
+            if let Some((_, version)) = watched.get(&seat.label) {
                 assert!(
                     seat.version >= *version,
                     "{} went back from {version} to {}",
@@ -209,7 +159,7 @@ async fn fold(mut stream: Streaming<SeatMapEvent>, folded: Arc<Mutex<Folded>>) {
                     seat.version
                 );
             }
-            folded.insert(seat.label, (seat.status, seat.version));
+            watched.insert(seat.label, (seat.status, seat.version));
         }
     }
 }
@@ -217,7 +167,7 @@ async fn fold(mut stream: Streaming<SeatMapEvent>, folded: Arc<Mutex<Folded>>) {
 #[tokio::test]
 async fn a_watcher_that_stops_reading_gets_a_fresh_snapshot_when_it_reads_again() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     // A tiny HTTP/2 window makes the server's side fill up after a few updates.
     let slow_channel = Channel::from_shared(format!("http://{}", app.addr))
         .unwrap()
@@ -231,26 +181,16 @@ async fn a_watcher_that_stops_reading_gets_a_fresh_snapshot_when_it_reads_again(
     };
 
     // Far more changes than the hub keeps for one session.
-    let mut booking = BookingServiceClient::new(app.channel.clone());
-    let token = app.token("alice");
+    let alice = app.user("alice");
     for _ in 0..120 {
-        let request = ReserveSeatsRequest {
-            session_id: session.clone(),
-            seat_labels: vec!["A1".into(), "A2".into()],
-            request_id: String::new(),
-        };
-        let reservation_id = booking
-            .reserve_seats(authed(request, &token))
+        let reservation_id = alice
+            .reserve(&session, &["A1", "A2"])
             .await
             .unwrap()
-            .into_inner()
             .reservation_id;
-        booking
-            .cancel_reservation(authed(CancelReservationRequest { reservation_id }, &token))
-            .await
-            .unwrap();
+        alice.cancel(&reservation_id).await.unwrap();
     }
-    let truth = seat_map(&app, &session).await;
+    let truth = folded(app.seat_map(&session).await);
     let mut snapshots = 0;
     let mut folded = Folded::new();
     while folded != truth {
@@ -273,8 +213,9 @@ async fn a_watcher_that_stops_reading_gets_a_fresh_snapshot_when_it_reads_again(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_watchers_all_receive_an_update() {
+    let _heavy = heavy().await;
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let mut channels = Vec::new();
     for _ in 0..10 {
         channels.push(
@@ -294,7 +235,7 @@ async fn a_thousand_watchers_all_receive_an_update() {
         streams.push(stream);
     }
     assert_eq!(app.hub.watchers(), 1000);
-    reserve_on(&app.channel, &app, "alice", &session, &["B8"]).await;
+    reserve(&app, "alice", &session, &["B8"]).await;
     let mut received = tokio::task::JoinSet::new();
     for mut stream in streams {
         received.spawn(async move { until_seat(&mut stream, "B8", SeatStatus::Held).await });
@@ -313,7 +254,7 @@ async fn a_thousand_watchers_all_receive_an_update() {
 #[tokio::test]
 async fn ending_a_watch_frees_it_and_the_cap_refuses_more() {
     let app = TestApp::spawn_with(|s| s.max_watchers = 3).await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let mut streams = Vec::new();
     for _ in 0..3 {
         let mut stream = watch(&app.channel, &app, &session).await;
@@ -321,15 +262,7 @@ async fn ending_a_watch_frees_it_and_the_cap_refuses_more() {
         streams.push(stream);
     }
     assert_eq!(app.hub.watchers(), 3);
-    let status = SessionServiceClient::new(app.channel.clone())
-        .watch_seat_map(authed(
-            WatchSeatMapRequest {
-                session_id: session.clone(),
-            },
-            &app.token("one-too-many"),
-        ))
-        .await
-        .unwrap_err();
+    let status = app.user("one-too-many").watch(&session).await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
     streams.clear();
     wait_for_watchers(&app, 0).await;
@@ -338,15 +271,7 @@ async fn ending_a_watch_frees_it_and_the_cap_refuses_more() {
     assert_eq!(app.hub.watchers(), 1);
 
     let unknown = uuid::Uuid::new_v4().to_string();
-    let status = SessionServiceClient::new(app.channel.clone())
-        .watch_seat_map(authed(
-            WatchSeatMapRequest {
-                session_id: unknown,
-            },
-            &app.token("x"),
-        ))
-        .await
-        .unwrap_err();
+    let status = app.user("x").watch(&unknown).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
     drop(stream);
     wait_for_watchers(&app, 0).await;
@@ -356,7 +281,7 @@ async fn ending_a_watch_frees_it_and_the_cap_refuses_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_a_watch_with_unavailable() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let mut stream = watch(&app.channel, &app, &session).await;
     next(&mut stream).await;
     let stopping = tokio::spawn(app.stop());
@@ -368,23 +293,21 @@ async fn shutdown_ends_a_watch_with_unavailable() {
 }
 
 async fn wait_for_watchers(app: &TestApp, expected: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.hub.watchers() != expected {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} watchers, expected {expected}",
-            app.hub.watchers()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(10), || async {
+        let watchers = app.hub.watchers();
+        (watchers == expected)
+            .then_some(())
+            .ok_or_else(|| format!("{watchers} watchers, expected {expected}"))
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_nats_comes_back_watchers_get_a_fresh_snapshot_and_changes_flow_again() {
-    let mut nats = common::nats::PrivateNats::start();
+    let mut nats = PrivateNats::start();
     let url = nats.url();
     let app = TestApp::spawn_with(|s| s.nats_url = url).await;
-    let session = create_session(&app, 2, 8).await.session_id;
+    let session = app.create_session(2, 8).await.session_id;
     let mut stream = watch(&app.channel, &app, &session).await;
     let Event::Snapshot(_) = next(&mut stream).await else {
         panic!("no snapshot")
@@ -392,7 +315,7 @@ async fn after_nats_comes_back_watchers_get_a_fresh_snapshot_and_changes_flow_ag
 
     nats.kill();
     // Changed while NATS is away: no live update can carry this.
-    reserve_on(&app.channel, &app, "alice", &session, &["A3"]).await;
+    reserve(&app, "alice", &session, &["A3"]).await;
     nats.start_again();
     let snapshot = loop {
         if let Event::Snapshot(map) = next(&mut stream).await {
@@ -401,7 +324,7 @@ async fn after_nats_comes_back_watchers_get_a_fresh_snapshot_and_changes_flow_ag
     };
     let a3 = snapshot.seats.iter().find(|s| s.label == "A3").unwrap();
     assert_eq!((a3.status, a3.version), (SeatStatus::Held as i32, 1));
-    reserve_on(&app.channel, &app, "bob", &session, &["A4"]).await;
+    reserve(&app, "bob", &session, &["A4"]).await;
     assert_eq!(until_seat(&mut stream, "A4", SeatStatus::Held).await, 1);
     app.stop().await;
 }

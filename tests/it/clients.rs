@@ -2,15 +2,12 @@
 //! suite against a fresh server. `scripts/clients` sets them up first
 //! (`scripts/test` does that).
 
-mod common;
-
 use std::{
     path::{Path, PathBuf},
     process::Command,
 };
 
-use cinema::events::Topology;
-use common::TestApp;
+use crate::support::{TestApp, Topology};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -8,8 +8,6 @@
 //! Settings (environment): `CINEMA_SOAK_DURATION` (default 5m),
 //! `CINEMA_SOAK_SEED` (default: from the clock; printed, to replay a run).
 
-mod common;
-
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{
@@ -19,22 +17,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-use cinema::{
-    auth::Authenticator,
-    config::Settings,
-    proto::v1::{
-        CreateSessionRequest, GetSeatMapRequest, WatchSeatMapRequest, seat_map_event::Event,
-        session_service_client::SessionServiceClient,
-    },
-};
-use common::{
-    authed,
+use crate::support::{
+    Authenticator, Client, Settings,
     crowd::{Crowd, Plan, Sessions, Targets},
-    in_hours, invariants,
+    fresh_prefix, invariants,
     nats::PrivateNats,
+    pb::{CreateSessionRequest, seat_map_event::Event},
     postgres::PrivatePostgres,
     process::ServerProcess,
     redis::PrivateRedis,
+    session_request, test_settings,
+    wait::poll,
+    watch::folded,
 };
 
 const INSTANCES: usize = 3;
@@ -100,14 +94,8 @@ fn soak() {
     let postgres = PrivatePostgres::start();
     let redis = PrivateRedis::start();
     let nats = PrivateNats::start();
-    // The harness reads its service URLs from the environment; nothing else
-    // runs yet, so setting them here races with no reader.
-    unsafe {
-        std::env::set_var("DATABASE_URL", postgres.url());
-        std::env::set_var("REDIS_URL", redis.url());
-        std::env::set_var("NATS_URL", nats.url());
-    }
-    let mut settings = common::test_settings("postgres");
+    // Everything on the private services: the servers' data goes with them.
+    let mut settings = test_settings(&postgres.url(), &redis.url(), &nats.url(), &fresh_prefix());
     settings.hold_duration = HOLD;
     // The stream must keep every event of the run for the final count.
     settings.stream_limits.max_bytes = 4 << 30;
@@ -195,6 +183,8 @@ async fn run(
     let mut last_session = Instant::now();
     let until = started + duration;
     while Instant::now() < until {
+        // Quiet time between faults, and below each outage's length: the
+        // pauses are the scenario.
         tokio::time::sleep(rng.between(BETWEEN_FAULTS)).await;
         if last_session.elapsed() >= NEW_SESSION_EVERY
             && let Ok(id) = create_session(&targets, &admin).await
@@ -258,7 +248,8 @@ async fn run(
     let tally = crowd.stop().await;
     let run_time = started.elapsed();
 
-    // Let the last holds end and the sweepers and relays catch up.
+    // Waiting out the last holds is part of the check: every hold has ended
+    // more than SWEEP_MARGIN ago, so none may still be HELD.
     tokio::time::sleep(HOLD + SWEEP_MARGIN).await;
     let mut checks: Vec<(String, bool)> = Vec::new();
     let problems =
@@ -277,7 +268,7 @@ async fn run(
         format!("seats HELD past their expiry + {SWEEP_MARGIN:?}: {stuck}"),
         stuck == 0,
     ));
-    invariants::wait_until_relayed(&settings.database_url, Duration::from_secs(120)).await;
+    invariants::wait_until_settled(&settings.database_url, Duration::from_secs(120)).await;
     let delivery = invariants::delivery(
         &settings.database_url,
         &settings.nats_url,
@@ -345,18 +336,12 @@ async fn create_session(targets: &Targets, admin: &str) -> Result<String, tonic:
         .any(0)
         .ok_or_else(|| tonic::Status::unavailable("no instance is up"))?;
     let request = CreateSessionRequest {
-        movie_title: "Soak".into(),
         room: "Sala 9".into(),
-        starts_at: in_hours(24),
-        price_cents: 2500,
-        currency: "BRL".into(),
-        rows: 26,
-        seats_per_row: 50,
+        ..session_request("Soak", 24, 26, 50)
     };
-    Ok(SessionServiceClient::new(channel)
-        .create_session(authed(request, admin))
+    Ok(Client::new(&channel, admin)
+        .create_session(request)
         .await?
-        .into_inner()
         .session_id)
 }
 
@@ -374,23 +359,21 @@ async fn watch_loop(
 ) {
     let mut rng = Rng(seed);
     while !stop.load(Ordering::Relaxed) {
+        // A person watching retries a moment later when every instance is
+        // down or the watch is refused.
         let Some(channel) = targets.any(rng.next() as usize) else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let session_id = sessions.newest();
-        let request = WatchSeatMapRequest {
-            session_id: session_id.clone(),
-        };
-        let stream = SessionServiceClient::new(channel)
-            .watch_seat_map(authed(request, &token))
+        let stream = Client::new(&channel, token.as_str())
+            .watch(&session_id)
             .await;
-        let Ok(stream) = stream else {
+        let Ok(mut stream) = stream else {
             figures.reconnects.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         };
-        let mut stream = stream.into_inner();
         {
             let mut watched = watched.lock().unwrap();
             watched.session_id = session_id.clone();
@@ -437,42 +420,35 @@ async fn watchers_converge(
     targets: &Targets,
     token: &str,
 ) -> usize {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut converged = 0;
-        for watched in watchers {
-            let session_id = watched.lock().unwrap().session_id.clone();
-            if session_id.is_empty() {
-                continue;
+    let converged = poll(
+        Duration::from_secs(60),
+        Duration::from_millis(250),
+        || async {
+            let mut converged = 0;
+            for watched in watchers {
+                let session_id = watched.lock().unwrap().session_id.clone();
+                if session_id.is_empty() {
+                    continue;
+                }
+                let Some(channel) = targets.any(0) else {
+                    continue;
+                };
+                let Ok(map) = Client::new(&channel, token).seat_map(&session_id).await else {
+                    continue;
+                };
+                let truth = folded(map);
+                let watched = watched.lock().unwrap();
+                if watched.session_id == session_id && watched.seats == truth {
+                    converged += 1;
+                }
             }
-            let Some(channel) = targets.any(0) else {
-                continue;
-            };
-            let Ok(map) = SessionServiceClient::new(channel)
-                .get_seat_map(authed(
-                    GetSeatMapRequest {
-                        session_id: session_id.clone(),
-                    },
-                    token,
-                ))
-                .await
-            else {
-                continue;
-            };
-            let truth: HashMap<String, (i32, i64)> = map
-                .into_inner()
-                .seats
-                .into_iter()
-                .map(|s| (s.label, (s.status, s.version)))
-                .collect();
-            let watched = watched.lock().unwrap();
-            if watched.session_id == session_id && watched.seats == truth {
-                converged += 1;
+            if converged == watchers.len() {
+                Ok(converged)
+            } else {
+                Err(converged)
             }
-        }
-        if converged == watchers.len() || tokio::time::Instant::now() >= deadline {
-            return converged;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        },
+    )
+    .await;
+    converged.unwrap_or_else(|converged| converged)
 }

@@ -1,13 +1,11 @@
 //! The server around the services: health, reflection, migrations.
 
-mod common;
-
-use common::{TestApp, fresh_database, test_settings};
-use sea_orm::ConnectionTrait;
 use tokio_stream::StreamExt;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+
+use crate::support::{TestApp, db, internals::store, resources::TestDatabase};
 
 #[tokio::test]
 async fn health_reports_serving_for_the_server_and_each_service() {
@@ -94,12 +92,11 @@ async fn reflection_v1_and_v1alpha_list_both_services_and_health() {
 
 #[tokio::test]
 async fn instances_starting_at_once_apply_migrations_once() {
-    let database = fresh_database().await;
-    let url = test_settings(&database).database_url;
+    let database = TestDatabase::create().await;
     // One pool per "instance", as separate processes would have.
     let mut pools = Vec::new();
     for _ in 0..3 {
-        pools.push(cinema::store::connect(&url, 1).await.unwrap());
+        pools.push(store::connect(database.url(), 1).await.unwrap());
     }
     let (a, b, c) = tokio::join!(
         migration::migrate(&pools[0]),
@@ -107,20 +104,15 @@ async fn instances_starting_at_once_apply_migrations_once() {
         migration::migrate(&pools[2])
     );
     assert!(a.is_ok() && b.is_ok() && c.is_ok(), "{a:?} {b:?} {c:?}");
-    let applied = pools[0]
-        .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT count(*)::bigint AS n FROM seaql_migrations",
-        ))
-        .await
-        .unwrap()
-        .expect("a row")
-        .try_get::<i64>("", "n")
-        .unwrap();
+    let applied = db::count(
+        &pools[0],
+        "SELECT count(*)::bigint AS n FROM seaql_migrations",
+    )
+    .await;
     use migration::MigratorTrait;
     assert_eq!(applied as usize, migration::Migrator::migrations().len());
     for pool in pools {
         pool.close().await.unwrap();
     }
-    common::drop_database(&database).await;
+    database.remove().await;
 }

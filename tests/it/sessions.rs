@@ -1,25 +1,15 @@
 //! SessionService, health, reflection and tokens, through the generated client.
 
-mod common;
-
 use std::collections::HashSet;
 
-use chrono::Utc;
-use cinema::proto::v1::{
-    CreateSessionRequest, GetSeatMapRequest, GetSessionRequest, ListSessionsRequest, SeatStatus,
-};
-use common::{TestApp, authed, violated_fields};
 use prost_types::Timestamp;
 use tonic::Code;
-use tonic_types::StatusExt;
 
-fn in_hours(hours: i64) -> Option<Timestamp> {
-    let at = Utc::now() + chrono::Duration::hours(hours);
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    })
-}
+use crate::support::{
+    TestApp, assert_not_found, in_hours,
+    pb::{CreateSessionRequest, SeatStatus},
+    violated_fields,
+};
 
 fn filme_x() -> CreateSessionRequest {
     CreateSessionRequest {
@@ -38,11 +28,10 @@ async fn an_admin_creates_a_session_and_everyone_reads_it() {
     let app = TestApp::spawn().await;
     let request = filme_x();
     let created = app
-        .sessions()
-        .create_session(authed(request.clone(), &app.admin_token()))
+        .admin()
+        .create_session(request.clone())
         .await
-        .expect("create")
-        .into_inner();
+        .expect("create");
     assert_eq!(created.movie_title, "Filme X");
     assert_eq!(created.room, "Sala 1");
     assert_eq!(created.starts_at, request.starts_at);
@@ -54,16 +43,10 @@ async fn an_admin_creates_a_session_and_everyone_reads_it() {
     uuid::Uuid::parse_str(&created.session_id).expect("a UUID id");
 
     let read = app
-        .sessions()
-        .get_session(authed(
-            GetSessionRequest {
-                session_id: created.session_id.clone(),
-            },
-            &app.token("alice"),
-        ))
+        .user("alice")
+        .get_session(&created.session_id)
         .await
-        .expect("get")
-        .into_inner();
+        .expect("get");
     assert_eq!(read, created);
     app.stop().await;
 }
@@ -72,29 +55,19 @@ async fn an_admin_creates_a_session_and_everyone_reads_it() {
 async fn a_new_seat_map_has_every_seat_available_in_order() {
     let app = TestApp::spawn().await;
     let session = app
-        .sessions()
-        .create_session(authed(
-            CreateSessionRequest {
-                rows: 3,
-                seats_per_row: 12,
-                ..filme_x()
-            },
-            &app.admin_token(),
-        ))
+        .admin()
+        .create_session(CreateSessionRequest {
+            rows: 3,
+            seats_per_row: 12,
+            ..filme_x()
+        })
         .await
-        .expect("create")
-        .into_inner();
+        .expect("create");
     let map = app
-        .sessions()
-        .get_seat_map(authed(
-            GetSeatMapRequest {
-                session_id: session.session_id.clone(),
-            },
-            &app.token("bob"),
-        ))
+        .user("bob")
+        .seat_map(&session.session_id)
         .await
-        .expect("seat map")
-        .into_inner();
+        .expect("seat map");
     assert_eq!(map.session_id, session.session_id);
     assert_eq!(
         (map.available_count, map.held_count, map.sold_count),
@@ -124,22 +97,14 @@ async fn the_largest_room_is_accepted_and_one_more_row_is_not() {
         seats_per_row: 50,
         ..filme_x()
     };
-    let session = app
-        .sessions()
-        .create_session(authed(largest, &app.admin_token()))
-        .await
-        .expect("create");
-    assert_eq!(session.get_ref().total_seats, 1300);
+    let session = app.admin().create_session(largest).await.expect("create");
+    assert_eq!(session.total_seats, 1300);
     let too_many = CreateSessionRequest {
         rows: 27,
         seats_per_row: 50,
         ..filme_x()
     };
-    let status = app
-        .sessions()
-        .create_session(authed(too_many, &app.admin_token()))
-        .await
-        .unwrap_err();
+    let status = app.admin().create_session(too_many).await.unwrap_err();
     assert_eq!(violated_fields(&status), ["rows"]);
     app.stop().await;
 }
@@ -255,19 +220,14 @@ async fn each_invalid_field_gets_its_own_violation_and_nothing_is_written() {
     ];
     for (request, fields) in cases {
         let status = app
-            .sessions()
-            .create_session(authed(request.clone(), &app.admin_token()))
+            .admin()
+            .create_session(request.clone())
             .await
             .expect_err("an invalid request was accepted");
         assert_eq!(status.code(), Code::InvalidArgument, "{request:?}");
         assert_eq!(violated_fields(&status), fields, "{request:?}");
     }
-    let listed = app
-        .sessions()
-        .list_sessions(authed(ListSessionsRequest::default(), &app.token("alice")))
-        .await
-        .expect("list")
-        .into_inner();
+    let listed = app.user("alice").list_sessions(0, "").await.expect("list");
     assert!(
         listed.sessions.is_empty(),
         "a rejected request wrote a session"
@@ -284,22 +244,12 @@ async fn text_is_stored_verbatim() {
         room: "Sala \"VIP\" ñ".into(),
         ..filme_x()
     };
-    let created = app
-        .sessions()
-        .create_session(authed(request, &app.admin_token()))
-        .await
-        .expect("create");
+    let created = app.admin().create_session(request).await.expect("create");
     let read = app
-        .sessions()
-        .get_session(authed(
-            GetSessionRequest {
-                session_id: created.get_ref().session_id.clone(),
-            },
-            &app.token("a"),
-        ))
+        .user("a")
+        .get_session(&created.session_id)
         .await
-        .expect("get")
-        .into_inner();
+        .expect("get");
     assert_eq!(read.movie_title, title);
     assert_eq!(read.room, "Sala \"VIP\" ñ");
     app.stop().await;
@@ -315,30 +265,15 @@ async fn pages_cover_every_session_once_in_start_order() {
             starts_at: in_hours(hours),
             ..filme_x()
         };
-        let session = app
-            .sessions()
-            .create_session(authed(request, &app.admin_token()))
-            .await
-            .expect("create");
-        created.push(session.into_inner());
+        let session = app.admin().create_session(request).await.expect("create");
+        created.push(session);
     }
-    let token = app.token("alice");
+    let alice = app.user("alice");
     let mut seen = Vec::new();
     let mut page_token = String::new();
     let mut pages = 0;
     loop {
-        let page = app
-            .sessions()
-            .list_sessions(authed(
-                ListSessionsRequest {
-                    page_size: 3,
-                    page_token,
-                },
-                &token,
-            ))
-            .await
-            .expect("list")
-            .into_inner();
+        let page = alice.list_sessions(3, &page_token).await.expect("list");
         pages += 1;
         assert!(page.sessions.len() <= 3);
         seen.extend(page.sessions);
@@ -359,24 +294,10 @@ async fn pages_cover_every_session_once_in_start_order() {
 async fn tampered_page_tokens_and_negative_sizes_are_invalid() {
     let app = TestApp::spawn().await;
     for _ in 0..2 {
-        app.sessions()
-            .create_session(authed(filme_x(), &app.admin_token()))
-            .await
-            .expect("create");
+        app.admin().create_session(filme_x()).await.expect("create");
     }
-    let token = app.token("alice");
-    let first = app
-        .sessions()
-        .list_sessions(authed(
-            ListSessionsRequest {
-                page_size: 1,
-                page_token: String::new(),
-            },
-            &token,
-        ))
-        .await
-        .expect("list")
-        .into_inner();
+    let alice = app.user("alice");
+    let first = alice.list_sessions(1, "").await.expect("list");
     let mut tampered = first.next_page_token.clone().into_bytes();
     tampered[2] = if tampered[2] == b'A' { b'B' } else { b'A' };
     for bad in [
@@ -384,30 +305,10 @@ async fn tampered_page_tokens_and_negative_sizes_are_invalid() {
         "not-a-token".into(),
         "x".repeat(5000),
     ] {
-        let status = app
-            .sessions()
-            .list_sessions(authed(
-                ListSessionsRequest {
-                    page_size: 1,
-                    page_token: bad,
-                },
-                &token,
-            ))
-            .await
-            .unwrap_err();
+        let status = alice.list_sessions(1, &bad).await.unwrap_err();
         assert_eq!(violated_fields(&status), ["page_token"]);
     }
-    let status = app
-        .sessions()
-        .list_sessions(authed(
-            ListSessionsRequest {
-                page_size: -1,
-                page_token: String::new(),
-            },
-            &token,
-        ))
-        .await
-        .unwrap_err();
+    let status = alice.list_sessions(-1, "").await.unwrap_err();
     assert_eq!(violated_fields(&status), ["page_size"]);
     app.stop().await;
 }
@@ -415,48 +316,14 @@ async fn tampered_page_tokens_and_negative_sizes_are_invalid() {
 #[tokio::test]
 async fn unknown_sessions_are_not_found_and_malformed_ids_invalid() {
     let app = TestApp::spawn().await;
-    let token = app.token("alice");
+    let alice = app.user("alice");
     let unknown = uuid::Uuid::new_v4().to_string();
-    let status = app
-        .sessions()
-        .get_session(authed(
-            GetSessionRequest {
-                session_id: unknown.clone(),
-            },
-            &token,
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
-    let info = status
-        .get_details_resource_info()
-        .expect("ResourceInfo details");
-    assert_eq!(
-        (info.resource_type.as_str(), info.resource_name.as_str()),
-        ("cinema.v1.Session", unknown.as_str())
-    );
-    let status = app
-        .sessions()
-        .get_seat_map(authed(
-            GetSeatMapRequest {
-                session_id: unknown,
-            },
-            &token,
-        ))
-        .await
-        .unwrap_err();
+    let status = alice.get_session(&unknown).await.unwrap_err();
+    assert_not_found(&status, "cinema.v1.Session", &unknown);
+    let status = alice.seat_map(&unknown).await.unwrap_err();
     assert_eq!(status.code(), Code::NotFound);
     for bad in ["", "42", "not-a-uuid", "'; DROP TABLE sessions; --"] {
-        let status = app
-            .sessions()
-            .get_session(authed(
-                GetSessionRequest {
-                    session_id: bad.into(),
-                },
-                &token,
-            ))
-            .await
-            .unwrap_err();
+        let status = alice.get_session(bad).await.unwrap_err();
         assert_eq!(violated_fields(&status), ["session_id"], "{bad:?}");
     }
     app.stop().await;

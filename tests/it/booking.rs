@@ -1,44 +1,22 @@
 //! BookingService through the generated client: holds, payment, cancellation,
 //! expiry, idempotency and purchase history, against one in-process server.
 
-mod common;
-
-use std::{collections::HashSet, future::Future, time::Duration};
+use std::{collections::HashSet, time::Duration};
 
 use chrono::{DateTime, Utc};
-use cinema::proto::v1::{
-    CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest, GetReservationRequest,
-    GetSeatMapRequest, GetSessionRequest, ListPurchasesRequest, ListPurchasesResponse,
-    ReservationStatus, ReserveSeatsRequest, Sale, SeatMap, SeatStatus, Session,
-};
-use common::{TestApp, authed, precondition_violations, seat, to_chrono, violated_fields};
 use prost_types::Timestamp;
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
+use tonic::Code;
 use uuid::Uuid;
 
-type Reservation = cinema::proto::v1::Reservation;
-
-/// No single call may take longer than this: a hung call fails the test.
-const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+use crate::support::{
+    Client, TestApp, assert_not_found, counts, eventually, invalid_fields,
+    pb::{ReservationStatus, SeatStatus, Session},
+    precondition_violations, seat, session_request, to_chrono, violation,
+    wait::time_until,
+};
 
 /// Slack allowed between the test's clock and the server's for "about now".
 const CLOCK_SLACK: chrono::Duration = chrono::Duration::seconds(2);
-
-async fn within<T>(call: impl Future<Output = T>) -> T {
-    tokio::time::timeout(CALL_TIMEOUT, call)
-        .await
-        .expect("a call took longer than the timeout")
-}
-
-fn in_hours(hours: i64) -> Option<Timestamp> {
-    let at = Utc::now() + chrono::Duration::hours(hours);
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    })
-}
 
 fn assert_about(at: Option<&Timestamp>, earliest: DateTime<Utc>, latest: DateTime<Utc>) {
     let at = to_chrono(at);
@@ -48,206 +26,20 @@ fn assert_about(at: Option<&Timestamp>, earliest: DateTime<Utc>, latest: DateTim
     );
 }
 
-fn session_request(title: &str, hours: i64, rows: u32, seats_per_row: u32) -> CreateSessionRequest {
-    CreateSessionRequest {
-        movie_title: title.into(),
-        room: "Sala 1".into(),
-        starts_at: in_hours(hours),
-        price_cents: 2500,
-        currency: "BRL".into(),
-        rows,
-        seats_per_row,
-    }
-}
-
-async fn create_session(app: &TestApp, rows: u32, seats_per_row: u32) -> Session {
-    create_titled_session(app, "Filme X", 24, rows, seats_per_row).await
-}
-
-async fn create_titled_session(
-    app: &TestApp,
-    title: &str,
-    hours: i64,
-    rows: u32,
-    seats_per_row: u32,
-) -> Session {
-    within(app.sessions().create_session(authed(
-        session_request(title, hours, rows, seats_per_row),
-        &app.admin_token(),
-    )))
-    .await
-    .expect("create a session")
-    .into_inner()
-}
-
-fn labels(labels: &[&str]) -> Vec<String> {
-    labels.iter().map(|l| (*l).to_owned()).collect()
-}
-
-async fn reserve_with_id(
-    app: &TestApp,
-    token: &str,
-    session_id: &str,
-    seats: &[&str],
-    request_id: &str,
-) -> Result<Reservation, Status> {
-    within(app.booking().reserve_seats(authed(
-        ReserveSeatsRequest {
-            session_id: session_id.into(),
-            seat_labels: labels(seats),
-            request_id: request_id.into(),
-        },
-        token,
-    )))
-    .await
-    .map(tonic::Response::into_inner)
-}
-
-async fn reserve(
-    app: &TestApp,
-    token: &str,
-    session_id: &str,
-    seats: &[&str],
-) -> Result<Reservation, Status> {
-    reserve_with_id(app, token, session_id, seats, "").await
-}
-
-async fn get_reservation(
-    app: &TestApp,
-    token: &str,
-    reservation_id: &str,
-) -> Result<Reservation, Status> {
-    within(app.booking().get_reservation(authed(
-        GetReservationRequest {
-            reservation_id: reservation_id.into(),
-        },
-        token,
-    )))
-    .await
-    .map(tonic::Response::into_inner)
-}
-
-async fn confirm_with_id(
-    app: &TestApp,
-    token: &str,
-    reservation_id: &str,
-    payment_reference: &str,
-    request_id: &str,
-) -> Result<Sale, Status> {
-    within(app.booking().confirm_payment(authed(
-        ConfirmPaymentRequest {
-            reservation_id: reservation_id.into(),
-            payment_reference: payment_reference.into(),
-            request_id: request_id.into(),
-        },
-        token,
-    )))
-    .await
-    .map(tonic::Response::into_inner)
-}
-
-async fn confirm(app: &TestApp, token: &str, reservation_id: &str) -> Result<Sale, Status> {
-    confirm_with_id(app, token, reservation_id, "pay-ref", "").await
-}
-
-async fn cancel(app: &TestApp, token: &str, reservation_id: &str) -> Result<Reservation, Status> {
-    within(app.booking().cancel_reservation(authed(
-        CancelReservationRequest {
-            reservation_id: reservation_id.into(),
-        },
-        token,
-    )))
-    .await
-    .map(tonic::Response::into_inner)
-}
-
-async fn list_purchases(
-    app: &TestApp,
-    token: &str,
-    page_size: i32,
-    page_token: String,
-) -> ListPurchasesResponse {
-    within(app.booking().list_purchases(authed(
-        ListPurchasesRequest {
-            page_size,
-            page_token,
-        },
-        token,
-    )))
-    .await
-    .expect("list purchases")
-    .into_inner()
-}
-
-async fn seat_map(app: &TestApp, session_id: &str) -> SeatMap {
-    within(app.sessions().get_seat_map(authed(
-        GetSeatMapRequest {
-            session_id: session_id.into(),
-        },
-        &app.token("seat-map-reader"),
-    )))
-    .await
-    .expect("seat map")
-    .into_inner()
-}
-
-fn counts(map: &SeatMap) -> (u32, u32, u32) {
-    (map.available_count, map.held_count, map.sold_count)
-}
-
-fn violation(kind: &str, subject: &str) -> (String, String) {
-    (kind.to_owned(), subject.to_owned())
-}
-
-/// The BadRequest fields of an INVALID_ARGUMENT, sorted: the contract names
-/// every bad field but does not order them.
-fn invalid_fields(status: &Status) -> Vec<String> {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let mut fields = violated_fields(status);
-    fields.sort();
-    fields
-}
-
 fn sorted(fields: &[&str]) -> Vec<String> {
-    let mut fields = labels(fields);
+    let mut fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
     fields.sort();
     fields
-}
-
-/// One number from the test's own database: `sql` must select a bigint `n`.
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let db = Database::connect(app.settings.database_url.as_str())
-        .await
-        .expect("connect to the test database");
-    let n = db
-        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
-        .await
-        .expect("run the query")
-        .expect("a row")
-        .try_get::<i64>("", "n")
-        .expect("a bigint n");
-    db.close().await.expect("close");
-    n
-}
-
-fn assert_not_found(status: &Status, resource_type: &str, name: &str) {
-    assert_eq!(status.code(), Code::NotFound, "{status:?}");
-    let info = status
-        .get_details_resource_info()
-        .expect("ResourceInfo details");
-    assert_eq!(
-        (info.resource_type.as_str(), info.resource_name.as_str()),
-        (resource_type, name)
-    );
 }
 
 #[tokio::test]
 async fn reserving_holds_the_seats_for_the_caller_in_seat_order_at_the_session_price() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 10).await;
-    let alice = app.token("alice");
+    let session = app.create_session(2, 10).await;
+    let alice = app.user("alice");
     let before = Utc::now();
-    let reservation = reserve(&app, &alice, &session.session_id, &["B2", "A10", "A2"])
+    let reservation = alice
+        .reserve(&session.session_id, &["B2", "A10", "A2"])
         .await
         .expect("reserve");
     let after = Utc::now();
@@ -266,7 +58,7 @@ async fn reserving_holds_the_seats_for_the_caller_in_seat_order_at_the_session_p
         after + hold,
     );
 
-    let map = seat_map(&app, &session.session_id).await;
+    let map = app.seat_map(&session.session_id).await;
     assert_eq!(counts(&map), (17, 3, 0));
     for s in &map.seats {
         let expected = if reservation.seat_labels.contains(&s.label) {
@@ -276,18 +68,14 @@ async fn reserving_holds_the_seats_for_the_caller_in_seat_order_at_the_session_p
         };
         assert_eq!((s.status(), s.version), expected, "seat {}", s.label);
     }
-    let read = within(app.sessions().get_session(authed(
-        GetSessionRequest {
-            session_id: session.session_id.clone(),
-        },
-        &alice,
-    )))
-    .await
-    .expect("get session")
-    .into_inner();
+    let read = alice
+        .get_session(&session.session_id)
+        .await
+        .expect("get session");
     assert_eq!(read.available_seats, 17);
 
-    let read = get_reservation(&app, &alice, &reservation.reservation_id)
+    let read = alice
+        .get_reservation(&reservation.reservation_id)
         .await
         .expect("get reservation");
     assert_eq!(read, reservation);
@@ -297,9 +85,9 @@ async fn reserving_holds_the_seats_for_the_caller_in_seat_order_at_the_session_p
 #[tokio::test]
 async fn each_invalid_reservation_field_gets_its_own_violation_and_nothing_is_held() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let id = session.session_id.as_str();
-    let alice = app.token("alice");
+    let alice = app.user("alice");
     let eleven = [
         "A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "B1", "B2", "B3",
     ];
@@ -330,7 +118,8 @@ async fn each_invalid_reservation_field_gets_its_own_violation_and_nothing_is_he
         ),
     ];
     for (session_id, seats, request_id, fields) in cases {
-        let status = reserve_with_id(&app, &alice, session_id, &seats, request_id)
+        let status = alice
+            .reserve_with_id(session_id, &seats, request_id)
             .await
             .expect_err("an invalid reservation was accepted");
         assert_eq!(
@@ -339,11 +128,12 @@ async fn each_invalid_reservation_field_gets_its_own_violation_and_nothing_is_he
             "{session_id:?} {seats:?} {request_id:?}"
         );
     }
-    let map = seat_map(&app, id).await;
+    let map = app.seat_map(id).await;
     assert_eq!(counts(&map), (16, 0, 0));
     assert!(map.seats.iter().all(|s| s.version == 0));
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM reservations").await,
+        app.count("SELECT count(*)::bigint AS n FROM reservations")
+            .await,
         0
     );
     app.stop().await;
@@ -352,9 +142,9 @@ async fn each_invalid_reservation_field_gets_its_own_violation_and_nothing_is_he
 #[tokio::test]
 async fn several_problems_in_one_reservation_are_all_named_at_once() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let id = session.session_id.as_str();
-    let alice = app.token("alice");
+    let alice = app.user("alice");
     let cases: Vec<(&str, Vec<&str>, &str, Vec<&str>)> = vec![
         (
             id,
@@ -375,7 +165,8 @@ async fn several_problems_in_one_reservation_are_all_named_at_once() {
         ),
     ];
     for (session_id, seats, request_id, fields) in cases {
-        let status = reserve_with_id(&app, &alice, session_id, &seats, request_id)
+        let status = alice
+            .reserve_with_id(session_id, &seats, request_id)
             .await
             .expect_err("an invalid reservation was accepted");
         assert_eq!(
@@ -384,9 +175,10 @@ async fn several_problems_in_one_reservation_are_all_named_at_once() {
             "{session_id:?} {seats:?} {request_id:?}"
         );
     }
-    assert_eq!(counts(&seat_map(&app, id).await), (16, 0, 0));
+    assert_eq!(counts(&app.seat_map(id).await), (16, 0, 0));
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM reservations").await,
+        app.count("SELECT count(*)::bigint AS n FROM reservations")
+            .await,
         0
     );
     app.stop().await;
@@ -395,44 +187,43 @@ async fn several_problems_in_one_reservation_are_all_named_at_once() {
 #[tokio::test]
 async fn a_reservation_may_hold_at_most_the_configured_number_of_seats() {
     let app = TestApp::spawn_with(|settings| settings.max_seats_per_reservation = 3).await;
-    let session = create_session(&app, 2, 8).await;
-    let alice = app.token("alice");
-    let status = reserve(&app, &alice, &session.session_id, &["A1", "A2", "A3", "A4"])
+    let session = app.create_session(2, 8).await;
+    let alice = app.user("alice");
+    let status = alice
+        .reserve(&session.session_id, &["A1", "A2", "A3", "A4"])
         .await
         .unwrap_err();
     assert_eq!(invalid_fields(&status), ["seat_labels"]);
-    let reservation = reserve(&app, &alice, &session.session_id, &["A1", "A2", "A3"])
+    let reservation = alice
+        .reserve(&session.session_id, &["A1", "A2", "A3"])
         .await
         .expect("three seats are allowed");
     assert_eq!(reservation.seat_labels, ["A1", "A2", "A3"]);
-    assert_eq!(
-        counts(&seat_map(&app, &session.session_id).await),
-        (13, 3, 0)
-    );
+    assert_eq!(counts(&app.seat_map(&session.session_id).await), (13, 3, 0));
     app.stop().await;
 }
 
 #[tokio::test]
 async fn unknown_sessions_and_reservations_are_not_found_and_malformed_ids_invalid() {
     let app = TestApp::spawn().await;
-    let alice = app.token("alice");
+    let alice = app.user("alice");
     let unknown = Uuid::new_v4().to_string();
-    let status = reserve(&app, &alice, &unknown, &["A1"]).await.unwrap_err();
+    let status = alice.reserve(&unknown, &["A1"]).await.unwrap_err();
     assert_not_found(&status, "cinema.v1.Session", &unknown);
 
-    let status = get_reservation(&app, &alice, &unknown).await.unwrap_err();
+    let status = alice.get_reservation(&unknown).await.unwrap_err();
     assert_not_found(&status, "cinema.v1.Reservation", &unknown);
-    let status = confirm(&app, &alice, &unknown).await.unwrap_err();
+    let status = alice.confirm(&unknown).await.unwrap_err();
     assert_not_found(&status, "cinema.v1.Reservation", &unknown);
-    let status = cancel(&app, &alice, &unknown).await.unwrap_err();
+    let status = alice.cancel(&unknown).await.unwrap_err();
     assert_not_found(&status, "cinema.v1.Reservation", &unknown);
 
     for bad in ["", "42", "not-a-uuid", "'; DROP TABLE reservations; --"] {
-        let status = get_reservation(&app, &alice, bad).await.unwrap_err();
+        let status = alice.get_reservation(bad).await.unwrap_err();
         assert_eq!(invalid_fields(&status), ["reservation_id"], "{bad:?}");
-        let status = confirm(&app, &alice, bad).await.unwrap_err();
+        let status = alice.confirm(bad).await.unwrap_err();
         assert_eq!(invalid_fields(&status), ["reservation_id"], "{bad:?}");
-        let status = cancel(&app, &alice, bad).await.unwrap_err();
+        let status = alice.cancel(bad).await.unwrap_err();
         assert_eq!(invalid_fields(&status), ["reservation_id"], "{bad:?}");
     }
     app.stop().await;
@@ -441,28 +232,29 @@ async fn unknown_sessions_and_reservations_are_not_found_and_malformed_ids_inval
 #[tokio::test]
 async fn a_reservation_is_seen_and_changed_only_by_its_owner() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
-    let (alice, bob) = (app.token("alice"), app.token("bob"));
-    let reservation = reserve(&app, &alice, &session.session_id, &["A1", "A2"])
+    let session = app.create_session(2, 8).await;
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
+    let reservation = alice
+        .reserve(&session.session_id, &["A1", "A2"])
         .await
         .expect("reserve");
     let id = reservation.reservation_id.as_str();
 
-    let status = get_reservation(&app, &bob, id).await.unwrap_err();
+    let status = bob.get_reservation(id).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    let status = confirm(&app, &bob, id).await.unwrap_err();
+    let status = bob.confirm(id).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    let status = cancel(&app, &bob, id).await.unwrap_err();
+    let status = bob.cancel(id).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
 
     // Bob's attempts changed nothing.
-    let read = get_reservation(&app, &alice, id).await.expect("get");
+    let read = alice.get_reservation(id).await.expect("get");
     assert_eq!(read, reservation);
-    let map = seat_map(&app, &session.session_id).await;
+    let map = app.seat_map(&session.session_id).await;
     assert_eq!(counts(&map), (14, 2, 0));
     assert_eq!(seat(&map, "A1"), (SeatStatus::Held, 1));
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM sales").await,
+        app.count("SELECT count(*)::bigint AS n FROM sales").await,
         0
     );
     app.stop().await;
@@ -471,32 +263,30 @@ async fn a_reservation_is_seen_and_changed_only_by_its_owner() {
 #[tokio::test]
 async fn a_reservation_takes_all_its_seats_or_none_and_names_every_unavailable_one() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let (alice, bob) = (app.token("alice"), app.token("bob"));
-    reserve(&app, &alice, sid, &["B1"])
-        .await
-        .expect("alice holds B1");
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
+    alice.reserve(sid, &["B1"]).await.expect("alice holds B1");
 
-    let status = reserve(&app, &bob, sid, &["B1", "B2"]).await.unwrap_err();
+    let status = bob.reserve(sid, &["B1", "B2"]).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert_eq!(
         precondition_violations(&status),
         [violation("SEAT_UNAVAILABLE", "B1")]
     );
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (15, 1, 0));
     assert_eq!(seat(&map, "B1"), (SeatStatus::Held, 1));
     assert_eq!(seat(&map, "B2"), (SeatStatus::Available, 0));
 
     // A sold seat and a held seat among free ones: both named, none taken.
-    let bought = reserve(&app, &alice, sid, &["A1"])
-        .await
-        .expect("reserve A1");
-    confirm(&app, &alice, &bought.reservation_id)
+    let bought = alice.reserve(sid, &["A1"]).await.expect("reserve A1");
+    alice
+        .confirm(&bought.reservation_id)
         .await
         .expect("alice buys A1");
-    let status = reserve(&app, &bob, sid, &["A2", "A1", "B1", "B3"])
+    let status = bob
+        .reserve(sid, &["A2", "A1", "B1", "B3"])
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
@@ -507,18 +297,20 @@ async fn a_reservation_takes_all_its_seats_or_none_and_names_every_unavailable_o
             violation("SEAT_UNAVAILABLE", "B1")
         ]
     );
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (14, 1, 1));
     assert_eq!(seat(&map, "A2"), (SeatStatus::Available, 0));
     assert_eq!(seat(&map, "B3"), (SeatStatus::Available, 0));
 
     // The free seats really are free.
-    let taken = reserve(&app, &bob, sid, &["A2", "B3"])
+    let taken = bob
+        .reserve(sid, &["A2", "B3"])
         .await
         .expect("bob takes the free seats");
     assert_eq!(taken.seat_labels, ["A2", "B3"]);
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM reservations").await,
+        app.count("SELECT count(*)::bigint AS n FROM reservations")
+            .await,
         3,
         "a refused reservation left a row"
     );
@@ -528,31 +320,20 @@ async fn a_reservation_takes_all_its_seats_or_none_and_names_every_unavailable_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_users_racing_for_the_last_seat_get_one_hold_between_them() {
     let app = TestApp::spawn().await;
-    let filler = app.token("filler");
-    let (alice, bob) = (app.token("alice"), app.token("bob"));
+    let filler = app.user("filler");
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
     for round in 0..5 {
-        let session = create_session(&app, 2, 8).await;
+        let session = app.create_session(2, 8).await;
         let sid = session.session_id.as_str();
-        reserve(
-            &app,
-            &filler,
-            sid,
-            &["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8"],
-        )
-        .await
-        .expect("fill row A");
-        reserve(
-            &app,
-            &filler,
-            sid,
-            &["B1", "B2", "B3", "B4", "B5", "B6", "B7"],
-        )
-        .await
-        .expect("fill row B but B8");
-        let (a, b) = tokio::join!(
-            reserve(&app, &alice, sid, &["B8"]),
-            reserve(&app, &bob, sid, &["B8"])
-        );
+        filler
+            .reserve(sid, &["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8"])
+            .await
+            .expect("fill row A");
+        filler
+            .reserve(sid, &["B1", "B2", "B3", "B4", "B5", "B6", "B7"])
+            .await
+            .expect("fill row B but B8");
+        let (a, b) = tokio::join!(alice.reserve(sid, &["B8"]), bob.reserve(sid, &["B8"]));
         let (winner, loser) = match (a, b) {
             (Ok(won), Err(lost)) => {
                 assert_eq!(won.user_id, "alice");
@@ -576,7 +357,7 @@ async fn two_users_racing_for_the_last_seat_get_one_hold_between_them() {
                 [violation("SEAT_UNAVAILABLE", "B8")]
             );
         }
-        let map = seat_map(&app, sid).await;
+        let map = app.seat_map(sid).await;
         assert_eq!(counts(&map), (0, 16, 0), "round {round}");
         assert_eq!(seat(&map, "B8"), (SeatStatus::Held, 1), "round {round}");
     }
@@ -586,78 +367,83 @@ async fn two_users_racing_for_the_last_seat_get_one_hold_between_them() {
 #[tokio::test]
 async fn retrying_with_the_same_request_id_returns_the_first_reservation() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let (alice, bob) = (app.token("alice"), app.token("bob"));
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
     let request_id = Uuid::new_v4().to_string();
 
-    let first = reserve_with_id(&app, &alice, sid, &["A1", "A2"], &request_id)
+    let first = alice
+        .reserve_with_id(sid, &["A1", "A2"], &request_id)
         .await
         .expect("reserve");
-    let retry = reserve_with_id(&app, &alice, sid, &["A1", "A2"], &request_id)
+    let retry = alice
+        .reserve_with_id(sid, &["A1", "A2"], &request_id)
         .await
         .expect("the retry answers like the first request");
     assert_eq!(retry, first);
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (14, 2, 0));
     assert_eq!(seat(&map, "A1"), (SeatStatus::Held, 1));
     assert_eq!(seat(&map, "A2"), (SeatStatus::Held, 1));
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM reservations").await,
+        app.count("SELECT count(*)::bigint AS n FROM reservations")
+            .await,
         1
     );
 
     // The same id for another request is a mistake, and holds nothing.
-    let status = reserve_with_id(&app, &alice, sid, &["A3"], &request_id)
+    let status = alice
+        .reserve_with_id(sid, &["A3"], &request_id)
         .await
         .unwrap_err();
     assert_eq!(invalid_fields(&status), ["request_id"]);
     assert_eq!(
-        seat(&seat_map(&app, sid).await, "A3"),
+        seat(&app.seat_map(sid).await, "A3"),
         (SeatStatus::Available, 0)
     );
 
     // Another user's ids are their own.
-    let bobs = reserve_with_id(&app, &bob, sid, &["A3"], &request_id)
+    let bobs = bob
+        .reserve_with_id(sid, &["A3"], &request_id)
         .await
         .expect("bob may use the same request id");
     assert_ne!(bobs.reservation_id, first.reservation_id);
     assert_eq!(bobs.user_id, "bob");
     assert_eq!(bobs.seat_labels, ["A3"]);
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM reservations").await,
+        app.count("SELECT count(*)::bigint AS n FROM reservations")
+            .await,
         2
     );
-    assert_eq!(counts(&seat_map(&app, sid).await), (13, 3, 0));
+    assert_eq!(counts(&app.seat_map(sid).await), (13, 3, 0));
     app.stop().await;
 }
 
 #[tokio::test]
 async fn paying_sells_the_seats_and_paying_again_returns_the_same_sale() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let (alice, bob) = (app.token("alice"), app.token("bob"));
-    let reservation = reserve(&app, &alice, sid, &["B1", "A3", "A2"])
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
+    let reservation = alice
+        .reserve(sid, &["B1", "A3", "A2"])
         .await
         .expect("reserve");
     let id = reservation.reservation_id.as_str();
 
-    let status = confirm_with_id(&app, &alice, id, "", "").await.unwrap_err();
+    let status = alice.confirm_with(id, "", "").await.unwrap_err();
     assert_eq!(invalid_fields(&status), ["payment_reference"]);
-    let status = confirm(&app, &bob, id).await.unwrap_err();
+    let status = bob.confirm(id).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     assert_eq!(
-        get_reservation(&app, &alice, id)
-            .await
-            .expect("get")
-            .status(),
+        alice.get_reservation(id).await.expect("get").status(),
         ReservationStatus::Pending
     );
 
     let request_id = Uuid::new_v4().to_string();
     let before = Utc::now();
-    let sale = confirm_with_id(&app, &alice, id, "PSP-0001", &request_id)
+    let sale = alice
+        .confirm_with(id, "PSP-0001", &request_id)
         .await
         .expect("confirm");
     let after = Utc::now();
@@ -673,36 +459,39 @@ async fn paying_sells_the_seats_and_paying_again_returns_the_same_sale() {
     assert_eq!(sale.movie_title, "Filme X");
     assert_eq!(sale.starts_at, session.starts_at);
 
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (13, 0, 3));
     for label in ["A2", "A3", "B1"] {
         assert_eq!(seat(&map, label), (SeatStatus::Sold, 2), "{label}");
     }
-    let read = get_reservation(&app, &alice, id).await.expect("get");
+    let read = alice.get_reservation(id).await.expect("get");
     assert_eq!(read.status(), ReservationStatus::Confirmed);
     assert_eq!(read.seat_labels, reservation.seat_labels);
 
     // Retries, with or without the request id, get the same sale.
-    let again = confirm_with_id(&app, &alice, id, "PSP-0001", &request_id)
+    let again = alice
+        .confirm_with(id, "PSP-0001", &request_id)
         .await
         .expect("retry with the request id");
     assert_eq!(again, sale);
-    let again = confirm_with_id(&app, &alice, id, "PSP-0001", "")
+    let again = alice
+        .confirm_with(id, "PSP-0001", "")
         .await
         .expect("confirm again without a request id");
     assert_eq!(again, sale);
-    let status = confirm(&app, &bob, id).await.unwrap_err();
+    let status = bob.confirm(id).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
 
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM sales").await,
+        app.count("SELECT count(*)::bigint AS n FROM sales").await,
         1
     );
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM sale_seats").await,
+        app.count("SELECT count(*)::bigint AS n FROM sale_seats")
+            .await,
         3
     );
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (13, 0, 3));
     assert_eq!(seat(&map, "A2"), (SeatStatus::Sold, 2));
     app.stop().await;
@@ -712,13 +501,11 @@ async fn paying_sells_the_seats_and_paying_again_returns_the_same_sale() {
 async fn an_unpaid_hold_expires_on_time_and_can_no_longer_be_paid() {
     let hold = Duration::from_secs(2);
     let app = TestApp::spawn_with(|settings| settings.hold_duration = hold).await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let (alice, bob) = (app.token("alice"), app.token("bob"));
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
     let before = Utc::now();
-    let reservation = reserve(&app, &alice, sid, &["A1", "A2"])
-        .await
-        .expect("reserve");
+    let reservation = alice.reserve(sid, &["A1", "A2"]).await.expect("reserve");
     let after = Utc::now();
     let hold_chrono = chrono::Duration::from_std(hold).unwrap();
     assert_about(
@@ -729,67 +516,60 @@ async fn an_unpaid_hold_expires_on_time_and_can_no_longer_be_paid() {
     let expire = to_chrono(reservation.expire_time.as_ref());
     let id = reservation.reservation_id.as_str();
 
-    let status = reserve(&app, &bob, sid, &["A1"]).await.unwrap_err();
+    let status = bob.reserve(sid, &["A1"]).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
 
-    // Bob gets A1 once the hold ends, and not before.
-    let deadline = expire + chrono::Duration::milliseconds(1500);
-    let bobs = loop {
-        match reserve(&app, &bob, sid, &["A1"]).await {
-            Ok(bobs) => break bobs,
-            Err(status)
-                if matches!(status.code(), Code::FailedPrecondition | Code::Aborted)
-                    && Utc::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+    // Bob gets A1 once the hold ends (within 1.5 s of its end), and not before.
+    let free_by = expire + chrono::Duration::milliseconds(1500);
+    let bobs = eventually(time_until(free_by), || async {
+        match bob.reserve(sid, &["A1"]).await {
+            Ok(bobs) => Ok(bobs),
+            Err(status) if matches!(status.code(), Code::FailedPrecondition | Code::Aborted) => {
+                Err(format!("A1 is not free 1.5 s after {expire}: {status:?}"))
             }
-            Err(status) => panic!("A1 was not free 1.5 s after {expire}: {status:?}"),
+            Err(status) => panic!("reserving A1 after {expire}: {status:?}"),
         }
-    };
+    })
+    .await;
     assert!(
         Utc::now() >= expire - chrono::Duration::milliseconds(50),
         "A1 was taken before the hold ended at {expire}"
     );
     assert_eq!(bobs.seat_labels, ["A1"]);
 
-    let deadline = expire + chrono::Duration::seconds(1);
-    loop {
-        let read = get_reservation(&app, &alice, id).await.expect("get");
+    // The reservation reads EXPIRED within a second of the hold's end.
+    let expired_by = expire + chrono::Duration::seconds(1);
+    let read = eventually(time_until(expired_by), || async {
+        let read = alice.get_reservation(id).await.expect("get");
         if read.status() == ReservationStatus::Expired {
-            assert_eq!(read.seat_labels, ["A1", "A2"]);
-            break;
+            return Ok(read);
         }
         assert_eq!(read.status(), ReservationStatus::Pending);
-        assert!(
-            Utc::now() < deadline,
-            "still PENDING a second after {expire}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(format!("still PENDING a second after {expire}"))
+    })
+    .await;
+    assert_eq!(read.seat_labels, ["A1", "A2"]);
 
-    let status = confirm(&app, &alice, id).await.unwrap_err();
+    let status = alice.confirm(id).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert_eq!(
         precondition_violations(&status),
         [violation("RESERVATION_EXPIRED", id)]
     );
     // Cancelling an expired reservation returns it unchanged.
-    let cancelled = cancel(&app, &alice, id).await.expect("cancel");
+    let cancelled = alice.cancel(id).await.expect("cancel");
     assert_eq!(cancelled.status(), ReservationStatus::Expired);
     assert_eq!(
-        get_reservation(&app, &alice, id)
-            .await
-            .expect("get")
-            .status(),
+        alice.get_reservation(id).await.expect("get").status(),
         ReservationStatus::Expired
     );
 
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (15, 1, 0));
     assert_eq!(seat(&map, "A1").0, SeatStatus::Held);
     assert_eq!(seat(&map, "A2").0, SeatStatus::Available);
     assert_eq!(
-        count(&app, "SELECT count(*)::bigint AS n FROM sales").await,
+        app.count("SELECT count(*)::bigint AS n FROM sales").await,
         0
     );
     app.stop().await;
@@ -798,83 +578,83 @@ async fn an_unpaid_hold_expires_on_time_and_can_no_longer_be_paid() {
 #[tokio::test]
 async fn cancelling_frees_the_seats_at_once_and_only_pending_reservations_can_be_cancelled() {
     let app = TestApp::spawn().await;
-    let session = create_session(&app, 2, 8).await;
+    let session = app.create_session(2, 8).await;
     let sid = session.session_id.as_str();
-    let (alice, bob) = (app.token("alice"), app.token("bob"));
-    let reservation = reserve(&app, &alice, sid, &["A2", "A1"])
-        .await
-        .expect("reserve");
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
+    let reservation = alice.reserve(sid, &["A2", "A1"]).await.expect("reserve");
     let id = reservation.reservation_id.as_str();
 
-    let status = cancel(&app, &bob, id).await.unwrap_err();
+    let status = bob.cancel(id).await.unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
-    assert_eq!(counts(&seat_map(&app, sid).await), (14, 2, 0));
+    assert_eq!(counts(&app.seat_map(sid).await), (14, 2, 0));
 
-    let cancelled = cancel(&app, &alice, id).await.expect("cancel");
+    let cancelled = alice.cancel(id).await.expect("cancel");
     assert_eq!(cancelled.reservation_id, reservation.reservation_id);
     assert_eq!(cancelled.status(), ReservationStatus::Cancelled);
     assert_eq!(cancelled.seat_labels, ["A1", "A2"]);
     assert_eq!(cancelled.user_id, "alice");
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (16, 0, 0));
     assert_eq!(seat(&map, "A1"), (SeatStatus::Available, 2));
     assert_eq!(seat(&map, "A2"), (SeatStatus::Available, 2));
 
-    let taken = reserve(&app, &bob, sid, &["A1"])
+    let taken = bob
+        .reserve(sid, &["A1"])
         .await
         .expect("bob takes A1 at once");
     assert_eq!(taken.status(), ReservationStatus::Pending);
 
-    let again = cancel(&app, &alice, id).await.expect("cancel again");
+    let again = alice.cancel(id).await.expect("cancel again");
     assert_eq!(again, cancelled);
-    assert_eq!(
-        get_reservation(&app, &alice, id).await.expect("get"),
-        cancelled
-    );
-    let status = confirm(&app, &alice, id).await.unwrap_err();
+    assert_eq!(alice.get_reservation(id).await.expect("get"), cancelled);
+    let status = alice.confirm(id).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert_eq!(
         precondition_violations(&status),
         [violation("RESERVATION_CANCELLED", id)]
     );
     // Alice's late payment did not take A1 back from Bob.
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (15, 1, 0));
     assert_eq!(seat(&map, "A1").0, SeatStatus::Held);
 
-    let bought = reserve(&app, &alice, sid, &["B1"]).await.expect("reserve");
-    confirm(&app, &alice, &bought.reservation_id)
+    let bought = alice.reserve(sid, &["B1"]).await.expect("reserve");
+    alice
+        .confirm(&bought.reservation_id)
         .await
         .expect("confirm");
-    let status = cancel(&app, &alice, &bought.reservation_id)
-        .await
-        .unwrap_err();
+    let status = alice.cancel(&bought.reservation_id).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert_eq!(
         precondition_violations(&status),
         [violation("RESERVATION_CONFIRMED", &bought.reservation_id)]
     );
     assert_eq!(
-        get_reservation(&app, &alice, &bought.reservation_id)
+        alice
+            .get_reservation(&bought.reservation_id)
             .await
             .expect("get")
             .status(),
         ReservationStatus::Confirmed
     );
-    assert_eq!(
-        seat(&seat_map(&app, sid).await, "B1"),
-        (SeatStatus::Sold, 2)
-    );
+    assert_eq!(seat(&app.seat_map(sid).await, "B1"), (SeatStatus::Sold, 2));
     app.stop().await;
 }
 
 #[tokio::test]
 async fn purchase_history_shows_only_the_callers_sales_newest_first_page_by_page() {
     let app = TestApp::spawn().await;
-    let first = create_titled_session(&app, "Filme X", 24, 2, 8).await;
-    let second = create_titled_session(&app, "Filme Y", 48, 2, 8).await;
-    let (alice, bob, carol) = (app.token("alice"), app.token("bob"), app.token("carol"));
-    let buys: [(&str, &Session, &[&str]); 7] = [
+    let admin = app.admin();
+    let first = admin
+        .create_session(session_request("Filme X", 24, 2, 8))
+        .await
+        .expect("create a session");
+    let second = admin
+        .create_session(session_request("Filme Y", 48, 2, 8))
+        .await
+        .expect("create a session");
+    let (alice, bob, carol) = (app.user("alice"), app.user("bob"), app.user("carol"));
+    let buys: [(&Client, &Session, &[&str]); 7] = [
         (&alice, &first, &["A1"]),
         (&bob, &first, &["A2"]),
         (&alice, &second, &["A1", "A2"]),
@@ -885,16 +665,18 @@ async fn purchase_history_shows_only_the_callers_sales_newest_first_page_by_page
     ];
     let mut alices = Vec::new();
     let mut bobs = Vec::new();
-    for (token, session, seats) in buys {
-        let reservation = reserve(&app, token, &session.session_id, seats)
+    for (buyer, session, seats) in buys {
+        let reservation = buyer
+            .reserve(&session.session_id, seats)
             .await
             .expect("reserve");
-        let sale = confirm(&app, token, &reservation.reservation_id)
+        let sale = buyer
+            .confirm(&reservation.reservation_id)
             .await
             .expect("confirm");
         assert_eq!(sale.movie_title, session.movie_title);
         assert_eq!(sale.starts_at, session.starts_at);
-        let owner = if token == alice {
+        let owner = if buyer.token() == alice.token() {
             &mut alices
         } else {
             &mut bobs
@@ -902,15 +684,15 @@ async fn purchase_history_shows_only_the_callers_sales_newest_first_page_by_page
         owner.push(sale);
     }
     // Neither a pending nor a cancelled reservation is a purchase.
-    reserve(&app, &alice, &first.session_id, &["A8"])
+    alice
+        .reserve(&first.session_id, &["A8"])
         .await
         .expect("reserve");
-    let dropped = reserve(&app, &alice, &first.session_id, &["A7"])
+    let dropped = alice
+        .reserve(&first.session_id, &["A7"])
         .await
         .expect("reserve");
-    cancel(&app, &alice, &dropped.reservation_id)
-        .await
-        .expect("cancel");
+    alice.cancel(&dropped.reservation_id).await.expect("cancel");
 
     alices.reverse();
     bobs.reverse();
@@ -918,7 +700,10 @@ async fn purchase_history_shows_only_the_callers_sales_newest_first_page_by_page
     let mut sizes = Vec::new();
     let mut page_token = String::new();
     loop {
-        let page = list_purchases(&app, &alice, 2, page_token).await;
+        let page = alice
+            .list_purchases(2, &page_token)
+            .await
+            .expect("list purchases");
         sizes.push(page.sales.len());
         seen.extend(page.sales);
         if page.next_page_token.is_empty() {
@@ -937,10 +722,10 @@ async fn purchase_history_shows_only_the_callers_sales_newest_first_page_by_page
         ["Filme X", "Filme Y", "Filme X", "Filme Y", "Filme X"]
     );
 
-    let page = list_purchases(&app, &bob, 0, String::new()).await;
+    let page = bob.list_purchases(0, "").await.expect("list purchases");
     assert_eq!(page.sales, bobs);
     assert!(page.next_page_token.is_empty());
-    let page = list_purchases(&app, &carol, 0, String::new()).await;
+    let page = carol.list_purchases(0, "").await.expect("list purchases");
     assert!(page.sales.is_empty());
     assert!(page.next_page_token.is_empty());
     app.stop().await;
@@ -950,43 +735,42 @@ async fn purchase_history_shows_only_the_callers_sales_newest_first_page_by_page
 async fn without_redis_postgresql_alone_still_holds_sells_and_frees_seats() {
     let app =
         TestApp::spawn_with(|settings| settings.redis_url = "redis://127.0.0.1:1".into()).await;
-    let session = create_session(&app, 2, 10).await;
+    let session = app.create_session(2, 10).await;
     let sid = session.session_id.as_str();
-    let (alice, bob) = (app.token("alice"), app.token("bob"));
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
 
     let request_id = Uuid::new_v4().to_string();
-    let reservation = reserve_with_id(&app, &alice, sid, &["B2", "A10", "A2"], &request_id)
+    let reservation = alice
+        .reserve_with_id(sid, &["B2", "A10", "A2"], &request_id)
         .await
         .expect("reserve without Redis");
     assert_eq!(reservation.seat_labels, ["A2", "A10", "B2"]);
     assert_eq!(reservation.status(), ReservationStatus::Pending);
     assert_eq!(reservation.user_id, "alice");
     assert_eq!(reservation.total_price_cents, 7500);
-    let retry = reserve_with_id(&app, &alice, sid, &["B2", "A10", "A2"], &request_id)
+    let retry = alice
+        .reserve_with_id(sid, &["B2", "A10", "A2"], &request_id)
         .await
         .expect("retry");
     assert_eq!(retry, reservation);
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(counts(&map), (17, 3, 0));
     assert_eq!(seat(&map, "A10"), (SeatStatus::Held, 1));
 
-    let status = reserve(&app, &bob, sid, &["A2", "A3"]).await.unwrap_err();
+    let status = bob.reserve(sid, &["A2", "A3"]).await.unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
     assert_eq!(
         precondition_violations(&status),
         [violation("SEAT_UNAVAILABLE", "A2")]
     );
     assert_eq!(
-        seat(&seat_map(&app, sid).await, "A3"),
+        seat(&app.seat_map(sid).await, "A3"),
         (SeatStatus::Available, 0)
     );
 
     for seat_label in ["B5", "B6", "B7"] {
         let wanted = [seat_label];
-        let (a, b) = tokio::join!(
-            reserve(&app, &alice, sid, &wanted),
-            reserve(&app, &bob, sid, &wanted)
-        );
+        let (a, b) = tokio::join!(alice.reserve(sid, &wanted), bob.reserve(sid, &wanted));
         let outcomes = [&a, &b];
         assert_eq!(
             outcomes.iter().filter(|o| o.is_ok()).count(),
@@ -1002,40 +786,40 @@ async fn without_redis_postgresql_alone_still_holds_sells_and_frees_seats() {
             }
         }
         assert_eq!(
-            seat(&seat_map(&app, sid).await, seat_label),
+            seat(&app.seat_map(sid).await, seat_label),
             (SeatStatus::Held, 1)
         );
     }
 
-    let sale = confirm(&app, &alice, &reservation.reservation_id)
+    let sale = alice
+        .confirm(&reservation.reservation_id)
         .await
         .expect("confirm without Redis");
     assert_eq!(sale.seat_labels, ["A2", "A10", "B2"]);
     assert_eq!(sale.amount_cents, 7500);
-    let again = confirm(&app, &alice, &reservation.reservation_id)
+    let again = alice
+        .confirm(&reservation.reservation_id)
         .await
         .expect("confirm again");
     assert_eq!(again, sale);
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(seat(&map, "A2"), (SeatStatus::Sold, 2));
     assert_eq!(counts(&map), (14, 3, 3));
 
-    let held = reserve(&app, &bob, sid, &["A5", "A6"])
-        .await
-        .expect("reserve");
-    let cancelled = cancel(&app, &bob, &held.reservation_id)
+    let held = bob.reserve(sid, &["A5", "A6"]).await.expect("reserve");
+    let cancelled = bob
+        .cancel(&held.reservation_id)
         .await
         .expect("cancel without Redis");
     assert_eq!(cancelled.status(), ReservationStatus::Cancelled);
-    let map = seat_map(&app, sid).await;
+    let map = app.seat_map(sid).await;
     assert_eq!(seat(&map, "A5"), (SeatStatus::Available, 2));
-    let taken = reserve(&app, &alice, sid, &["A5", "A6"])
+    let taken = alice
+        .reserve(sid, &["A5", "A6"])
         .await
         .expect("the freed seats are taken at once");
     assert_eq!(taken.user_id, "alice");
-    let status = cancel(&app, &alice, &reservation.reservation_id)
-        .await
-        .unwrap_err();
+    let status = alice.cancel(&reservation.reservation_id).await.unwrap_err();
     assert_eq!(
         precondition_violations(&status),
         [violation(
@@ -1043,7 +827,7 @@ async fn without_redis_postgresql_alone_still_holds_sells_and_frees_seats() {
             &reservation.reservation_id
         )]
     );
-    let page = list_purchases(&app, &alice, 0, String::new()).await;
+    let page = alice.list_purchases(0, "").await.expect("list purchases");
     assert_eq!(page.sales, [sale]);
     app.stop().await;
 }

@@ -1,0 +1,63 @@
+//! Generated input for the property tests: text of every kind, ids that are
+//! sometimes valid, seat labels that are sometimes real.
+
+use proptest::prelude::*;
+use uuid::Uuid;
+
+/// Cases per property: `PROPTEST_CASES`, or `default`.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn config(default: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(default),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Any text: mostly short, with ASCII, SQL, control and non-ASCII characters.
+pub fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        prop::collection::vec(
+            prop_oneof![
+                Just("'".to_owned()),
+                Just("; DROP TABLE seats; --".to_owned()),
+                Just("\0".to_owned()),
+                Just("A1".to_owned()),
+                Just(" ".to_owned()),
+                Just("🎬".to_owned()),
+                Just("ção".to_owned()),
+                any::<char>().prop_map(String::from),
+                (0u32..30).prop_map(|n| n.to_string()),
+                prop::char::range('A', 'Z').prop_map(String::from),
+            ],
+            0..6
+        )
+        .prop_map(|parts| parts.concat()),
+    ]
+}
+
+/// Text that is sometimes a valid UUID.
+pub fn id_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        text(),
+        any::<u128>().prop_map(|n| Uuid::from_u128(n).to_string()),
+        any::<u128>().prop_map(|n| format!(" {} ", Uuid::from_u128(n).simple())),
+    ]
+}
+
+pub fn label_texts() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(
+        prop_oneof![
+            text(),
+            (prop::char::range('A', 'a'), 0u32..60).prop_map(|(r, n)| format!("{r}{n}")),
+        ],
+        0..14,
+    )
+}

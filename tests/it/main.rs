@@ -1,0 +1,29 @@
+//! Every integration test of cinema, in one crate (one build, one link): the
+//! black-box tests start the real server in-process on an ephemeral port, each
+//! with a database, Redis key prefix and NATS prefix of its own, so they run
+//! in parallel; `support` is what they share.
+//!
+//! Run them with `scripts/test` (which sets DATABASE_URL, REDIS_URL and
+//! NATS_URL), or e.g. `cargo test --test it booking::` for one module.
+
+mod support;
+
+mod auth;
+mod bench_smoke;
+mod booking;
+mod booking_gate;
+mod booking_instances;
+mod cli;
+mod clients;
+mod deployment;
+mod events;
+mod events_consumer;
+mod faults;
+mod hostile_input;
+mod live;
+mod operations;
+mod server;
+mod sessions;
+mod soak;
+mod walkthrough;
+mod watch_cli;
