@@ -1,4 +1,5 @@
-//! Hostile input for the property tests beside every decoder and validator:
+//! Hostile input for the property tests beside every decoder and validator
+//! (and, through the server, in `tests/it/hostile_input`):
 //! any text (SQL, control and non-ASCII characters), ids that are sometimes
 //! UUIDs, and seat labels that are sometimes valid. `PROPTEST_CASES` scales
 //! the number of cases (256 by default).
@@ -6,12 +7,21 @@
 use proptest::prelude::*;
 use uuid::Uuid;
 
-/// 256 cases per property, or `PROPTEST_CASES`.
-pub fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
+/// Cases per property: `PROPTEST_CASES`, or 256.
+pub fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(256);
+        .unwrap_or(256)
+}
+
+/// [`cases`] cases per property.
+pub fn config() -> ProptestConfig {
+    config_with(cases())
+}
+
+/// `cases` cases per property; a failing case is shrunk and printed, not saved.
+pub fn config_with(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
         failure_persistence: None,

@@ -7,6 +7,8 @@
 
 mod parse;
 
+pub use parse::CONFIGURATION_ERROR;
+
 use std::{net::SocketAddr, time::Duration};
 
 use clap::{ArgAction, Args};

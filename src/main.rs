@@ -2,8 +2,12 @@
 
 use std::process::ExitCode;
 
+use cinema::cli::{self, Cli};
 use clap::Parser;
 
 fn main() -> ExitCode {
-    cinema::cli::run(cinema::cli::Cli::parse())
+    match Cli::try_parse() {
+        Ok(command_line) => cli::run(command_line),
+        Err(refused) => cli::refuse(&refused),
+    }
 }

@@ -14,7 +14,9 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     auth::Authenticator,
-    config::{DatabaseSettings, JwtSettings, LogSettings, NatsSettings, Settings},
+    config::{
+        CONFIGURATION_ERROR, DatabaseSettings, JwtSettings, LogSettings, NatsSettings, Settings,
+    },
 };
 
 #[derive(Parser)]
@@ -90,6 +92,20 @@ enum EventsCommand {
         #[command(flatten)]
         nats: NatsSettings,
     },
+}
+
+/// A command line that cannot run. A refused setting is a configuration
+/// error, printed as such (exit code 2); anything else gets clap's own
+/// answer (usage errors exit 2, `--help` and `--version` print and exit 0).
+pub fn refuse(refused: &clap::Error) -> ExitCode {
+    let text = refused.to_string();
+    match text.strip_prefix("error: ") {
+        Some(message) if message.starts_with(CONFIGURATION_ERROR) => {
+            eprint!("cinema: {message}");
+            ExitCode::from(2)
+        }
+        _ => refused.exit(),
+    }
 }
 
 /// Runs the command; a failure is printed, and is exit code 1.

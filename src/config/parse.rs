@@ -11,6 +11,9 @@ use clap::{
 
 use super::{Budget, LogFormat, Secret};
 
+/// How every refused setting's message begins.
+pub const CONFIGURATION_ERROR: &str = "configuration error: ";
+
 /// Reads a setting's trimmed text, or `None` when it is not valid.
 type Parse<T> = Arc<dyn Fn(&str) -> Option<T> + Send + Sync>;
 
@@ -60,7 +63,10 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Setting<T> {
         let var = arg
             .and_then(Arg::get_env)
             .map_or_else(|| "a setting".into(), OsStr::to_string_lossy);
-        let message = format!("{var}: expected {}, got {got}\n", self.expected);
+        let message = format!(
+            "{CONFIGURATION_ERROR}{var}: expected {}, got {got}\n",
+            self.expected
+        );
         Err(Error::raw(ErrorKind::ValueValidation, message))
     }
 }

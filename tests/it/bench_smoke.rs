@@ -28,7 +28,7 @@ async fn bench(app: &TestApp, scenario: &str, args: &[&str]) -> serde_json::Valu
     // The checks, the baseline and the transaction counts read the
     // database; `watch` checks deliveries only.
     if scenario != "watch" {
-        command.args(["--database-url", &app.settings.database_url]);
+        command.args(["--database-url", &app.settings.database.url]);
     }
     command
         .arg("--json")

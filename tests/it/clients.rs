@@ -21,7 +21,7 @@ async fn run_suite(app: &TestApp, dir: &Path, program: &Path, args: &[&str]) {
         "{} is missing: run scripts/clients first",
         program.display()
     );
-    let topology = Topology::new(&app.settings.nats_prefix);
+    let topology = Topology::new(&app.settings.nats.prefix);
     let mut command = Command::new(program);
     command
         .args(args)
@@ -30,7 +30,7 @@ async fn run_suite(app: &TestApp, dir: &Path, program: &Path, args: &[&str]) {
         .env("CINEMA_ADMIN_TOKEN", app.admin_token())
         .env("CINEMA_ALICE_TOKEN", app.token("alice"))
         .env("CINEMA_BOB_TOKEN", app.token("bob"))
-        .env("NATS_URL", &app.settings.nats_url)
+        .env("NATS_URL", &app.settings.nats.url)
         .env("CINEMA_EVENTS_STREAM", &topology.stream)
         .env("CINEMA_EVENTS_SUBJECT_ROOT", &topology.events_root);
     let output =

@@ -6,7 +6,7 @@ use std::{collections::HashSet, time::Duration};
 use prost::Message;
 
 use crate::support::{
-    Client, PATIENCE, TestApp, Topology,
+    Client, EventType, PATIENCE, TestApp, Topology,
     db::{row, strings},
     ev, eventually, heavy,
     invariants::wait_until_relayed,
@@ -57,12 +57,12 @@ async fn outbox_ids(app: &TestApp) -> HashSet<String> {
 
 /// Waits (generously) until every outbox row has been published.
 async fn relayed(app: &TestApp, limit: Duration) {
-    wait_until_relayed(&app.settings.database_url, limit).await;
+    wait_until_relayed(&app.settings.database.url, limit).await;
 }
 
 /// Every message of the app's event stream, in stream order.
 async fn published(app: &TestApp, nats_url: &str) -> Vec<Published> {
-    let topology = Topology::new(&app.settings.nats_prefix);
+    let topology = Topology::new(&app.settings.nats.prefix);
     let js = async_nats::jetstream::new(async_nats::connect(nats_url).await.unwrap());
     let mut stream = js.get_stream(&topology.stream).await.unwrap();
     let last = stream.info().await.unwrap().state.last_sequence;
@@ -91,7 +91,7 @@ fn assert_each_event_once(messages: &[Published], outbox: &HashSet<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_state_change_publishes_exactly_its_events_once() {
     let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(2)).await;
-    let nats_url = app.settings.nats_url.clone();
+    let nats_url = app.settings.nats.url.clone();
     let session = app.create_session(2, 8).await.session_id;
     let (alice, bob, carol) = (app.user("alice"), app.user("bob"), app.user("carol"));
 
@@ -115,25 +115,25 @@ async fn each_state_change_publishes_exactly_its_events_once() {
     let messages = published(&app, &nats_url).await;
     assert_each_event_once(&messages, &outbox_ids(&app).await);
     let types: Vec<&str> = messages.iter().map(|m| m.event_type.as_str()).collect();
-    assert_eq!(
-        types,
-        [
-            "reservation.created",
-            "seats.changed",
-            "payment.confirmed",
-            "seats.changed",
-            "reservation.created",
-            "seats.changed",
-            "reservation.cancelled",
-            "seat.released",
-            "seats.changed",
-            "reservation.created",
-            "seats.changed",
-            "reservation.expired",
-            "seat.released",
-            "seats.changed",
-        ]
-    );
+    let expected: Vec<&str> = [
+        EventType::ReservationCreated,
+        EventType::SeatsChanged,
+        EventType::PaymentConfirmed,
+        EventType::SeatsChanged,
+        EventType::ReservationCreated,
+        EventType::SeatsChanged,
+        EventType::ReservationCancelled,
+        EventType::SeatReleased,
+        EventType::SeatsChanged,
+        EventType::ReservationCreated,
+        EventType::SeatsChanged,
+        EventType::ReservationExpired,
+        EventType::SeatReleased,
+        EventType::SeatsChanged,
+    ]
+    .map(EventType::name)
+    .into();
+    assert_eq!(types, expected);
 
     let created = ev::ReservationCreated::decode(messages[0].payload.as_slice()).unwrap();
     assert_eq!(created.event_id, messages[0].msg_id);
@@ -215,7 +215,7 @@ async fn a_nats_outage_delays_events_but_loses_and_repeats_none() {
     let mut nats = PrivateNats::start();
     let nats_url = nats.url();
     let app = TestApp::spawn_with(|s| {
-        s.nats_url = nats_url.clone();
+        s.nats.url = nats_url.clone();
         s.hold_duration = Duration::from_secs(2);
     })
     .await;
@@ -269,7 +269,7 @@ async fn a_nats_outage_delays_events_but_loses_and_repeats_none() {
 async fn two_instances_relaying_at_once_publish_each_event_once() {
     let _heavy = heavy().await;
     let app = TestApp::spawn().await;
-    let nats_url = app.settings.nats_url.clone();
+    let nats_url = app.settings.nats.url.clone();
     let other = ServerProcess::spawn(&app).await;
     let session = app.create_session(10, 10).await.session_id;
     let mut calls = tokio::task::JoinSet::new();
@@ -388,8 +388,8 @@ async fn sales_figures_equal_the_sales_after_a_random_workload_and_after_redeliv
     })
     .await;
     relayed(&app, Duration::from_secs(20)).await;
-    let js = async_nats::jetstream::new(async_nats::connect(&app.settings.nats_url).await.unwrap());
-    let stream = Topology::new(&app.settings.nats_prefix).stream;
+    let js = async_nats::jetstream::new(async_nats::connect(&app.settings.nats.url).await.unwrap());
+    let stream = Topology::new(&app.settings.nats.prefix).stream;
     wait_until_consumed(&js, &stream).await;
     let (truth, counted) = figures(&app, &session).await;
     assert!(
@@ -399,8 +399,8 @@ async fn sales_figures_equal_the_sales_after_a_random_workload_and_after_redeliv
     assert_eq!(counted, truth);
 
     // Every event delivered again (new message ids, so JetStream keeps them).
-    let topology = Topology::new(&app.settings.nats_prefix);
-    for message in published(&app, &app.settings.nats_url).await {
+    let topology = Topology::new(&app.settings.nats.prefix);
+    for message in published(&app, &app.settings.nats.url).await {
         let subject = topology.subject(&message.event_type);
         js.publish(subject, message.payload.into())
             .await

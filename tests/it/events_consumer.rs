@@ -19,12 +19,12 @@ use tokio_stream::StreamExt;
 use uuid::Uuid;
 
 use crate::support::{
-    PATIENCE, TestApp, Topology,
+    EventType, PATIENCE, TestApp, Topology,
     app::init_test_logs,
     ev, eventually, fresh_prefix,
     internals::{
         CONSUMER, CONTENT_TYPE, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, EVENT_TYPE_HEADER,
-        NewSession, Session, SessionSales, StreamLimits, catalog, consumer, events,
+        NewSession, SalesFigures, Session, SessionSales, StreamLimits, catalog, consumer, events,
     },
     nats::PrivateNats,
     process::KillOnDrop,
@@ -96,9 +96,9 @@ impl World {
     /// A consumer instance, as `serve` or `worker` runs it.
     fn start_consumer(&self) -> JoinHandle<()> {
         tokio::spawn(consumer::run(
-            self.db.clone(),
             self.js.clone(),
             self.topology.clone(),
+            SalesFigures::new(self.db.clone()),
         ))
     }
 
@@ -189,15 +189,12 @@ async fn publish(
     ack.sequence
 }
 
-/// The `Cinema-Event-Type` of an event type.
+/// The `Cinema-Event-Type` of an event type (made up for unknown ones).
 fn message_name(event_type: &str) -> String {
-    let name = match event_type {
-        "reservation.created" => "ReservationCreated",
-        "reservation.expired" => "ReservationExpired",
-        "payment.confirmed" => "PaymentConfirmed",
-        other => other,
-    };
-    format!("cinema.events.v1.{name}")
+    EventType::from_name(event_type).map_or_else(
+        || format!("cinema.events.v1.{event_type}"),
+        |known| known.message_name().to_owned(),
+    )
 }
 
 fn new_session() -> NewSession {
@@ -278,22 +275,30 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_and_the_events_behind_it_
 
     let poison_id = Uuid::new_v4();
     let poison_seq = world
-        .publish("payment.confirmed", poison_id, b"\xff\x00garbage".to_vec())
+        .publish(
+            EventType::PaymentConfirmed.name(),
+            poison_id,
+            b"\xff\x00garbage".to_vec(),
+        )
         .await;
     let (paid, expired) = (Uuid::new_v4(), Uuid::new_v4());
     world
         .publish(
-            "payment.confirmed",
+            EventType::PaymentConfirmed.name(),
             paid,
             payment(paid, session, &["A1", "B2"], 5000),
         )
         .await;
     world
-        .publish("reservation.expired", expired, expiry(expired, session))
+        .publish(
+            EventType::ReservationExpired.name(),
+            expired,
+            expiry(expired, session),
+        )
         .await;
     world
         .publish(
-            "reservation.created",
+            EventType::ReservationCreated.name(),
             Uuid::new_v4(),
             creation(Uuid::new_v4(), session),
         )
@@ -325,7 +330,7 @@ async fn a_poison_event_ends_in_the_dead_letter_stream_and_the_events_behind_it_
     );
     assert_eq!(
         header(DLQ_SUBJECT_HEADER),
-        Some(world.topology.subject("payment.confirmed"))
+        Some(world.topology.subject(EventType::PaymentConfirmed.name()))
     );
     let reason = header(DLQ_REASON_HEADER).expect("a reason");
     assert!(
@@ -364,19 +369,27 @@ async fn an_event_published_twice_counts_once_across_two_instances() {
     let payload = payment(paid, session, &["A1", "A2", "A3"], 7500);
     // Different message ids, so JetStream keeps both copies.
     let first = world
-        .publish("payment.confirmed", Uuid::new_v4(), payload.clone())
+        .publish(
+            EventType::PaymentConfirmed.name(),
+            Uuid::new_v4(),
+            payload.clone(),
+        )
         .await;
     let second = world
-        .publish("payment.confirmed", Uuid::new_v4(), payload)
+        .publish(EventType::PaymentConfirmed.name(), Uuid::new_v4(), payload)
         .await;
     assert_eq!(second, first + 1);
     let expired = Uuid::new_v4();
     let last = world
-        .publish("reservation.expired", expired, expiry(expired, session))
+        .publish(
+            EventType::ReservationExpired.name(),
+            expired,
+            expiry(expired, session),
+        )
         .await;
     world
         .publish(
-            "reservation.expired",
+            EventType::ReservationExpired.name(),
             Uuid::new_v4(),
             expiry(expired, session),
         )
@@ -420,7 +433,7 @@ async fn the_consumer_waits_for_its_stream_and_rides_out_a_nats_restart() {
     let paid = Uuid::new_v4();
     world
         .publish(
-            "payment.confirmed",
+            EventType::PaymentConfirmed.name(),
             paid,
             payment(paid, session, &["A1"], 2500),
         )
@@ -443,7 +456,7 @@ async fn the_consumer_waits_for_its_stream_and_rides_out_a_nats_restart() {
     let again = Uuid::new_v4();
     world
         .publish(
-            "payment.confirmed",
+            EventType::PaymentConfirmed.name(),
             again,
             payment(again, session, &["A2"], 2500),
         )
@@ -580,13 +593,17 @@ async fn events_tail_prints_one_line_per_event_until_ctrl_c() {
     let paid = Uuid::new_v4();
     world
         .publish(
-            "payment.confirmed",
+            EventType::PaymentConfirmed.name(),
             paid,
             payment(paid, session, &["A1", "B2"], 5000),
         )
         .await;
     world
-        .publish("payment.confirmed", Uuid::new_v4(), b"\xff\xff".to_vec())
+        .publish(
+            EventType::PaymentConfirmed.name(),
+            Uuid::new_v4(),
+            b"\xff\xff".to_vec(),
+        )
         .await;
     world
         .publish("popcorn.sold", Uuid::new_v4(), b"\x08\x01".to_vec())
@@ -616,7 +633,7 @@ async fn events_tail_prints_one_line_per_event_until_ctrl_c() {
         "{}",
         seen[0]
     );
-    assert_eq!(words[1], "payment.confirmed");
+    assert_eq!(words[1], EventType::PaymentConfirmed.name());
     assert!(
         words[2].starts_with("sale=") && words[3].starts_with("reservation="),
         "{}",
@@ -659,7 +676,11 @@ async fn the_worker_command_counts_events_until_sigterm() {
     let session = world.session.session_id;
     let expired = Uuid::new_v4();
     world
-        .publish("reservation.expired", expired, expiry(expired, session))
+        .publish(
+            EventType::ReservationExpired.name(),
+            expired,
+            expiry(expired, session),
+        )
         .await;
     world.wait_for_figures((0, 0, 1)).await;
 

@@ -15,7 +15,7 @@ use tonic_health::pb::{
 };
 
 use crate::support::{
-    Settings, TestApp,
+    TestApp,
     crowd::{CALL_BOUND, Crowd, Plan, Sessions, Tally, Targets},
     db, eventually, eventually_every, heavy, invariants, labels,
     nats::PrivateNats,
@@ -172,7 +172,7 @@ async fn without_redis_booking_goes_on_correctly_and_the_locks_resume_when_it_re
         .wait_for_progress(PHASE_RESERVATIONS, PHASE_LIMIT)
         .await;
     let tally = crowd.stop().await;
-    assert_sound(&app.settings.database_url, &tally).await;
+    assert_sound(&app.settings.database.url, &tally).await;
     // Every lock left behind lapses by itself.
     for (key, ttl) in redis.keys_with_ttl(&format!("{}:*", app.settings.redis_prefix)) {
         assert!(
@@ -207,7 +207,7 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
     let mut nats = PrivateNats::start();
     let nats_url = nats.url();
     let app = TestApp::spawn_with(|s| {
-        s.nats_url = nats_url.clone();
+        s.nats.url = nats_url.clone();
         s.hold_duration = Duration::from_secs(2);
     })
     .await;
@@ -244,14 +244,14 @@ async fn events_of_a_load_that_outlives_a_nats_crash_are_all_delivered_once() {
         .wait_for_progress(PHASE_RESERVATIONS, PHASE_LIMIT)
         .await;
     let tally = crowd.stop().await;
-    assert_sound(&app.settings.database_url, &tally).await;
+    assert_sound(&app.settings.database.url, &tally).await;
 
     // Every hold ends, and every event reaches the stream.
-    invariants::wait_until_settled(&app.settings.database_url, Duration::from_secs(60)).await;
+    invariants::wait_until_settled(&app.settings.database.url, Duration::from_secs(60)).await;
     let delivery = invariants::delivery(
-        &app.settings.database_url,
+        &app.settings.database.url,
         &nats_url,
-        &app.settings.nats_prefix,
+        &app.settings.nats.prefix,
     )
     .await;
     eprintln!("{delivery:?}");
@@ -287,11 +287,9 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
     .await;
     // The doomed instance cannot reach NATS: every event it writes is left in
     // the outbox, for the survivor's relay to publish after its death.
-    let doomed = ServerProcess::spawn_with(&Settings {
-        nats_url: "nats://127.0.0.1:1".into(),
-        ..app.settings.clone()
-    })
-    .await;
+    let mut unreachable_nats = app.settings.clone();
+    unreachable_nats.nats.url = "nats://127.0.0.1:1".into();
+    let doomed = ServerProcess::spawn_with(&unreachable_nats).await;
     let session = app.create_session(10, 20).await.session_id;
     let abandoned = app.create_session(2, 8).await.session_id;
     let targets = Targets::new([app.channel.clone(), doomed.channel.clone()]);
@@ -340,7 +338,7 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
         reservations: acknowledged,
         ..tally
     };
-    assert_sound(&app.settings.database_url, &tally).await;
+    assert_sound(&app.settings.database.url, &tally).await;
 
     // Once the crowd is gone, the survivor holds no lock: whatever the dead
     // instance left lapses within the lock's time to live. (Hold markers
@@ -367,7 +365,7 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
         .map(|h| format!("'{}'", h.reservation_id))
         .collect::<Vec<_>>()
         .join(",");
-    let db = db::connect(&app.settings.database_url).await;
+    let db = db::connect(&app.settings.database.url).await;
     let expired = format!(
         "SELECT count(*)::bigint FROM reservations \
          WHERE reservation_id IN ({ids}) AND status = 'expired'"
@@ -400,11 +398,11 @@ async fn an_instance_killed_mid_load_loses_no_sale_and_the_other_cleans_up_after
     db.close().await.unwrap();
 
     // Its events, which only the survivor could publish, all reach the stream once.
-    invariants::wait_until_settled(&app.settings.database_url, Duration::from_secs(30)).await;
+    invariants::wait_until_settled(&app.settings.database.url, Duration::from_secs(30)).await;
     let delivery = invariants::delivery(
-        &app.settings.database_url,
-        &app.settings.nats_url,
-        &app.settings.nats_prefix,
+        &app.settings.database.url,
+        &app.settings.nats.url,
+        &app.settings.nats.prefix,
     )
     .await;
     assert!(delivery.exactly_once(), "{delivery:?}");
@@ -457,7 +455,7 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
     let _heavy = heavy().await;
     let mut postgres = PrivatePostgres::start();
     let database_url = postgres.url();
-    let app = TestApp::spawn_with(|s| s.database_url = database_url.clone()).await;
+    let app = TestApp::spawn_with(|s| s.database.url = database_url.clone()).await;
     let session = app.create_session(10, 20).await.session_id;
     let alice = app.user("alice");
     let pending = alice
@@ -590,7 +588,7 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
         reservations,
         ..tally
     };
-    assert_sound(&app.settings.database_url, &tally).await;
+    assert_sound(&app.settings.database.url, &tally).await;
     let sale = alice
         .confirm(&id)
         .await

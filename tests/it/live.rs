@@ -306,7 +306,7 @@ async fn wait_for_watchers(app: &TestApp, expected: usize) {
 async fn after_nats_comes_back_watchers_get_a_fresh_snapshot_and_changes_flow_again() {
     let mut nats = PrivateNats::start();
     let url = nats.url();
-    let app = TestApp::spawn_with(|s| s.nats_url = url).await;
+    let app = TestApp::spawn_with(|s| s.nats.url = url).await;
     let session = app.create_session(2, 8).await.session_id;
     let mut stream = watch(&app.channel, &app, &session).await;
     let Event::Snapshot(_) = next(&mut stream).await else {

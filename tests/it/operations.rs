@@ -252,13 +252,14 @@ async fn read_session(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_hold_across_instances_and_recover() {
     let app = TestApp::spawn_with(|s| {
-        s.rate_limits = Some(RateLimits {
+        s.rate_limits = RateLimits {
+            enabled: true,
             booking: Budget {
                 calls: 100,
                 window: Duration::from_secs(5),
             },
             reads: READS,
-        });
+        };
     })
     .await;
     let other = ServerProcess::spawn(&app).await;
@@ -318,10 +319,11 @@ async fn rate_limits_hold_across_instances_and_recover() {
 #[tokio::test]
 async fn calls_without_a_token_are_limited_by_peer_address() {
     let app = TestApp::spawn_with(|s| {
-        s.rate_limits = Some(RateLimits {
+        s.rate_limits = RateLimits {
+            enabled: true,
             booking: READS,
             reads: READS,
-        });
+        };
     })
     .await;
     let session = uuid::Uuid::new_v4().to_string();
@@ -344,7 +346,8 @@ async fn rate_limits_let_calls_through_while_redis_is_down() {
     let nowhere = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let app = TestApp::spawn_with(|s| {
         s.redis_url = format!("redis://{nowhere}");
-        s.rate_limits = Some(RateLimits {
+        s.rate_limits = RateLimits {
+            enabled: true,
             booking: Budget {
                 calls: 1,
                 window: Duration::from_secs(60),
@@ -353,7 +356,7 @@ async fn rate_limits_let_calls_through_while_redis_is_down() {
                 calls: 1,
                 window: Duration::from_secs(60),
             },
-        });
+        };
     })
     .await;
     let session = app.create_session(2, 8).await.session_id;

@@ -123,7 +123,7 @@ async fn run(
     for _ in 0..INSTANCES {
         instances.push(Some(ServerProcess::spawn_with(&settings).await));
     }
-    let auth = Authenticator::new(&settings.jwt_secret);
+    let auth = Authenticator::new(&settings.jwt.secret);
     let admin = auth
         .mint("admin", true, Duration::from_secs(24 * 3600))
         .unwrap();
@@ -253,7 +253,7 @@ async fn run(
     tokio::time::sleep(HOLD + SWEEP_MARGIN).await;
     let mut checks: Vec<(String, bool)> = Vec::new();
     let problems =
-        invariants::store_problems(&settings.database_url, &tally.sales, &tally.reservations).await;
+        invariants::store_problems(&settings.database.url, &tally.sales, &tally.reservations).await;
     checks.push((
         format!(
             "no seat sold twice, {} acknowledged sales and {} reservations present as told, \
@@ -263,16 +263,16 @@ async fn run(
         ),
         problems.is_empty(),
     ));
-    let stuck = invariants::seats_held_past_expiry(&settings.database_url, SWEEP_MARGIN).await;
+    let stuck = invariants::seats_held_past_expiry(&settings.database.url, SWEEP_MARGIN).await;
     checks.push((
         format!("seats HELD past their expiry + {SWEEP_MARGIN:?}: {stuck}"),
         stuck == 0,
     ));
-    invariants::wait_until_settled(&settings.database_url, Duration::from_secs(120)).await;
+    invariants::wait_until_settled(&settings.database.url, Duration::from_secs(120)).await;
     let delivery = invariants::delivery(
-        &settings.database_url,
-        &settings.nats_url,
-        &settings.nats_prefix,
+        &settings.database.url,
+        &settings.nats.url,
+        &settings.nats.prefix,
     )
     .await;
     checks.push((

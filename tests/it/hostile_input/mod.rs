@@ -1,15 +1,16 @@
-//! Hostile input: arbitrary request messages and raw bytes, fed to every
-//! request decoder and validator directly (the bulk, fast: `whitebox`) and
-//! through the real server with the generated client (fewer cases, each a
-//! few RPCs), plus the black-box refusals of oversized messages and
-//! requests. Nothing may panic, and every answer carries a code of the
-//! contract.
+//! Hostile input through the real server: arbitrary request messages and raw
+//! bytes sent with the generated client, plus the black-box refusals of
+//! oversized messages and requests. Nothing may panic, and every answer
+//! carries a code of the contract. (The same input is fed to every decoder
+//! and validator directly by the unit tests beside them, in `src/`.)
 //!
 //! The number of generated cases is bounded for CI: `PROPTEST_CASES` scales
 //! it (default 256 for the direct checks, a tenth of that through the server).
 
+// The unit tests' generators, so both feed the same hostile input.
+#[allow(dead_code, reason = "the unit tests use the rest")]
+#[path = "../../../src/arbitrary.rs"]
 mod strategies;
-mod whitebox;
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ use tonic::{
 };
 
 use crate::support::{Client, TestApp, in_hours, pb::CreateSessionRequest, violated_fields};
-use strategies::{cases, config, id_text, label_texts, text};
+use strategies::{cases, config_with, id_text, label_texts, text};
 
 // ---------------------------------------------------------- through the server
 
@@ -101,7 +102,7 @@ fn check_cases<S: Strategy>(
     cases: u32,
     property: impl Fn(S::Value) -> Result<(), TestCaseError>,
 ) {
-    if let Err(failure) = TestRunner::new(config(cases)).run(&strategy, property) {
+    if let Err(failure) = TestRunner::new(config_with(cases)).run(&strategy, property) {
         panic!("{failure}");
     }
 }
@@ -116,7 +117,7 @@ fn arbitrary_bytes_and_messages_through_the_server_get_only_contract_codes() {
     let app = runtime.block_on(TestApp::spawn());
     let session = runtime.block_on(app.create_session(26, 50)).session_id;
     let (admin, user) = (app.admin(), app.user("fuzzer"));
-    let server_cases = (cases(256) / 10).max(1);
+    let server_cases = (cases() / 10).max(1);
 
     // Raw bytes to every RPC, as an admin.
     check_cases(

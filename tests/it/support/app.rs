@@ -5,15 +5,12 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use cinema::{
-    config::{LogFormat, ServerLimits, StreamLimits},
-    live::Hub,
-};
+use cinema::live::Hub;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
 
 use super::{
-    Authenticator, Client, Secret, Settings, fresh_prefix,
+    Authenticator, Client, Settings, fresh_prefix,
     pb::{
         SeatMap, Session, booking_service_client::BookingServiceClient,
         session_service_client::SessionServiceClient,
@@ -46,39 +43,51 @@ pub fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-/// Settings for a server on these services, under `prefix` in Redis and NATS.
+/// Settings for a server on these services, under `prefix` in Redis and NATS:
+/// the defaults of `cinema serve`, read as it reads them, but for what a test
+/// needs otherwise.
 pub fn test_settings(
     database_url: &str,
     redis_url: &str,
     nats_url: &str,
     prefix: &str,
 ) -> Settings {
-    Settings {
-        database_url: database_url.to_owned(),
-        redis_url: redis_url.to_owned(),
-        nats_url: nats_url.to_owned(),
-        grpc_addr: "127.0.0.1:0".parse().expect("an address"),
-        metrics_addr: None,
-        jwt_secret: Secret::new(SECRET),
-        hold_duration: Duration::from_secs(30),
-        max_seats_per_reservation: 10,
-        auto_migrate: true,
-        redis_prefix: prefix.to_owned(),
-        nats_prefix: prefix.to_owned(),
-        log_format: LogFormat::Pretty,
-        stream_limits: StreamLimits {
-            max_age: Duration::from_secs(3600),
-            max_bytes: 64 << 20,
-            duplicate_window: Duration::from_secs(120),
-        },
-        outbox_retention: Duration::from_secs(3600),
-        run_worker: true,
-        max_watchers: 10_000,
-        database_pool_size: 16,
-        // Tests call far faster than any person; operations.rs turns it on.
-        rate_limits: None,
-        server_limits: ServerLimits::default(),
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        settings: Settings,
     }
+    let args = [
+        "cinema",
+        "--database-url",
+        database_url,
+        "--redis-url",
+        redis_url,
+        "--nats-url",
+        nats_url,
+        "--jwt-secret",
+        SECRET,
+        "--grpc-addr",
+        "127.0.0.1:0",
+        "--metrics-addr",
+        "off",
+        "--redis-prefix",
+        prefix,
+        "--nats-prefix",
+        prefix,
+        "--events-max-age",
+        "1h",
+        "--events-max-bytes",
+        "67108864",
+        "--outbox-retention",
+        "1h",
+        // Tests call far faster than any person; operations.rs turns it on.
+        "--rate-limit",
+        "off",
+    ];
+    <Serve as clap::Parser>::try_parse_from(args)
+        .expect("valid test settings")
+        .settings
 }
 
 /// A running server and what a test needs to talk to it.
@@ -132,7 +141,7 @@ impl TestApp {
         let resources = Resources {
             database,
             redis_keys: RedisKeys::new(&settings.redis_url, &settings.redis_prefix),
-            streams: Streams::new(&settings.nats_url, &settings.nats_prefix),
+            streams: Streams::new(&settings.nats.url, &settings.nats.prefix),
         };
         let listener = TcpListener::bind(settings.grpc_addr)
             .await
@@ -156,7 +165,7 @@ impl TestApp {
         let app = Self {
             addr,
             channel,
-            auth: Authenticator::new(&settings.jwt_secret),
+            auth: Authenticator::new(&settings.jwt.secret),
             settings,
             hub,
             shutdown: Some(shutdown),

@@ -45,7 +45,7 @@ pub async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
 impl TestApp {
     /// A connection to this server's database.
     pub async fn db(&self) -> DatabaseConnection {
-        connect(&self.settings.database_url).await
+        connect(&self.settings.database.url).await
     }
 
     /// One number from this server's database (see [`count`]).

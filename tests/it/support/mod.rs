@@ -32,12 +32,11 @@ pub use wait::{eventually, eventually_every};
 
 // Everything the tests use of the `cinema` library is imported here (and,
 // for the server harness, in app.rs): when its modules move, the paths
-// change in these two files only. (Except `hostile_input/whitebox.rs`, which
-// tests library internals directly and is bound for `src/`.)
+// change in these two files only.
 pub use cinema::{
     auth::Authenticator,
     config::{Budget, RateLimits, Secret, Settings},
-    events::Topology,
+    events::{EventType, Topology},
     proto::{events as ev, v1 as pb},
 };
 
@@ -45,12 +44,14 @@ pub use cinema::{
 /// consumer (`events_consumer`), the store's pool (`server`).
 pub mod internals {
     pub use cinema::{
-        catalog::{self, NewSession, Session, SessionSales},
+        catalog,
+        config::StreamLimits,
+        domain::{NewSession, Session, SessionSales},
         events::{
             self, CONTENT_TYPE, EVENT_TYPE_HEADER,
-            consumer::{self, CONSUMER, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER},
-            stream::StreamLimits,
+            consumer::{self, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER},
         },
+        figures::{CONSUMER, SalesFigures},
         store,
     };
 }

@@ -61,12 +61,12 @@ impl ServerProcess {
         }
         command
             .arg("serve")
-            .env("DATABASE_URL", &settings.database_url)
+            .env("DATABASE_URL", &settings.database.url)
             .env("REDIS_URL", &settings.redis_url)
-            .env("NATS_URL", &settings.nats_url)
-            .env("CINEMA_JWT_SECRET", settings.jwt_secret.expose())
+            .env("NATS_URL", &settings.nats.url)
+            .env("CINEMA_JWT_SECRET", settings.jwt.secret.expose())
             .env("CINEMA_REDIS_PREFIX", &settings.redis_prefix)
-            .env("CINEMA_NATS_PREFIX", &settings.nats_prefix)
+            .env("CINEMA_NATS_PREFIX", &settings.nats.prefix)
             .env(
                 "CINEMA_HOLD_SECONDS",
                 settings.hold_duration.as_secs().to_string(),
@@ -89,13 +89,14 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        match settings.rate_limits {
-            None => command.env("CINEMA_RATE_LIMIT", "off"),
-            Some(limits) => command
-                .env("CINEMA_RATE_LIMIT", "on")
-                .env("CINEMA_RATE_LIMIT_BOOKING", budget(limits.booking))
-                .env("CINEMA_RATE_LIMIT_READS", budget(limits.reads)),
-        };
+        let limits = settings.rate_limits;
+        command
+            .env(
+                "CINEMA_RATE_LIMIT",
+                if limits.enabled { "on" } else { "off" },
+            )
+            .env("CINEMA_RATE_LIMIT_BOOKING", budget(limits.booking))
+            .env("CINEMA_RATE_LIMIT_READS", budget(limits.reads));
         command.envs(extra.iter().copied());
         let mut child = command.spawn().expect("start the cinema binary");
         let stderr = child.stderr.take().expect("a piped stderr");
