@@ -42,8 +42,6 @@ use crate::{
 
 /// How often health asks PostgreSQL whether it answers.
 const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(1);
-/// How long start-up waits for PostgreSQL to apply migrations.
-const DATABASE_WAIT: Duration = Duration::from_secs(60);
 /// How often the gauges (outbox backlog, watchers, pool) are refreshed.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 /// How long background tasks get to finish their step once calls have drained.
@@ -76,7 +74,7 @@ pub async fn run_with_hub(
         .await
         .context("opening the PostgreSQL pool")?;
     if settings.auto_migrate {
-        store::migrate(&db, DATABASE_WAIT)
+        store::migrate(&db, store::MIGRATION_WAIT)
             .await
             .context("applying migrations")?;
     }

@@ -23,14 +23,11 @@ const SEATS_PER_ROW: u32 = 8;
 /// The demo's tokens last a day.
 const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
-/// How long `demo` waits for PostgreSQL to come up.
-const DATABASE_WAIT: Duration = Duration::from_secs(60);
-
 /// Publishes the demo session (once) and prints it with the tokens.
 pub async fn run(database: &DatabaseSettings, jwt: &JwtSettings) -> anyhow::Result<()> {
     let auth = Authenticator::new(&jwt.secret);
     let db = store::connect(&database.url, 2).await?;
-    store::migrate(&db, DATABASE_WAIT)
+    store::migrate(&db, store::MIGRATION_WAIT)
         .await
         .context("applying migrations")?;
     print(&seed(&db, &auth).await?);

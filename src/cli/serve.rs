@@ -1,7 +1,5 @@
 //! The long-running commands: `serve`, `worker`, and `migrate`.
 
-use std::time::Duration;
-
 use anyhow::Context;
 
 use super::shutdown_signal;
@@ -14,8 +12,6 @@ use crate::{
 
 /// Connections the worker's pool keeps: it handles one event at a time.
 const WORKER_POOL_SIZE: u32 = 2;
-/// How long `migrate` waits for PostgreSQL to come up.
-const DATABASE_WAIT: Duration = Duration::from_secs(60);
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(settings.logs.format);
@@ -31,7 +27,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 pub async fn migrate(database: &DatabaseSettings, logs: LogSettings) -> anyhow::Result<()> {
     let _telemetry = telemetry::init(logs.format);
     let db = store::connect(&database.url, 1).await?;
-    store::migrate(&db, DATABASE_WAIT)
+    store::migrate(&db, store::MIGRATION_WAIT)
         .await
         .context("applying migrations")?;
     tracing::info!("migrations applied");

@@ -32,6 +32,9 @@ pub use sea_orm::{DatabaseConnection as Db, DatabaseTransaction as Tx};
 
 use crate::domain::{Error, Result};
 
+/// How long starting commands wait for PostgreSQL to come up before migrating.
+pub const MIGRATION_WAIT: Duration = Duration::from_secs(60);
+
 /// How long a call waits for a pooled connection before answering UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 

@@ -106,14 +106,8 @@ pub async fn finish(
     status: domain::ReservationStatus,
 ) -> Result<()> {
     use reservations::Column;
-    let status = match status {
-        domain::ReservationStatus::Confirmed => ReservationStatus::Confirmed,
-        domain::ReservationStatus::Cancelled => ReservationStatus::Cancelled,
-        domain::ReservationStatus::Expired => ReservationStatus::Expired,
-        domain::ReservationStatus::Pending => ReservationStatus::Pending,
-    };
     reservations::Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status))
+        .col_expr(Column::Status, Expr::value(ReservationStatus::from(status)))
         .col_expr(Column::FinishTime, Expr::current_timestamp())
         .filter(Column::ReservationId.eq(reservation_id))
         .exec(tx)

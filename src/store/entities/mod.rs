@@ -56,6 +56,17 @@ impl From<SeatStatus> for domain::SeatStatus {
     }
 }
 
+impl From<domain::ReservationStatus> for ReservationStatus {
+    fn from(status: domain::ReservationStatus) -> Self {
+        match status {
+            domain::ReservationStatus::Pending => Self::Pending,
+            domain::ReservationStatus::Confirmed => Self::Confirmed,
+            domain::ReservationStatus::Expired => Self::Expired,
+            domain::ReservationStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
 impl From<ReservationStatus> for domain::ReservationStatus {
     fn from(status: ReservationStatus) -> Self {
         match status {
