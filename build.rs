@@ -6,6 +6,7 @@ use std::{env, fs, path::PathBuf};
 const PROTOS: &[&str] = &[
     "cinema/v1/session.proto",
     "cinema/v1/booking.proto",
+    "cinema/v1/venue.proto",
     "cinema/events/v1/events.proto",
 ];
 

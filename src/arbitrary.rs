@@ -71,3 +71,44 @@ pub fn label_texts() -> impl Strategy<Value = Vec<String>> {
         0..14,
     )
 }
+
+/// Row patterns: mostly made of layout characters, sometimes anything.
+pub fn row_pattern() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::collection::vec(
+            prop_oneof![
+                Just('S'), Just('P'), Just('W'), Just('C'), Just('_'), Just('L'), Just('R'),
+                Just('X'), Just('s'),
+            ],
+            0..64,
+        )
+        .prop_map(|cs| cs.into_iter().collect()),
+        4 => (1usize..61).prop_map(|n| "S".repeat(n)),
+        1 => text(),
+    ]
+}
+
+/// Room layouts as (row label, pattern), some valid, most not.
+pub fn layouts() -> impl Strategy<Value = Vec<(String, String)>> {
+    let label = prop_oneof![
+        3 => prop::char::range('A', 'Z').prop_map(String::from),
+        1 => (prop::char::range('A', 'Z'), prop::char::range('A', 'Z')).prop_map(|(a, b)| format!("{a}{b}")),
+        1 => text(),
+    ];
+    prop::collection::vec((label, row_pattern()), 0..28)
+}
+
+/// Ticket-type maps: label keys (some not requested, some not labels) and
+/// wire values, some of them not a ticket type.
+pub fn ticket_maps() -> impl Strategy<Value = Vec<(String, i32)>> {
+    prop::collection::vec(
+        (
+            prop_oneof![
+                text(),
+                (prop::char::range('A', 'C'), 1u32..5).prop_map(|(r, n)| format!("{r}{n}")),
+            ],
+            prop_oneof![Just(0), Just(1), Just(2), any::<i32>()],
+        ),
+        0..6,
+    )
+}

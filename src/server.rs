@@ -19,7 +19,7 @@ use crate::{
     figures::SalesFigures,
     gate::{self, RateLimiter, SeatGate},
     grpc::{
-        BookingApi, SessionApi,
+        BookingApi, SessionApi, VenueApi,
         layers::{
             auth::{AuthLayer, RequireCallerLayer},
             deadline::DeadlineLayer,
@@ -35,6 +35,7 @@ use crate::{
         v1::{
             booking_service_server::BookingServiceServer,
             session_service_server::SessionServiceServer,
+            venue_service_server::VenueServiceServer,
         },
     },
     store::{self, Db},
@@ -125,7 +126,7 @@ pub async fn run_with_hub(
         settings.hold_duration,
         settings.max_seats_per_reservation,
         expiry,
-        signal,
+        signal.clone(),
     ));
     let auth = Authenticator::new(&settings.jwt.secret);
     let budgets = settings.rate_limits.enabled.then(|| Budgets {
@@ -153,7 +154,14 @@ pub async fn run_with_hub(
             let _ = draining.send(());
         }
     };
-    let sessions = SessionServiceServer::new(SessionApi::new(db.clone(), page_tokens.clone(), hub))
+    let sessions = SessionServiceServer::new(SessionApi::new(
+        db.clone(),
+        page_tokens.clone(),
+        hub,
+        signal.clone(),
+    ))
+    .max_decoding_message_size(limits.max_message_bytes);
+    let venues = VenueServiceServer::new(VenueApi::new(db.clone(), page_tokens.clone()))
         .max_decoding_message_size(limits.max_message_bytes);
     let bookings = BookingServiceServer::new(BookingApi::new(booking, page_tokens))
         .max_decoding_message_size(limits.max_message_bytes);
@@ -174,6 +182,7 @@ pub async fn run_with_hub(
         .add_service(reflection_v1alpha)
         .add_service(sessions)
         .add_service(bookings)
+        .add_service(venues)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
     // A client that never closes its connection must not hold shutdown forever.
     let drain_deadline = async {
@@ -302,7 +311,12 @@ async fn probe_database(db: Db, health: HealthReporter) {
 }
 
 async fn set_health(health: &HealthReporter, status: ServingStatus) {
-    for service in ["", "cinema.v1.SessionService", "cinema.v1.BookingService"] {
+    for service in [
+        "",
+        "cinema.v1.SessionService",
+        "cinema.v1.BookingService",
+        "cinema.v1.VenueService",
+    ] {
         health.set_service_status(service, status).await;
     }
 }

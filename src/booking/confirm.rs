@@ -105,9 +105,9 @@ async fn sell(
     sale_id: Uuid,
     payment_reference: &str,
 ) -> Result<bool> {
-    let sold =
-        store::seats::sell(tx, paid.session_id, &paid.seat_labels, paid.reservation_id).await?;
-    if sold.len() != paid.seat_labels.len() {
+    let seat_labels = paid.seat_labels();
+    let sold = store::seats::sell(tx, paid.session_id, &seat_labels, paid.reservation_id).await?;
+    if sold.len() != seat_labels.len() {
         return Ok(false);
     }
     let sale = NewSale {
@@ -115,7 +115,7 @@ async fn sell(
         reservation_id: paid.reservation_id,
         session_id: paid.session_id,
         user_id: &paid.user_id,
-        seat_labels: &paid.seat_labels,
+        seat_labels: &seat_labels,
         amount_cents: paid.total_price_cents,
         currency: &paid.currency,
         payment_reference,

@@ -1,6 +1,6 @@
 //! ReserveSeats: every requested seat held for the caller, or none.
 
-use std::time::Instant;
+use std::{collections::HashMap, time::Instant};
 
 use uuid::Uuid;
 
@@ -10,7 +10,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, Error, Reservation, ReservationStatus, Result, SeatLabel, SessionTerms, labels,
+        Caller, Error, Reservation, ReservationStatus, ReservedSeat, Result, SeatLabel,
+        TicketType, price,
     },
     events::Outbox,
     gate::Gate,
@@ -27,7 +28,24 @@ pub struct ReserveSeats {
     pub requested: Vec<String>,
     /// The same labels parsed, sorted by row then number.
     pub seats: Vec<SeatLabel>,
+    /// The ticket type of each seat that is not FULL.
+    pub ticket_types: HashMap<SeatLabel, TicketType>,
     pub request_id: Option<Uuid>,
+}
+
+impl ReserveSeats {
+    /// What makes two requests the same request: session, seats, ticket types.
+    fn fingerprint(&self) -> String {
+        let seats: Vec<String> = self
+            .seats
+            .iter()
+            .map(|seat| match self.ticket_types.get(seat) {
+                Some(TicketType::Half) => format!("{seat}=half"),
+                _ => seat.to_string(),
+            })
+            .collect();
+        format!("{}:{}", self.session_id, seats.join(","))
+    }
 }
 
 enum Held {
@@ -39,7 +57,7 @@ enum Held {
 impl Booking {
     /// Holds every requested seat for the caller, or none.
     pub async fn reserve(&self, caller: &Caller, request: ReserveSeats) -> Result<Reservation> {
-        let fingerprint = format!("{}:{}", request.session_id, joined(&request.seats));
+        let fingerprint = request.fingerprint();
         let retry = request.request_id.map(|request_id| Request {
             caller,
             request_id,
@@ -52,7 +70,8 @@ impl Booking {
             return self.get_reservation(caller, earlier).await;
         }
         let terms = self.terms.get(&self.db, request.session_id).await?;
-        labels::check_in_room(&request.requested, terms.rows, terms.seats_per_row)
+        let seats = terms
+            .price(&request.requested, &request.seats, &request.ticket_types)
             .map_err(Error::InvalidArgument)?;
 
         let guard = match self.gate.acquire(request.session_id, &request.seats).await {
@@ -65,7 +84,7 @@ impl Booking {
         // marker timed from here never outlives the hold.
         let begun = Instant::now();
         let held = self
-            .hold_seats(caller, &request, &terms, retry.as_ref())
+            .hold_seats(caller, &request, &seats, &terms.currency, retry.as_ref())
             .await;
         if let Some(guard) = guard {
             match &held {
@@ -90,7 +109,8 @@ impl Booking {
         &self,
         caller: &Caller,
         request: &ReserveSeats,
-        terms: &SessionTerms,
+        seats: &[ReservedSeat],
+        currency: &str,
         retry: Option<&Request<'_>>,
     ) -> Result<Held> {
         let tx = store::begin(&self.db).await?;
@@ -105,10 +125,9 @@ impl Booking {
             reservation_id,
             session_id: request.session_id,
             user_id: &caller.user_id,
-            labels: &request.seats,
+            seats,
             hold: self.hold,
-            total_price_cents: terms.price_cents * request.seats.len() as i64,
-            currency: &terms.currency,
+            currency,
         };
         let reservation = match hold_in(&tx, &hold).await {
             Ok(reservation) => reservation,
@@ -130,7 +149,7 @@ impl Booking {
 /// the reservation, takes the seats and writes the events. The caller
 /// commits, or rolls back on an error.
 pub async fn hold_in(tx: &Tx, new: &NewHold<'_>) -> Result<Reservation> {
-    let unavailable = store::seats::lock_unavailable(tx, new.session_id, new.labels).await?;
+    let unavailable = store::seats::lock_unavailable(tx, new.session_id, &new.labels()).await?;
     if !unavailable.is_empty() {
         return Err(Error::SeatsUnavailable(unavailable));
     }
@@ -142,18 +161,18 @@ pub async fn hold_in(tx: &Tx, new: &NewHold<'_>) -> Result<Reservation> {
     else {
         return Err(Error::Contended);
     };
-    if seats.len() != new.labels.len() {
+    if seats.len() != new.seats.len() {
         return Err(Error::Contended);
     }
     let reservation = Reservation {
         reservation_id: new.reservation_id,
         session_id: new.session_id,
         user_id: new.user_id.to_owned(),
-        seat_labels: new.labels.iter().map(ToString::to_string).collect(),
+        seats: new.seats.to_vec(),
         status: ReservationStatus::Pending,
         expires_at,
         create_time,
-        total_price_cents: new.total_price_cents,
+        total_price_cents: price::total(new.seats),
         currency: new.currency.to_owned(),
     };
     let mut outbox = Outbox::default();
@@ -161,12 +180,4 @@ pub async fn hold_in(tx: &Tx, new: &NewHold<'_>) -> Result<Reservation> {
     outbox.seats_changed(new.session_id, &seats);
     outbox.write(tx).await?;
     Ok(reservation)
-}
-
-fn joined(seats: &[SeatLabel]) -> String {
-    seats
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -1,8 +1,15 @@
-//! The programme: publishing sessions, reading and listing them, their seat
-//! maps as every read sees them, and their sales figures.
+//! The programme: rooms and their layouts, publishing sessions, reading
+//! and listing them, their seat maps as every read sees them, blocked
+//! seats, and their sales figures.
+
+mod blocks;
+mod rooms;
 
 use chrono::Utc;
 use uuid::Uuid;
+
+pub use blocks::{SeatSelection, block_seats, unblock_seats};
+pub use rooms::{create_room, get_room, list_rooms};
 
 use crate::{
     domain::{
@@ -13,14 +20,15 @@ use crate::{
 };
 
 /// Checks a new session against every rule (reporting every problem at
-/// once), then publishes it with all its seats.
+/// once) and its room's layout, then publishes it with all its seats.
 pub async fn create_session(db: &Db, new: NewSession) -> Result<Session> {
-    let new = session::validate(new, Utc::now())?;
-    let starts_at = new
-        .starts_at
-        .ok_or_else(|| Error::Internal("validated without starts_at".into()))?;
+    let room = match new.room_id {
+        Some(room_id) => Some(get_room(db, room_id).await?),
+        None => None,
+    };
+    let valid = session::validate(new, room.as_ref(), Utc::now())?;
     let session_id = Uuid::now_v7();
-    store::sessions::insert(db, session_id, new, starts_at).await?;
+    store::sessions::insert(db, session_id, valid).await?;
     get_session(db, session_id).await
 }
 

@@ -57,6 +57,8 @@ async fn seed(db: &Db, auth: &Authenticator) -> Result<Demo> {
                 currency: "BRL".into(),
                 rows: ROWS,
                 seats_per_row: SEATS_PER_ROW,
+                room_id: None,
+                prices: Vec::new(),
             };
             catalog::create_session(db, new).await?
         }
@@ -95,7 +97,7 @@ fn print(demo: &Demo) {
         s.movie_title,
         s.room,
         s.starts_at.to_rfc3339(),
-        s.total_seats(),
+        s.total_seats,
         s.currency,
         s.price_cents as f64 / 100.0
     );

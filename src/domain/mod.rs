@@ -1,5 +1,5 @@
-//! The box office's own types and rules, free of any framework: seat labels
-//! and rooms, sessions, seats and seat maps, reservations and sales, who is
+//! The box office's own types and rules, free of any framework: seat labels,
+//! rooms and their layouts, prices and ticket types, sessions, seats and seat maps, reservations and sales, who is
 //! calling, and the one [`Error`] every layer speaks.
 //!
 //! Only std, chrono, uuid and thiserror are imported here; the layers above
@@ -9,6 +9,8 @@
 pub mod caller;
 pub mod error;
 pub mod labels;
+pub mod layout;
+pub mod price;
 pub mod reservation;
 pub mod seat;
 pub mod session;
@@ -16,6 +18,8 @@ pub mod session;
 pub use caller::Caller;
 pub use error::{ClosedReason, Error, FieldViolation, Result, Violations, valid};
 pub use labels::SeatLabel;
+pub use layout::{NewRoom, Room, RowLayout, SeatKind};
+pub use price::{KindPrice, PriceList, ReservedSeat, SessionTerms, TicketType};
 pub use reservation::{Reservation, ReservationStatus, Sale};
 pub use seat::{ChangedSeat, Seat, SeatMap, SeatStatus};
-pub use session::{NewSession, Session, SessionSales, SessionTerms};
+pub use session::{NewSession, Session, SessionSales, ValidSession};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{ClosedReason, Error, Result};
+use super::{ClosedReason, Error, ReservedSeat, Result, SeatLabel};
 
 /// Where a reservation stands, as every read sees it: a pending one whose
 /// hold has ended reads as expired, whether or not the sweeper recorded it.
@@ -21,8 +21,8 @@ pub struct Reservation {
     pub reservation_id: Uuid,
     pub session_id: Uuid,
     pub user_id: String,
-    /// By row then number.
-    pub seat_labels: Vec<String>,
+    /// Priced at hold time, by row then number.
+    pub seats: Vec<ReservedSeat>,
     pub status: ReservationStatus,
     pub expires_at: DateTime<Utc>,
     pub create_time: DateTime<Utc>,
@@ -36,14 +36,42 @@ pub struct Sale {
     pub reservation_id: Uuid,
     pub session_id: Uuid,
     pub user_id: String,
-    /// By row then number.
-    pub seat_labels: Vec<String>,
+    /// Priced at hold time, by row then number.
+    pub seats: Vec<ReservedSeat>,
     pub amount_cents: i64,
     pub currency: String,
     pub payment_reference: String,
     pub paid_time: DateTime<Utc>,
     pub movie_title: String,
     pub starts_at: DateTime<Utc>,
+}
+
+impl Reservation {
+    pub fn seat_labels(&self) -> Vec<String> {
+        labels_of(&self.seats)
+    }
+}
+
+impl Sale {
+    pub fn seat_labels(&self) -> Vec<String> {
+        labels_of(&self.seats)
+    }
+}
+
+impl LockedReservation {
+    pub fn seat_labels(&self) -> Vec<String> {
+        labels_of(&self.seats)
+    }
+}
+
+/// The labels of `seats`, in their order.
+pub fn labels_of(seats: &[ReservedSeat]) -> Vec<String> {
+    seats.iter().map(|seat| seat.label.clone()).collect()
+}
+
+/// Sorts seats by row, then number.
+pub fn sort_seats(seats: &mut [ReservedSeat]) {
+    seats.sort_by_cached_key(|seat| seat.label.parse::<SeatLabel>().ok());
 }
 
 /// Where a page of purchases starts: after this (paid_time, sale_id), going back in time.
@@ -61,8 +89,8 @@ pub struct LockedReservation {
     pub lapsed: bool,
     pub total_price_cents: i64,
     pub currency: String,
-    /// By row then number.
-    pub seat_labels: Vec<String>,
+    /// Priced at hold time, by row then number.
+    pub seats: Vec<ReservedSeat>,
 }
 
 /// What a locked reservation allows.

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::SeatLabel;
+use super::SeatKind;
 
 /// What a seat is doing now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -12,9 +12,11 @@ pub enum SeatStatus {
     Available,
     Held,
     Sold,
+    /// Out of sale until an admin unblocks it.
+    Blocked,
 }
 
-/// One seat with its status and version.
+/// One seat with its place, kind, price, status and version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seat {
     pub label: String,
@@ -22,24 +24,41 @@ pub struct Seat {
     pub number: u32,
     pub status: SeatStatus,
     pub version: i64,
+    pub kind: SeatKind,
+    /// FULL price.
+    pub price_cents: i64,
+    /// Column counting gaps, from 0 at the left.
+    pub x: u32,
+    /// Row from 0 at the screen.
+    pub y: u32,
+    /// The other half of a couple seat.
+    pub pair_label: Option<String>,
+    /// Why it is blocked, while it is.
+    pub block_reason: Option<String>,
 }
 
 impl Seat {
-    /// The seat of `label` with its new status and version; row and number
-    /// come from the label (empty and 0 if it is not one).
-    pub fn changed(label: &str, status: SeatStatus, version: i64) -> Self {
-        let place = label.parse::<SeatLabel>().ok();
+    /// This seat after `change`.
+    pub fn with(&self, change: &SeatChange) -> Self {
         Self {
-            label: label.to_owned(),
-            row: place.map(|p| p.row().to_string()).unwrap_or_default(),
-            number: place.map_or(0, |p| p.number()),
-            status,
-            version,
+            status: change.status,
+            version: change.version,
+            block_reason: change.block_reason.clone(),
+            ..self.clone()
         }
     }
 }
 
-/// Every seat of a session, row by row.
+/// What a change of one seat says: its new status and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatChange {
+    pub label: String,
+    pub status: SeatStatus,
+    pub version: i64,
+    pub block_reason: Option<String>,
+}
+
+/// Every seat of a session, row by row from the screen, left to right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeatMap {
     pub session_id: Uuid,
@@ -61,13 +80,14 @@ pub struct ChangedSeat {
     pub status: SeatStatus,
     pub version: i64,
     pub reservation_id: Option<Uuid>,
+    pub block_reason: Option<String>,
 }
 
 /// Seats of one session that changed, as the live seat maps receive them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeatsChanged {
     pub session_id: Uuid,
-    pub seats: Vec<Seat>,
+    pub seats: Vec<SeatChange>,
 }
 
 /// The seats of a watched map that changed, with the counts after them.
@@ -78,6 +98,7 @@ pub struct SeatMapUpdate {
     pub available: u32,
     pub held: u32,
     pub sold: u32,
+    pub blocked: u32,
 }
 
 /// What a watcher of a seat map is sent: a whole map first (and again
@@ -86,4 +107,19 @@ pub struct SeatMapUpdate {
 pub enum SeatMapEvent {
     Snapshot(SeatMap),
     Update(SeatMapUpdate),
+}
+
+const MAX_BLOCK_REASON_CHARS: usize = 200;
+
+/// Why seats are blocked or unblocked: up to 200 characters, stored trimmed.
+pub fn parse_block_reason(reason: &str) -> super::Result<String> {
+    let reason = reason.trim();
+    // PostgreSQL text cannot hold a NUL character.
+    if reason.chars().count() > MAX_BLOCK_REASON_CHARS || reason.contains('\0') {
+        return Err(super::Error::invalid(
+            "reason",
+            "must be at most 200 characters, with no NUL character",
+        ));
+    }
+    Ok(reason.to_owned())
 }

@@ -1,5 +1,7 @@
-//! Sessions: a movie in a room at a time, with a price per seat; the rules a
-//! new one must meet; and the figures the events consumer keeps for it.
+//! Sessions: a movie in a room at a time, with a price per seat kind; the
+//! rules a new one must meet; and the figures the events consumer keeps for it.
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -7,11 +9,12 @@ use uuid::Uuid;
 use super::{
     Error, FieldViolation, Result,
     labels::{MAX_ROWS, MAX_SEATS_PER_ROW, MIN_SEATS},
+    layout::{self, Room, RowLayout, SeatKind},
+    price::{self, KindPrice, PriceList, TicketType},
 };
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_ROOM_CHARS: usize = 100;
-const MAX_PRICE_CENTS: i64 = 100_000_000;
 const DEFAULT_CURRENCY: &str = "BRL";
 
 /// A request to publish a session, as the client sent it.
@@ -25,6 +28,25 @@ pub struct NewSession {
     pub currency: String,
     pub rows: u32,
     pub seats_per_row: u32,
+    /// The room whose layout the seat map follows; `None` for a rectangle.
+    pub room_id: Option<Uuid>,
+    pub prices: Vec<KindPrice>,
+}
+
+/// A session that meets every rule, with its layout and prices resolved.
+#[derive(Debug, Clone)]
+pub struct ValidSession {
+    pub movie_title: String,
+    /// The room's name.
+    pub room: String,
+    pub room_id: Option<Uuid>,
+    pub starts_at: DateTime<Utc>,
+    pub currency: String,
+    /// Rows nearest the screen first.
+    pub layout: Vec<RowLayout>,
+    /// 0 for a room, whose rows differ.
+    pub seats_per_row: u32,
+    pub prices: PriceList,
 }
 
 /// A published session with its current number of available seats.
@@ -39,30 +61,23 @@ pub struct Session {
     pub rows: u32,
     pub seats_per_row: u32,
     pub create_time: DateTime<Utc>,
+    pub total_seats: u32,
     pub available_seats: u32,
-}
-
-impl Session {
-    pub fn total_seats(&self) -> u32 {
-        self.rows * self.seats_per_row
-    }
-}
-
-/// What a hold needs to know of its session: the price and the room's size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionTerms {
-    pub price_cents: i64,
-    pub currency: String,
-    pub rows: u32,
-    pub seats_per_row: u32,
+    pub room_id: Option<Uuid>,
+    pub prices: PriceList,
 }
 
 /// Where a page of sessions starts: after this (starts_at, session_id).
 pub type SessionCursor = (DateTime<Utc>, Uuid);
 
 /// Checks a new session against every rule, reporting every problem at once,
-/// and fills in defaults. `now` is the moment the request is judged at.
-pub fn validate(mut new: NewSession, now: DateTime<Utc>) -> Result<NewSession> {
+/// and fills in defaults. `room` is the room `new.room_id` names (read by
+/// the caller); `now` is the moment the request is judged at.
+pub fn validate(
+    mut new: NewSession,
+    room: Option<&Room>,
+    now: DateTime<Utc>,
+) -> Result<ValidSession> {
     let mut problems = Vec::new();
     let mut check = |ok: bool, field: &str, description: &str| {
         if !ok {
@@ -78,21 +93,27 @@ pub fn validate(mut new: NewSession, now: DateTime<Utc>) -> Result<NewSession> {
         "movie_title",
         "must be 1 to 200 characters, not blank, with no NUL character",
     );
-    let room_len = new.room.chars().count();
-    check(
-        !new.room.trim().is_empty() && room_len <= MAX_ROOM_CHARS && !new.room.contains('\0'),
-        "room",
-        "must be 1 to 100 characters, not blank, with no NUL character",
-    );
+    match room {
+        Some(room) => check(
+            new.room.is_empty() || new.room == room.name,
+            "room",
+            "must be empty or the room's name when room_id is given",
+        ),
+        None => {
+            let room_len = new.room.chars().count();
+            check(
+                !new.room.trim().is_empty()
+                    && room_len <= MAX_ROOM_CHARS
+                    && !new.room.contains('\0'),
+                "room",
+                "must be 1 to 100 characters, not blank, with no NUL character",
+            );
+        }
+    }
     match new.starts_at {
         None => check(false, "starts_at", "is required"),
         Some(at) => check(at > now, "starts_at", "must be in the future"),
     }
-    check(
-        (1..=MAX_PRICE_CENTS).contains(&new.price_cents),
-        "price_cents",
-        "must be greater than 0 and at most 100000000",
-    );
     if new.currency.is_empty() {
         new.currency = DEFAULT_CURRENCY.to_owned();
     }
@@ -102,21 +123,49 @@ pub fn validate(mut new: NewSession, now: DateTime<Utc>) -> Result<NewSession> {
         "currency",
         "must be an ISO 4217 code of three letters, such as BRL",
     );
-    let rows_ok = (1..=MAX_ROWS).contains(&new.rows);
-    check(rows_ok, "rows", "must be from 1 to 26");
-    let per_row_ok = (1..=MAX_SEATS_PER_ROW).contains(&new.seats_per_row);
-    check(per_row_ok, "seats_per_row", "must be from 1 to 50");
-    if rows_ok && per_row_ok {
-        check(
-            new.rows * new.seats_per_row >= MIN_SEATS,
-            "seats_per_row",
-            "rows x seats_per_row must be at least 16 seats",
-        );
-    }
-    if problems.is_empty() {
-        Ok(new)
-    } else {
-        Err(Error::InvalidArgument(problems))
+    let layout = match room {
+        Some(room) => {
+            check(new.rows == 0, "rows", "must be unset when room_id is given");
+            check(
+                new.seats_per_row == 0,
+                "seats_per_row",
+                "must be unset when room_id is given",
+            );
+            room.rows.clone()
+        }
+        None => {
+            let rows_ok = (1..=MAX_ROWS).contains(&new.rows);
+            check(rows_ok, "rows", "must be from 1 to 26");
+            let per_row_ok = (1..=MAX_SEATS_PER_ROW).contains(&new.seats_per_row);
+            check(per_row_ok, "seats_per_row", "must be from 1 to 50");
+            if !(rows_ok && per_row_ok) {
+                Vec::new()
+            } else {
+                check(
+                    new.rows * new.seats_per_row >= MIN_SEATS,
+                    "seats_per_row",
+                    "rows x seats_per_row must be at least 16 seats",
+                );
+                layout::rectangle(new.rows, new.seats_per_row)
+            }
+        }
+    };
+    let kinds: BTreeSet<SeatKind> = layout::place(&layout).iter().map(|s| s.kind).collect();
+    let prices = price::price_list(&kinds, &new.prices, new.price_cents)
+        .map_err(|more| problems.extend(more))
+        .ok();
+    match (problems.is_empty(), new.starts_at, prices) {
+        (true, Some(starts_at), Some(prices)) => Ok(ValidSession {
+            movie_title: new.movie_title,
+            room: room.map_or(new.room, |room| room.name.clone()),
+            room_id: room.map(|room| room.room_id),
+            starts_at,
+            currency: new.currency,
+            seats_per_row: if room.is_some() { 0 } else { new.seats_per_row },
+            layout,
+            prices,
+        }),
+        _ => Err(Error::InvalidArgument(problems)),
     }
 }
 
@@ -130,6 +179,17 @@ pub struct SessionSales {
     pub holds_expired: i64,
     /// When an event last changed the figures, or the session's creation.
     pub update_time: DateTime<Utc>,
+    /// The tickets and revenue by seat kind, then ticket type.
+    pub by_kind: Vec<KindSales>,
+}
+
+/// Tickets and revenue of one seat kind and ticket type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindSales {
+    pub kind: SeatKind,
+    pub ticket_type: TicketType,
+    pub tickets_sold: i64,
+    pub revenue_cents: i64,
 }
 
 #[cfg(test)]
@@ -149,6 +209,8 @@ mod tests {
             currency: String::new(),
             rows: 4,
             seats_per_row: 4,
+            room_id: None,
+            prices: vec![],
         }
     }
 
@@ -161,13 +223,14 @@ mod tests {
 
     #[test]
     fn a_good_request_defaults_to_brl() {
-        let valid = validate(request(), Utc::now()).unwrap();
+        let valid = validate(request(), None, Utc::now()).unwrap();
         assert_eq!(valid.currency, "BRL");
         let usd = validate(
             NewSession {
                 currency: "usd".into(),
                 ..request()
             },
+            None,
             Utc::now(),
         )
         .unwrap();
@@ -184,17 +247,19 @@ mod tests {
             currency: "R$".into(),
             rows: 27,
             seats_per_row: 0,
+            room_id: None,
+            prices: vec![],
         };
         assert_eq!(
-            fields(validate(bad, Utc::now()).unwrap_err()),
+            fields(validate(bad, None, Utc::now()).unwrap_err()),
             [
                 "movie_title",
                 "room",
                 "starts_at",
-                "price_cents",
                 "currency",
                 "rows",
-                "seats_per_row"
+                "seats_per_row",
+                "price_cents",
             ]
         );
     }
@@ -207,7 +272,7 @@ mod tests {
             ..request()
         };
         assert_eq!(
-            fields(validate(small, Utc::now()).unwrap_err()),
+            fields(validate(small, None, Utc::now()).unwrap_err()),
             ["seats_per_row"]
         );
         let past = NewSession {
@@ -215,7 +280,7 @@ mod tests {
             ..request()
         };
         assert_eq!(
-            fields(validate(past, Utc::now()).unwrap_err()),
+            fields(validate(past, None, Utc::now()).unwrap_err()),
             ["starts_at"]
         );
         let largest = NewSession {
@@ -223,7 +288,61 @@ mod tests {
             seats_per_row: 50,
             ..request()
         };
-        assert!(validate(largest, Utc::now()).is_ok());
+        assert!(validate(largest, None, Utc::now()).is_ok());
+    }
+
+    fn room() -> Room {
+        Room {
+            room_id: Uuid::nil(),
+            name: "Sala VIP".into(),
+            rows: vec![
+                RowLayout {
+                    label: "A".into(),
+                    seats: "WC_SSSSSS_CW".into(),
+                },
+                RowLayout {
+                    label: "B".into(),
+                    seats: "PPPP_LRLR".into(),
+                },
+            ],
+            seat_count: 18,
+            create_time: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_session_in_a_room_takes_its_name_and_layout() {
+        let new = NewSession {
+            room: String::new(),
+            rows: 0,
+            seats_per_row: 0,
+            room_id: Some(Uuid::nil()),
+            prices: vec![
+                KindPrice {
+                    kind: Some(SeatKind::Premium),
+                    price_cents: 4000,
+                },
+                KindPrice {
+                    kind: Some(SeatKind::Couple),
+                    price_cents: 3000,
+                },
+            ],
+            ..request()
+        };
+        let valid = validate(new.clone(), Some(&room()), Utc::now()).unwrap();
+        assert_eq!(valid.room, "Sala VIP");
+        assert_eq!((valid.layout.len(), valid.seats_per_row), (2, 0));
+        assert_eq!(valid.prices.get(SeatKind::Wheelchair), Some(2500));
+        let shaped = NewSession {
+            rows: 4,
+            seats_per_row: 4,
+            room: "Sala 2".into(),
+            ..new
+        };
+        assert_eq!(
+            fields(validate(shaped, Some(&room()), Utc::now()).unwrap_err()),
+            ["room", "rows", "seats_per_row"]
+        );
     }
 
     proptest! {
@@ -237,12 +356,13 @@ mod tests {
         ) {
             let new = NewSession {
                 movie_title, room, starts_at: DateTime::from_timestamp(seconds, 0),
-                price_cents, currency, rows, seats_per_row,
+                price_cents, currency, rows, seats_per_row, room_id: None, prices: vec![],
             };
-            match validate(new, Utc::now()) {
+            match validate(new, None, Utc::now()) {
                 Ok(valid) => {
-                    prop_assert!((1..=26).contains(&valid.rows) && (1..=50).contains(&valid.seats_per_row));
-                    prop_assert!(valid.rows * valid.seats_per_row >= 16 && valid.price_cents > 0);
+                    prop_assert!((1..=26).contains(&valid.layout.len()) && (1..=50).contains(&valid.seats_per_row));
+                    prop_assert!(valid.layout.len() as u32 * valid.seats_per_row >= 16);
+                    prop_assert!(valid.prices.get(SeatKind::Standard).is_some_and(|p| p > 0));
                     prop_assert!(valid.currency.len() == 3);
                 }
                 Err(Error::InvalidArgument(problems)) => {

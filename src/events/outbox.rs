@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::EventType;
 use crate::{
-    domain::{ChangedSeat, Reservation, Result, Seat, labels, reservation::LockedReservation},
+    domain::{ChangedSeat, Reservation, Result, labels, reservation::LockedReservation},
     proto::{self, events as pb},
     store::{self, Tx},
 };
@@ -54,10 +54,11 @@ impl Outbox {
                 reservation_id: reservation.reservation_id.to_string(),
                 session_id: reservation.session_id.to_string(),
                 user_id: reservation.user_id.clone(),
-                seat_labels: reservation.seat_labels.clone(),
+                seat_labels: reservation.seat_labels(),
                 expire_time: Some(proto::timestamp(reservation.expires_at)),
                 total_price_cents: reservation.total_price_cents,
                 currency: reservation.currency.clone(),
+                seats: reservation.seats.iter().map(Into::into).collect(),
             }
         });
     }
@@ -77,10 +78,11 @@ impl Outbox {
                 reservation_id: paid.reservation_id.to_string(),
                 session_id: paid.session_id.to_string(),
                 user_id: paid.user_id.clone(),
-                seat_labels: paid.seat_labels.clone(),
+                seat_labels: paid.seat_labels(),
                 amount_cents: paid.total_price_cents,
                 currency: paid.currency.clone(),
                 payment_reference: payment_reference.to_owned(),
+                seats: paid.seats.iter().map(Into::into).collect(),
             }
         });
     }
@@ -168,7 +170,7 @@ impl Outbox {
                 session_id: session_id.to_string(),
                 seats: seats
                     .iter()
-                    .map(|seat| Seat::changed(&seat.label, seat.status, seat.version).into())
+                    .map(pb::Seat::from)
                     .collect(),
             }
         });

@@ -4,11 +4,13 @@
 //! read by admins with GetSessionSales. They trail the sales by the time an
 //! event takes to arrive; booking never waits on them.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, anyhow, bail};
 use uuid::Uuid;
 
 use crate::{
-    domain::Error,
+    domain::{Error, session::KindSales},
     events::{
         Event, EventType,
         consumer::{Failure, Handled, Handler},
@@ -88,6 +90,7 @@ fn change_of(event_type: &str, payload: &[u8]) -> anyhow::Result<Option<Change>>
                 tickets_sold: paid.seat_labels.len() as i64,
                 revenue_cents: paid.amount_cents,
                 holds_expired: 0,
+                by_kind: by_kind(&paid.seats)?,
             }
         }
         Event::ReservationExpired(expired) => Change {
@@ -96,10 +99,32 @@ fn change_of(event_type: &str, payload: &[u8]) -> anyhow::Result<Option<Change>>
             tickets_sold: 0,
             revenue_cents: 0,
             holds_expired: 1,
+            by_kind: Vec::new(),
         },
         _ => return Ok(None),
     };
     Ok(Some(change))
+}
+
+/// The seats of a payment counted by kind and ticket type.
+fn by_kind(seats: &[crate::proto::events::ReservedSeat]) -> anyhow::Result<Vec<KindSales>> {
+    let mut counted: BTreeMap<_, KindSales> = BTreeMap::new();
+    for seat in seats {
+        let seat = seat
+            .to_domain()
+            .with_context(|| format!("seat {:?} has an unknown kind or ticket type", seat.label))?;
+        let sales = counted
+            .entry((seat.kind, seat.ticket_type))
+            .or_insert(KindSales {
+                kind: seat.kind,
+                ticket_type: seat.ticket_type,
+                tickets_sold: 0,
+                revenue_cents: 0,
+            });
+        sales.tickets_sold += 1;
+        sales.revenue_cents += seat.price_cents;
+    }
+    Ok(counted.into_values().collect())
 }
 
 fn parse_uuid(field: &str, value: &str) -> anyhow::Result<Uuid> {
@@ -118,6 +143,16 @@ mod tests {
             event_id: event_id.into(),
             session_id: session_id.into(),
             seat_labels: seats.iter().map(ToString::to_string).collect(),
+            seats: seats
+                .iter()
+                .enumerate()
+                .map(|(i, label)| pb::ReservedSeat {
+                    label: label.to_string(),
+                    kind: pb::SeatKind::Premium.into(),
+                    ticket_type: if i == 0 { pb::TicketType::Half } else { pb::TicketType::Full }.into(),
+                    price_cents: amount_cents / seats.len() as i64,
+                })
+                .collect(),
             amount_cents,
             currency: "BRL".into(),
             ..Default::default()
@@ -144,7 +179,21 @@ mod tests {
                 session_id: session,
                 tickets_sold: 2,
                 revenue_cents: 5000,
-                holds_expired: 0
+                holds_expired: 0,
+                by_kind: vec![
+                    KindSales {
+                        kind: crate::domain::SeatKind::Premium,
+                        ticket_type: crate::domain::TicketType::Full,
+                        tickets_sold: 1,
+                        revenue_cents: 2500,
+                    },
+                    KindSales {
+                        kind: crate::domain::SeatKind::Premium,
+                        ticket_type: crate::domain::TicketType::Half,
+                        tickets_sold: 1,
+                        revenue_cents: 2500,
+                    }
+                ]
             }
         );
     }

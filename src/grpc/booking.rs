@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     booking::{Booking, ReserveSeats},
-    domain::{Violations, reservation::parse_payment_reference, valid},
+    domain::{Error, Violations, price, reservation::parse_payment_reference, valid},
     metrics,
     proto::v1::{self as pb, booking_service_server::BookingService},
 };
@@ -42,12 +42,20 @@ impl BookingService for BookingApi {
         let mut violations = Violations::default();
         let session_id = violations.check(convert::parse_id("session_id", &r.session_id))?;
         let seats = violations.check(self.booking.parse_labels(&r.seat_labels))?;
+        let ticket_types = match &seats {
+            Some(seats) => violations.check(
+                price::ticket_types(seats, &convert::ticket_types(r.ticket_types))
+                    .map_err(Error::InvalidArgument),
+            )?,
+            None => None,
+        };
         let request_id =
             violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
         violations.finish()?;
         let reserve = ReserveSeats {
             session_id: valid(session_id)?,
             seats: valid(seats)?,
+            ticket_types: valid(ticket_types)?,
             request_id: valid(request_id)?,
             requested: r.seat_labels,
         };
@@ -55,7 +63,7 @@ impl BookingService for BookingApi {
         metrics::reservation(reservation_outcome(&reserved));
         let reservation = reserved?;
         telemetry::record("reservation_id", reservation.reservation_id);
-        tracing::info!(seats = ?reservation.seat_labels, "seats held");
+        tracing::info!(seats = ?reservation.seat_labels(), "seats held");
         Ok(Response::new(convert::reservation(reservation)))
     }
 

@@ -6,17 +6,18 @@ use super::layers::telemetry;
 pub use crate::proto::{datetime, timestamp};
 use crate::{
     domain::{
-        Error, Reservation, ReservationStatus, Sale, SeatMap, SeatStatus, Session, SessionSales,
+        Error, KindPrice, Reservation, ReservationStatus, ReservedSeat, Room, RowLayout, Sale,
+        SeatMap, SeatStatus, Session, SessionSales, TicketType,
         seat::{SeatMapEvent, SeatMapUpdate},
     },
-    proto::v1 as pb,
+    proto::{self, v1 as pb},
 };
 
 /// Parses an id field, naming the field when it is not a UUID.
 pub fn parse_id(field: &str, value: &str) -> Result<Uuid, Error> {
     let id = Uuid::try_parse(value.trim()).map_err(|_| Error::invalid(field, "must be a UUID"))?;
     // The span of a call names what it is about, so all its log lines do.
-    if matches!(field, "session_id" | "reservation_id") {
+    if matches!(field, "session_id" | "reservation_id" | "room_id") {
         telemetry::record(field, id);
     }
     Ok(id)
@@ -24,7 +25,7 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid, Error> {
 
 pub fn session(s: Session) -> pb::Session {
     pb::Session {
-        total_seats: s.total_seats(),
+        total_seats: s.total_seats,
         available_seats: s.available_seats,
         session_id: s.session_id.to_string(),
         movie_title: s.movie_title,
@@ -35,7 +36,63 @@ pub fn session(s: Session) -> pb::Session {
         create_time: Some(timestamp(s.create_time)),
         rows: s.rows,
         seats_per_row: s.seats_per_row,
+        room_id: s.room_id.map(|id| id.to_string()).unwrap_or_default(),
+        prices: s
+            .prices
+            .iter()
+            .map(|(kind, price_cents)| pb::KindPrice {
+                kind: pb::SeatKind::from(kind).into(),
+                price_cents,
+            })
+            .collect(),
     }
+}
+
+/// A price as the client sent it; an unknown kind stays unnamed.
+pub fn kind_price(price: pb::KindPrice) -> KindPrice {
+    KindPrice {
+        kind: proto::seat_kind(price.kind),
+        price_cents: price.price_cents,
+    }
+}
+
+/// The ticket types as the client sent them; a value that is not a ticket
+/// type is `None`.
+pub fn ticket_types(
+    types: std::collections::HashMap<String, i32>,
+) -> Vec<(String, Option<TicketType>)> {
+    types
+        .into_iter()
+        .map(|(label, value)| (label, proto::ticket_type(value)))
+        .collect()
+}
+
+pub fn row_layout(row: pb::RowLayout) -> RowLayout {
+    RowLayout {
+        label: row.label,
+        seats: row.seats,
+    }
+}
+
+pub fn room(r: Room) -> pb::Room {
+    pb::Room {
+        room_id: r.room_id.to_string(),
+        name: r.name,
+        rows: r
+            .rows
+            .into_iter()
+            .map(|row| pb::RowLayout {
+                label: row.label,
+                seats: row.seats,
+            })
+            .collect(),
+        seat_count: r.seat_count,
+        create_time: Some(timestamp(r.create_time)),
+    }
+}
+
+fn reserved_seats(seats: &[ReservedSeat]) -> Vec<pb::ReservedSeat> {
+    seats.iter().map(pb::ReservedSeat::from).collect()
 }
 
 pub fn session_sales(s: SessionSales) -> pb::SessionSales {
@@ -46,6 +103,16 @@ pub fn session_sales(s: SessionSales) -> pb::SessionSales {
         currency: s.currency,
         holds_expired: s.holds_expired,
         update_time: Some(timestamp(s.update_time)),
+        by_kind: s
+            .by_kind
+            .into_iter()
+            .map(|k| pb::KindSales {
+                kind: pb::SeatKind::from(k.kind).into(),
+                ticket_type: pb::TicketType::from(k.ticket_type).into(),
+                tickets_sold: k.tickets_sold,
+                revenue_cents: k.revenue_cents,
+            })
+            .collect(),
     }
 }
 
@@ -55,6 +122,7 @@ pub fn seat_map(map: SeatMap) -> pb::SeatMap {
         available_count: map.count(SeatStatus::Available),
         held_count: map.count(SeatStatus::Held),
         sold_count: map.count(SeatStatus::Sold),
+        blocked_count: map.count(SeatStatus::Blocked),
         seats: map.seats.into_iter().map(pb::Seat::from).collect(),
     }
 }
@@ -69,6 +137,7 @@ pub fn parse_optional_id(field: &str, value: &str) -> Result<Option<Uuid>, Error
 }
 
 pub fn reservation(r: Reservation) -> pb::Reservation {
+    let (seat_labels, seats) = (r.seat_labels(), reserved_seats(&r.seats));
     let status = match r.status {
         ReservationStatus::Pending => pb::ReservationStatus::Pending,
         ReservationStatus::Confirmed => pb::ReservationStatus::Confirmed,
@@ -79,7 +148,9 @@ pub fn reservation(r: Reservation) -> pb::Reservation {
         reservation_id: r.reservation_id.to_string(),
         session_id: r.session_id.to_string(),
         user_id: r.user_id,
-        seat_labels: r.seat_labels,
+        seat_labels,
+        seats,
+
         status: status.into(),
         expire_time: Some(timestamp(r.expires_at)),
         create_time: Some(timestamp(r.create_time)),
@@ -89,12 +160,15 @@ pub fn reservation(r: Reservation) -> pb::Reservation {
 }
 
 pub fn sale(s: Sale) -> pb::Sale {
+    let (seat_labels, seats) = (s.seat_labels(), reserved_seats(&s.seats));
     pb::Sale {
         sale_id: s.sale_id.to_string(),
         reservation_id: s.reservation_id.to_string(),
         session_id: s.session_id.to_string(),
         user_id: s.user_id,
-        seat_labels: s.seat_labels,
+        seat_labels,
+        seats,
+
         amount_cents: s.amount_cents,
         currency: s.currency,
         payment_reference: s.payment_reference,
@@ -111,6 +185,7 @@ pub fn seat_map_update(update: SeatMapUpdate) -> pb::SeatMapUpdate {
         available_count: update.available,
         held_count: update.held,
         sold_count: update.sold,
+        blocked_count: update.blocked,
     }
 }
 

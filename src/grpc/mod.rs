@@ -1,7 +1,7 @@
 //! The gRPC adapter, the only module that knows tonic and the `cinema.v1`
 //! wire types: each service decodes and validates a request, reads the
 //! caller, calls a use case and encodes the answer ([`booking`],
-//! [`sessions`]); [`convert`] holds every conversion, [`status`] the one map
+//! [`sessions`], [`venue`]); [`convert`] holds every conversion, [`status`] the one map
 //! from domain errors to gRPC statuses, [`layers`] the stack every call goes
 //! through.
 
@@ -12,6 +12,8 @@ pub mod layers;
 pub mod paging;
 mod sessions;
 pub mod status;
+mod venue;
 
 pub use booking::BookingApi;
 pub use sessions::SessionApi;
+pub use venue::VenueApi;

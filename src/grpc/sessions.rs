@@ -1,5 +1,5 @@
 //! SessionService: publish sessions, read them, list them, show seat maps
-//! and, for admins, sales figures.
+//! and, for admins, block seats and read sales figures.
 
 use std::sync::Arc;
 
@@ -12,8 +12,9 @@ use super::{
     paging::{self, PageTokens},
 };
 use crate::{
-    catalog,
-    domain::NewSession,
+    catalog::{self, SeatSelection},
+    domain::{Error, NewSession, Violations, labels, seat::parse_block_reason, valid},
+    events::Signal,
     live::{self, Hub},
     proto::v1::{self as pb, session_service_server::SessionService},
     store::Db,
@@ -26,16 +27,43 @@ pub struct SessionApi {
     db: Db,
     page_tokens: PageTokens,
     hub: Arc<Hub>,
+    events: Signal,
 }
 
 impl SessionApi {
-    pub fn new(db: Db, page_tokens: PageTokens, hub: Arc<Hub>) -> Self {
+    pub fn new(db: Db, page_tokens: PageTokens, hub: Arc<Hub>, events: Signal) -> Self {
         Self {
             db,
             page_tokens,
             hub,
+            events,
         }
     }
+}
+
+/// Seats an admin blocks or unblocks at once, at most.
+const MAX_SEATS_PER_BLOCK: usize = 100;
+
+/// The session, seats and reason of a BlockSeats or UnblockSeats, each
+/// field checked, every problem reported at once.
+fn selection(
+    session_id: &str,
+    seat_labels: Vec<String>,
+    reason: &str,
+) -> Result<SeatSelection, Status> {
+    let mut violations = Violations::default();
+    let session_id = violations.check(convert::parse_id("session_id", session_id))?;
+    let seats = violations.check(
+        labels::parse_labels(&seat_labels, MAX_SEATS_PER_BLOCK).map_err(Error::InvalidArgument),
+    )?;
+    let reason = violations.check(parse_block_reason(reason))?;
+    violations.finish()?;
+    Ok(SeatSelection {
+        session_id: valid(session_id)?,
+        seats: valid(seats)?,
+        reason: valid(reason)?,
+        requested: seat_labels,
+    })
 }
 
 #[tonic::async_trait]
@@ -54,6 +82,8 @@ impl SessionService for SessionApi {
             currency: r.currency,
             rows: r.rows,
             seats_per_row: r.seats_per_row,
+            room_id: convert::parse_optional_id("room_id", &r.room_id)?,
+            prices: r.prices.into_iter().map(convert::kind_price).collect(),
         };
         let session = catalog::create_session(&self.db, new).await?;
         telemetry::record("session_id", session.session_id);
@@ -106,6 +136,28 @@ impl SessionService for SessionApi {
         let session_id = convert::parse_id("session_id", &request.get_ref().session_id)?;
         let sales = catalog::session_sales(&self.db, session_id).await?;
         Ok(Response::new(convert::session_sales(sales)))
+    }
+
+    async fn block_seats(
+        &self,
+        request: Request<pb::BlockSeatsRequest>,
+    ) -> Result<Response<pb::SeatMap>, Status> {
+        caller(&request)?.require_admin()?;
+        let r = request.into_inner();
+        let selection = selection(&r.session_id, r.seat_labels, &r.reason)?;
+        let map = catalog::block_seats(&self.db, &self.events, selection).await?;
+        Ok(Response::new(convert::seat_map(map)))
+    }
+
+    async fn unblock_seats(
+        &self,
+        request: Request<pb::UnblockSeatsRequest>,
+    ) -> Result<Response<pb::SeatMap>, Status> {
+        caller(&request)?.require_admin()?;
+        let r = request.into_inner();
+        let selection = selection(&r.session_id, r.seat_labels, &r.reason)?;
+        let map = catalog::unblock_seats(&self.db, &self.events, selection).await?;
+        Ok(Response::new(convert::seat_map(map)))
     }
 
     async fn watch_seat_map(

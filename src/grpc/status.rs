@@ -47,7 +47,7 @@ impl From<Error> for Status {
                             PreconditionViolation::new(
                                 "SEAT_UNAVAILABLE",
                                 label,
-                                "the seat is held or sold",
+                                "the seat is held, sold or blocked",
                             )
                         })
                         .collect::<Vec<_>>(),

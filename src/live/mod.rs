@@ -212,7 +212,7 @@ fn seats_changed(payload: &[u8]) -> Option<SeatsChanged> {
         seats: change
             .seats
             .iter()
-            .filter_map(|seat| seat.to_domain())
+            .filter_map(|seat| seat.to_change())
             .collect(),
     })
 }

@@ -1,16 +1,19 @@
-//! One watcher's view of a seat map: each seat's status and version, so
-//! that a change is applied only if it is newer than what the watcher has.
+//! One watcher's view of a seat map: each seat as the snapshot showed it
+//! and its latest status and version, so that a change is applied only if
+//! it is newer than what the watcher has, and sent with the seat's place,
+//! kind and price.
+
+use std::collections::HashMap;
 
 use crate::domain::{
-    Seat, SeatLabel, SeatMap, SeatStatus,
+    Seat, SeatMap, SeatStatus,
     seat::{SeatMapUpdate, SeatsChanged},
 };
 
-/// Compact on purpose: a status and a version per seat, found by position,
-/// and the counts by status, kept up to date rather than recounted.
+/// The seats of the snapshot by label, and the counts by status, kept up
+/// to date rather than recounted.
 pub struct SeatMapState {
-    seats_per_row: u32,
-    seats: Vec<(SeatStatus, i64)>,
+    seats: HashMap<String, Seat>,
     counts: Counts,
 }
 
@@ -19,6 +22,7 @@ struct Counts {
     available: u32,
     held: u32,
     sold: u32,
+    blocked: u32,
 }
 
 impl Counts {
@@ -27,50 +31,45 @@ impl Counts {
             SeatStatus::Available => &mut self.available,
             SeatStatus::Held => &mut self.held,
             SeatStatus::Sold => &mut self.sold,
+            SeatStatus::Blocked => &mut self.blocked,
         }
     }
 }
 
 impl SeatMapState {
-    /// The state a snapshot shows (seats row by row, as GetSeatMap lists them).
+    /// The state a snapshot shows.
     pub fn new(snapshot: &SeatMap) -> Self {
-        let seats_per_row = snapshot.seats.iter().filter(|seat| seat.row == "A").count() as u32;
         let mut counts = Counts::default();
         for seat in &snapshot.seats {
             *counts.of(seat.status) += 1;
         }
         Self {
-            seats_per_row,
             seats: snapshot
                 .seats
                 .iter()
-                .map(|seat| (seat.status, seat.version))
+                .map(|seat| (seat.label.clone(), seat.clone()))
                 .collect(),
             counts,
         }
     }
 
     /// Applies the seats of `change` that are newer than this state and
-    /// returns them; older or repeated ones are dropped.
+    /// returns them as whole seats; older, repeated or unknown ones are dropped.
     pub fn apply(&mut self, change: &SeatsChanged) -> Vec<Seat> {
-        change
-            .seats
-            .iter()
-            .filter(|seat| {
-                let Some(slot) = self.slot(&seat.label) else {
-                    return false;
-                };
-                let (status, version) = &mut self.seats[slot];
-                if seat.version <= *version {
-                    return false;
-                }
-                *self.counts.of(*status) -= 1;
-                *self.counts.of(seat.status) += 1;
-                (*status, *version) = (seat.status, seat.version);
-                true
-            })
-            .cloned()
-            .collect()
+        let mut applied = Vec::new();
+        for change in &change.seats {
+            let Some(seat) = self.seats.get_mut(&change.label) else {
+                continue;
+            };
+            if change.version <= seat.version {
+                continue;
+            }
+            *self.counts.of(seat.status) -= 1;
+            *self.counts.of(change.status) += 1;
+            *seat = seat.with(change);
+            applied.push(seat.clone());
+        }
+        applied
     }
 
     /// An update for `seats` of `change`'s session, with the counts after them.
@@ -81,14 +80,8 @@ impl SeatMapState {
             available: self.counts.available,
             held: self.counts.held,
             sold: self.counts.sold,
+            blocked: self.counts.blocked,
         }
-    }
-
-    fn slot(&self, label: &str) -> Option<usize> {
-        let label: SeatLabel = label.parse().ok()?;
-        let row = u32::from(label.row()) - u32::from('A');
-        let slot = (row * self.seats_per_row + label.number() - 1) as usize;
-        (label.number() <= self.seats_per_row && slot < self.seats.len()).then_some(slot)
     }
 }
 
@@ -97,23 +90,41 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::domain::{SeatKind, seat::SeatChange};
 
-    fn seat(label: &str, status: SeatStatus, version: i64) -> Seat {
-        Seat::changed(label, status, version)
-    }
-
-    fn snapshot() -> SeatMap {
-        let seats: Vec<Seat> = ["A1", "A2", "B1", "B2"]
-            .iter()
-            .map(|l| seat(l, SeatStatus::Available, 0))
-            .collect();
-        SeatMap {
-            session_id: Uuid::nil(),
-            seats,
+    fn seat(label: &str, x: u32) -> Seat {
+        Seat {
+            label: label.into(),
+            row: label[..1].into(),
+            number: label[1..].parse().unwrap(),
+            status: SeatStatus::Available,
+            version: 0,
+            kind: SeatKind::Premium,
+            price_cents: 4000,
+            x,
+            y: 0,
+            pair_label: None,
+            block_reason: None,
         }
     }
 
-    fn change(seats: Vec<Seat>) -> SeatsChanged {
+    fn changed(label: &str, status: SeatStatus, version: i64) -> SeatChange {
+        SeatChange {
+            label: label.into(),
+            status,
+            version,
+            block_reason: (status == SeatStatus::Blocked).then(|| "broken".into()),
+        }
+    }
+
+    fn snapshot() -> SeatMap {
+        SeatMap {
+            session_id: Uuid::nil(),
+            seats: vec![seat("A1", 0), seat("A2", 1), seat("B1", 0), seat("B2", 2)],
+        }
+    }
+
+    fn change(seats: Vec<SeatChange>) -> SeatsChanged {
         SeatsChanged {
             session_id: Uuid::nil(),
             seats,
@@ -124,14 +135,19 @@ mod tests {
     fn newer_changes_apply_and_counts_follow() {
         let mut state = SeatMapState::new(&snapshot());
         let held = change(vec![
-            seat("B2", SeatStatus::Held, 1),
-            seat("A1", SeatStatus::Held, 1),
+            changed("B2", SeatStatus::Held, 1),
+            changed("A1", SeatStatus::Blocked, 1),
         ]);
         let applied = state.apply(&held);
         assert_eq!(applied.len(), 2);
+        assert_eq!((applied[0].x, applied[0].price_cents), (2, 4000));
+        assert_eq!(applied[1].block_reason.as_deref(), Some("broken"));
         let update = state.update(&held, applied);
-        assert_eq!((update.available, update.held, update.sold), (2, 2, 0));
-        let sold = change(vec![seat("B2", SeatStatus::Sold, 2)]);
+        assert_eq!(
+            (update.available, update.held, update.sold, update.blocked),
+            (2, 1, 0, 1)
+        );
+        let sold = change(vec![changed("B2", SeatStatus::Sold, 2)]);
         let applied = state.apply(&sold);
         assert_eq!(state.update(&sold, applied).sold, 1);
     }
@@ -139,17 +155,13 @@ mod tests {
     #[test]
     fn old_repeated_and_unknown_seats_are_dropped() {
         let mut state = SeatMapState::new(&snapshot());
-        assert_eq!(
-            state
-                .apply(&change(vec![seat("A2", SeatStatus::Held, 3)]))
-                .len(),
-            1
-        );
+        let first = change(vec![changed("A2", SeatStatus::Held, 3)]);
+        assert_eq!(state.apply(&first).len(), 1);
         let stale = change(vec![
-            seat("A2", SeatStatus::Available, 2),
-            seat("A2", SeatStatus::Held, 3),
-            seat("C1", SeatStatus::Held, 9),
-            seat("A3", SeatStatus::Held, 9),
+            changed("A2", SeatStatus::Available, 2),
+            changed("A2", SeatStatus::Held, 3),
+            changed("C1", SeatStatus::Held, 9),
+            changed("A3", SeatStatus::Held, 9),
         ]);
         assert!(state.apply(&stale).is_empty());
         assert_eq!(state.update(&stale, vec![]).held, 1);

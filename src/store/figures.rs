@@ -3,16 +3,17 @@
 //! changes nothing.
 
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, EntityTrait, QuerySelect, TransactionTrait, TryInsertResult,
+    ActiveEnum, ActiveValue::Set, ConnectionTrait, EntityTrait, QuerySelect, TransactionTrait,
+    TryInsertResult,
 };
 use uuid::Uuid;
 
 use super::{
     Db,
-    entities::{processed_events, session_sales},
+    entities::{self, processed_events, session_sales},
     sql,
 };
-use crate::domain::Result;
+use crate::domain::{Result, session::KindSales};
 
 /// One event's change to the figures of its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct Change {
     pub tickets_sold: i64,
     pub revenue_cents: i64,
     pub holds_expired: i64,
+    /// The tickets and revenue split by seat kind and ticket type.
+    pub by_kind: Vec<KindSales>,
 }
 
 /// What became of a change.
@@ -83,6 +86,36 @@ pub async fn record(db: &Db, consumer: &str, change: &Change) -> Result<Recorded
         txn.rollback().await?;
         return Ok(Recorded::UnknownSession);
     }
+    if !change.by_kind.is_empty() {
+        txn.execute_raw(by_kind_upsert(change)).await?;
+    }
     txn.commit().await?;
     Ok(Recorded::Counted)
+}
+
+/// Adds the change's split by kind and ticket type to the running totals,
+/// in one statement.
+fn by_kind_upsert(change: &Change) -> sea_orm::Statement {
+    let column = |field: fn(&KindSales) -> String| -> sea_orm::Value {
+        change.by_kind.iter().map(field).collect::<Vec<_>>().into()
+    };
+    let numbers = |field: fn(&KindSales) -> i64| -> sea_orm::Value {
+        change.by_kind.iter().map(field).collect::<Vec<_>>().into()
+    };
+    sql(
+        "INSERT INTO session_sales_by_kind (session_id, kind, ticket_type, tickets_sold, revenue_cents)
+         SELECT $1, kind, ticket_type, tickets, revenue
+           FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])
+                AS k (kind, ticket_type, tickets, revenue)
+         ON CONFLICT (session_id, kind, ticket_type) DO UPDATE SET
+             tickets_sold  = session_sales_by_kind.tickets_sold + EXCLUDED.tickets_sold,
+             revenue_cents = session_sales_by_kind.revenue_cents + EXCLUDED.revenue_cents",
+        [
+            change.session_id.into(),
+            column(|k| entities::SeatKind::from(k.kind).to_value()),
+            column(|k| entities::TicketType::from(k.ticket_type).to_value()),
+            numbers(|k| k.tickets_sold),
+            numbers(|k| k.revenue_cents),
+        ],
+    )
 }

@@ -18,6 +18,7 @@ pub mod figures;
 pub mod idempotency;
 pub mod outbox;
 pub mod reservations;
+pub mod rooms;
 pub mod sales;
 pub mod seats;
 pub mod sessions;

@@ -11,9 +11,11 @@ use uuid::Uuid;
 
 use super::{
     Tx,
-    entities::{ReservationStatus, reservation_seats, reservation_states, reservations},
+    entities::{
+        ReservationStatus, reservation_seats, reservation_states, reservations, reserved_seats,
+    },
 };
-use crate::domain::{self, Reservation, Result, labels, reservation::LockedReservation};
+use crate::domain::{self, Reservation, Result, reservation::LockedReservation};
 
 /// A reservation whose hold ended unpaid, as recorded by [`expire`].
 pub struct Expired {
@@ -68,7 +70,16 @@ pub async fn lock(tx: &Tx, reservation_id: Uuid) -> Result<Option<LockedReservat
         .filter(reservation_seats::Column::ReservationId.eq(reservation_id))
         .all(tx)
         .await?;
-    let seat_labels: Vec<String> = seats.into_iter().map(|seat| seat.label).collect();
+    let mut seats: Vec<domain::ReservedSeat> = seats
+        .into_iter()
+        .map(|seat| domain::ReservedSeat {
+            label: seat.label,
+            kind: seat.kind.into(),
+            ticket_type: seat.ticket_type.into(),
+            price_cents: seat.price_cents,
+        })
+        .collect();
+    domain::reservation::sort_seats(&mut seats);
     Ok(Some(LockedReservation {
         reservation_id,
         session_id: row.session_id,
@@ -77,7 +88,7 @@ pub async fn lock(tx: &Tx, reservation_id: Uuid) -> Result<Option<LockedReservat
         lapsed: row.lapsed,
         total_price_cents: row.total_price_cents,
         currency: row.currency,
-        seat_labels: labels::sorted(&seat_labels),
+        seats,
     }))
 }
 
@@ -90,7 +101,7 @@ pub async fn read(db: &impl ConnectionTrait, reservation_id: Uuid) -> Result<Opt
         reservation_id: r.reservation_id,
         session_id: r.session_id,
         user_id: r.user_id,
-        seat_labels: labels::sorted(&r.seat_labels),
+        seats: reserved_seats(r.seat_labels, &r.seat_kinds, &r.ticket_types, &r.seat_prices),
         status: r.status.into(),
         expires_at: r.expires_at,
         create_time: r.create_time,

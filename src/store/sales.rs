@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::{
     Tx,
-    entities::{sale_details, sale_seats, sales},
+    entities::{reserved_seats, sale_details, sale_seats, sales},
 };
-use crate::domain::{Result, Sale, labels, reservation::PurchaseCursor};
+use crate::domain::{Result, Sale, reservation::PurchaseCursor};
 
 /// A sale to record.
 pub struct NewSale<'a> {
@@ -102,7 +102,12 @@ async fn find(
 impl From<sale_details::Model> for Sale {
     fn from(row: sale_details::Model) -> Self {
         Self {
-            seat_labels: labels::sorted(&row.seat_labels),
+            seats: reserved_seats(
+                row.seat_labels,
+                &row.seat_kinds,
+                &row.ticket_types,
+                &row.seat_prices,
+            ),
             sale_id: row.sale_id,
             reservation_id: row.reservation_id,
             session_id: row.session_id,

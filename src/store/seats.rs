@@ -11,22 +11,31 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value};
+use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value};
 use uuid::Uuid;
 
-use super::{Db, Tx, entities::seat_states, sql};
-use crate::domain::{ChangedSeat, Result, Seat, SeatLabel, SeatStatus, labels};
+use super::{
+    Db, Tx,
+    entities::{self, seat_states},
+    sql,
+};
+use crate::domain::{ChangedSeat, ReservedSeat, Result, Seat, SeatStatus, labels, price};
 
-/// One hold to write: the reservation, its seats and its terms.
+/// One hold to write: the reservation, its seats priced, and its terms.
 pub struct NewHold<'a> {
     pub reservation_id: Uuid,
     pub session_id: Uuid,
     pub user_id: &'a str,
     /// Sorted by row then number, without duplicates.
-    pub labels: &'a [SeatLabel],
+    pub seats: &'a [ReservedSeat],
     pub hold: Duration,
-    pub total_price_cents: i64,
     pub currency: &'a str,
+}
+
+impl NewHold<'_> {
+    pub fn labels(&self) -> Vec<String> {
+        self.seats.iter().map(|seat| seat.label.clone()).collect()
+    }
 }
 
 /// What a hold wrote: the seats it took, and its times by the database clock.
@@ -37,31 +46,51 @@ pub struct Taken {
 }
 
 /// Locks the requested seats in label order and returns those that are held
-/// (until later than now) or sold, by row then number.
+/// (until later than now), sold or blocked, by row then number.
 pub async fn lock_unavailable(
     tx: &Tx,
     session_id: Uuid,
-    seats: &[SeatLabel],
+    seat_labels: &[String],
 ) -> Result<Vec<String>> {
-    #[derive(FromQueryResult)]
-    struct Locked {
-        label: String,
-        free: bool,
-    }
-    let locked = Locked::find_by_statement(sql(
-        "SELECT label, (status = 'available' OR (status = 'held' AND held_until <= now())) AS free
-           FROM seats WHERE session_id = $1 AND label = ANY($2)
-          ORDER BY label FOR UPDATE",
-        [session_id.into(), texts(seats)],
-    ))
-    .all(tx)
-    .await?;
+    let locked = lock(tx, session_id, seat_labels).await?;
     let taken: Vec<String> = locked
         .into_iter()
-        .filter(|s| !s.free)
+        .filter(|s| s.status != SeatStatus::Available)
         .map(|s| s.label)
         .collect();
     Ok(labels::sorted(&taken))
+}
+
+/// A seat locked by [`lock`], with its status as reads see it.
+struct Locked {
+    label: String,
+    status: SeatStatus,
+}
+
+/// Locks seats in label order and reads their status (a lapsed hold reads
+/// as available).
+async fn lock(tx: &Tx, session_id: Uuid, seat_labels: &[String]) -> Result<Vec<Locked>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        label: String,
+        status: entities::SeatStatus,
+    }
+    let rows = Row::find_by_statement(sql(
+        "SELECT label,
+                CASE WHEN status = 'held' AND held_until <= now() THEN 'available' ELSE status END AS status
+           FROM seats WHERE session_id = $1 AND label = ANY($2)
+          ORDER BY label FOR UPDATE",
+        [session_id.into(), seat_labels.to_vec().into()],
+    ))
+    .all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Locked {
+            label: row.label,
+            status: row.status.into(),
+        })
+        .collect())
 }
 
 /// Records the reservation and its seats and takes the seats, in one round
@@ -85,8 +114,10 @@ pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
              VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
              RETURNING expires_at, create_time
          ), requested AS (
-             INSERT INTO reservation_seats (reservation_id, session_id, label)
-             SELECT $1, $2, unnest($7::text[])
+             INSERT INTO reservation_seats (reservation_id, session_id, label, kind, ticket_type, price_cents)
+             SELECT $1, $2, label, kind, ticket_type, price_cents
+               FROM unnest($7::text[], $8::text[], $9::text[], $10::bigint[])
+                    AS seat (label, kind, ticket_type, price_cents)
          ), taken AS (
              UPDATE seats SET status = 'held', reservation_id = $1,
                     held_until = (SELECT expires_at FROM reservation), version = version + 1
@@ -101,9 +132,18 @@ pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
             new.session_id.into(),
             new.user_id.into(),
             (new.hold.as_millis() as i64).into(),
-            new.total_price_cents.into(),
+            price::total(new.seats).into(),
             new.currency.into(),
-            texts(new.labels),
+            new.labels().into(),
+            column(new.seats, |seat| entities::SeatKind::from(seat.kind).to_value()),
+            column(new.seats, |seat| {
+                entities::TicketType::from(seat.ticket_type).to_value()
+            }),
+            new.seats
+                .iter()
+                .map(|seat| seat.price_cents)
+                .collect::<Vec<_>>()
+                .into(),
         ],
     ))
     .all(tx)
@@ -120,6 +160,7 @@ pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
             status: SeatStatus::Held,
             version: row.version,
             reservation_id: row.reservation_id,
+            block_reason: None,
         })
         .collect();
     Ok(Some(Taken {
@@ -144,7 +185,7 @@ pub async fn sell(
                   ORDER BY label FOR UPDATE) locked
           WHERE s.session_id = locked.session_id AND s.label = locked.label
             AND s.reservation_id = $3 AND s.status = 'held' AND s.held_until > now()
-          RETURNING s.session_id, s.label, s.version, s.reservation_id",
+          RETURNING s.session_id, s.label, s.version, s.reservation_id, s.block_reason",
         [
             session_id.into(),
             seat_labels.to_vec().into(),
@@ -172,7 +213,7 @@ pub async fn free(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<ChangedSeat>>
                   ORDER BY session_id, label FOR UPDATE) locked
           WHERE s.session_id = locked.session_id AND s.label = locked.label
             AND s.reservation_id = ANY($1) AND s.status = 'held'
-          RETURNING s.session_id, s.label, s.version, locked.reservation_id",
+          RETURNING s.session_id, s.label, s.version, locked.reservation_id, s.block_reason",
         [reservation_ids.to_vec().into()],
     ))
     .all(tx)
@@ -183,13 +224,73 @@ pub async fn free(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<ChangedSeat>>
         .collect())
 }
 
-/// Every seat of a session as it is now, row by row (none: no such session).
+/// Blocks the named seats, all or none: locks them in label order and, if
+/// every one is available or blocked already, blocks the available ones.
+/// `Err` names the seats held or sold, by row then number.
+pub async fn block(
+    tx: &Tx,
+    session_id: Uuid,
+    seat_labels: &[String],
+    reason: &str,
+) -> Result<std::result::Result<Vec<ChangedSeat>, Vec<String>>> {
+    let locked = lock(tx, session_id, seat_labels).await?;
+    let taken: Vec<String> = locked
+        .iter()
+        .filter(|s| matches!(s.status, SeatStatus::Held | SeatStatus::Sold))
+        .map(|s| s.label.clone())
+        .collect();
+    if !taken.is_empty() {
+        return Ok(Err(labels::sorted(&taken)));
+    }
+    let blocked = Changed::find_by_statement(sql(
+        "UPDATE seats SET status = 'blocked', block_reason = $3, reservation_id = NULL,
+                held_until = NULL, version = version + 1
+          WHERE session_id = $1 AND label = ANY($2)
+            AND (status = 'available' OR (status = 'held' AND held_until <= now()))
+          RETURNING session_id, label, version, reservation_id, block_reason",
+        [session_id.into(), seat_labels.to_vec().into(), reason.into()],
+    ))
+    .all(tx)
+    .await?;
+    Ok(Ok(blocked
+        .into_iter()
+        .map(|seat| seat.to(SeatStatus::Blocked))
+        .collect()))
+}
+
+/// Puts the named seats that are blocked back on sale, locking them in
+/// label order first.
+pub async fn unblock(
+    tx: &Tx,
+    session_id: Uuid,
+    seat_labels: &[String],
+) -> Result<Vec<ChangedSeat>> {
+    let unblocked = Changed::find_by_statement(sql(
+        "UPDATE seats s SET status = 'available', block_reason = NULL, version = s.version + 1
+           FROM (SELECT session_id, label FROM seats
+                  WHERE session_id = $1 AND label = ANY($2)
+                  ORDER BY label FOR UPDATE) locked
+          WHERE s.session_id = locked.session_id AND s.label = locked.label
+            AND s.status = 'blocked'
+          RETURNING s.session_id, s.label, s.version, s.reservation_id, s.block_reason",
+        [session_id.into(), seat_labels.to_vec().into()],
+    ))
+    .all(tx)
+    .await?;
+    Ok(unblocked
+        .into_iter()
+        .map(|seat| seat.to(SeatStatus::Available))
+        .collect())
+}
+
+/// Every seat of a session as it is now, row by row from the screen, left
+/// to right (none: no such session).
 pub async fn map(db: &Db, session_id: Uuid) -> Result<Vec<Seat>> {
     use seat_states::Column;
     let rows = seat_states::Entity::find()
         .filter(Column::SessionId.eq(session_id))
-        .order_by_asc(Column::RowLetter)
-        .order_by_asc(Column::SeatNumber)
+        .order_by_asc(Column::Y)
+        .order_by_asc(Column::X)
         .all(db)
         .await?;
     Ok(rows
@@ -200,6 +301,12 @@ pub async fn map(db: &Db, session_id: Uuid) -> Result<Vec<Seat>> {
             number: row.seat_number.unsigned_abs(),
             status: row.status.into(),
             version: row.version,
+            kind: row.kind.into(),
+            price_cents: row.price_cents,
+            x: row.x.unsigned_abs(),
+            y: row.y.unsigned_abs(),
+            pair_label: row.pair_label,
+            block_reason: row.block_reason,
         })
         .collect())
 }
@@ -211,6 +318,7 @@ struct Changed {
     label: String,
     version: i64,
     reservation_id: Option<Uuid>,
+    block_reason: Option<String>,
 }
 
 impl Changed {
@@ -221,15 +329,12 @@ impl Changed {
             status,
             version: self.version,
             reservation_id: self.reservation_id,
+            block_reason: self.block_reason,
         }
     }
 }
 
-/// Labels as a PostgreSQL `text[]`.
-fn texts(seats: &[SeatLabel]) -> Value {
-    seats
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .into()
+/// One field of every seat as a PostgreSQL `text[]`.
+fn column(seats: &[ReservedSeat], field: impl Fn(&ReservedSeat) -> String) -> Value {
+    seats.iter().map(field).collect::<Vec<_>>().into()
 }

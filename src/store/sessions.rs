@@ -1,52 +1,71 @@
-//! Sessions: publishing one with all its seats, reading and listing them,
-//! the terms a hold needs, and the sales figures kept for each.
+//! Sessions: publishing one with all its seats and prices, reading and
+//! listing them, the terms a hold needs, and the sales figures kept for each.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
 use super::{
     Db,
-    entities::{seats, session_sales, session_states, sessions},
+    entities::{
+        SeatKind, seats, session_prices, session_sales, session_sales_by_kind, session_states,
+        sessions,
+    },
 };
 use crate::domain::{
-    Result, Session, SessionSales, SessionTerms,
-    labels::seat_labels,
-    session::{NewSession, SessionCursor},
+    self, PriceList, Result, SeatLabel, Session, SessionSales, SessionTerms, ValidSession,
+    layout::place,
+    price::SeatTerms,
+    session::{KindSales, SessionCursor},
 };
 
-/// Publishes a validated session and all its seats, in one transaction.
-pub async fn insert(
-    db: &Db,
-    session_id: Uuid,
-    new: NewSession,
-    starts_at: DateTime<Utc>,
-) -> Result<()> {
-    let seats = seat_labels(new.rows, new.seats_per_row).map(|label| seats::ActiveModel {
+/// Publishes a validated session with all its seats and prices, in one
+/// transaction.
+pub async fn insert(db: &Db, session_id: Uuid, new: ValidSession) -> Result<()> {
+    let seats = place(&new.layout).into_iter().map(|seat| seats::ActiveModel {
         session_id: Set(session_id),
-        label: Set(label.to_string()),
-        row_letter: Set(label.row().to_string()),
-        seat_number: Set(label.number() as i32),
+        label: Set(seat.label.to_string()),
+        row_letter: Set(seat.label.row().to_string()),
+        seat_number: Set(seat.label.number() as i32),
+        kind: Set(seat.kind.into()),
+        x: Set(seat.x as i32),
+        y: Set(seat.y as i32),
+        pair_label: Set(seat.pair.map(|pair| pair.to_string())),
         ..Default::default()
+    });
+    let prices = new.prices.iter().map(|(kind, price_cents)| session_prices::ActiveModel {
+        session_id: Set(session_id),
+        kind: Set(kind.into()),
+        price_cents: Set(price_cents),
     });
     let session = sessions::ActiveModel {
         session_id: Set(session_id),
         movie_title: Set(new.movie_title),
         room: Set(new.room),
-        starts_at: Set(starts_at),
-        price_cents: Set(new.price_cents),
+        starts_at: Set(new.starts_at),
+        price_cents: Set(new.prices.headline()),
         currency: Set(new.currency),
-        seat_rows: Set(new.rows as i32),
+        seat_rows: Set(new.layout.len() as i32),
         seats_per_row: Set(new.seats_per_row as i32),
         create_time: Set(Utc::now()),
+        room_id: Set(new.room_id),
     };
     let txn = db.begin().await?;
-    sessions::Entity::insert(session).exec(&txn).await?;
-    seats::Entity::insert_many(seats).exec(&txn).await?;
+    sessions::Entity::insert(session)
+        .exec_without_returning(&txn)
+        .await?;
+    session_prices::Entity::insert_many(prices)
+        .exec_without_returning(&txn)
+        .await?;
+    seats::Entity::insert_many(seats)
+        .exec_without_returning(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -90,14 +109,36 @@ pub async fn find_by_title(
     Ok(found.map(|session| session.session_id))
 }
 
-/// The price and room size of a session.
+/// The currency of a session and every seat with its kind, price and pair.
 pub async fn terms(db: &Db, session_id: Uuid) -> Result<Option<SessionTerms>> {
-    let found = sessions::Entity::find_by_id(session_id).one(db).await?;
-    Ok(found.map(|s| SessionTerms {
-        price_cents: s.price_cents,
-        currency: s.currency,
-        rows: s.seat_rows.unsigned_abs(),
-        seats_per_row: s.seats_per_row.unsigned_abs(),
+    let Some(session) = sessions::Entity::find_by_id(session_id).one(db).await? else {
+        return Ok(None);
+    };
+    let prices: HashMap<domain::SeatKind, i64> = session_prices::Entity::find()
+        .filter(session_prices::Column::SessionId.eq(session_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|price| (price.kind.into(), price.price_cents))
+        .collect();
+    let rows = seats::Entity::find()
+        .filter(seats::Column::SessionId.eq(session_id))
+        .all(db)
+        .await?;
+    let seats = rows
+        .into_iter()
+        .filter_map(|seat| {
+            let terms = SeatTerms {
+                kind: seat.kind.into(),
+                price_cents: *prices.get(&seat.kind.into())?,
+                pair: seat.pair_label.and_then(|pair| pair.parse().ok()),
+            };
+            Some((seat.label.parse::<SeatLabel>().ok()?, terms))
+        })
+        .collect();
+    Ok(Some(SessionTerms {
+        currency: session.currency,
+        seats,
     }))
 }
 
@@ -110,6 +151,20 @@ pub async fn sales(db: &Db, session_id: Uuid) -> Result<Option<SessionSales>> {
     let figures = session_sales::Entity::find_by_id(session_id)
         .one(db)
         .await?;
+    let by_kind = session_sales_by_kind::Entity::find()
+        .filter(session_sales_by_kind::Column::SessionId.eq(session_id))
+        .all(db)
+        .await?;
+    let mut by_kind: Vec<KindSales> = by_kind
+        .into_iter()
+        .map(|row| KindSales {
+            kind: row.kind.into(),
+            ticket_type: row.ticket_type.into(),
+            tickets_sold: row.tickets_sold,
+            revenue_cents: row.revenue_cents,
+        })
+        .collect();
+    by_kind.sort_by_key(|sales| (sales.kind, sales.ticket_type));
     Ok(Some(SessionSales {
         session_id,
         currency: session.currency,
@@ -117,6 +172,7 @@ pub async fn sales(db: &Db, session_id: Uuid) -> Result<Option<SessionSales>> {
         revenue_cents: figures.as_ref().map_or(0, |f| f.revenue_cents),
         holds_expired: figures.as_ref().map_or(0, |f| f.holds_expired),
         update_time: figures.map_or(session.create_time, |f| f.update_time),
+        by_kind,
     }))
 }
 
@@ -132,7 +188,19 @@ impl From<session_states::Model> for Session {
             rows: s.seat_rows.unsigned_abs(),
             seats_per_row: s.seats_per_row.unsigned_abs(),
             create_time: s.create_time,
+            total_seats: u32::try_from(s.total_seats).unwrap_or(0),
             available_seats: u32::try_from(s.available_seats).unwrap_or(0),
+            room_id: s.room_id,
+            prices: price_list(&s.price_kinds, &s.price_amounts),
         }
     }
+}
+
+/// A price list kept as two parallel arrays (kind, price).
+fn price_list(kinds: &[String], amounts: &[i64]) -> PriceList {
+    kinds
+        .iter()
+        .zip(amounts)
+        .filter_map(|(kind, price)| Some((SeatKind::try_from_value(kind).ok()?.into(), *price)))
+        .collect()
 }

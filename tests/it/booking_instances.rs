@@ -508,7 +508,7 @@ async fn torture_worker(
                             SeatStatus::Available => (a + 1, h, s),
                             SeatStatus::Held => (a, h + 1, s),
                             SeatStatus::Sold => (a, h, s + 1),
-                            SeatStatus::Unspecified => (a, h, s),
+                            SeatStatus::Blocked | SeatStatus::Unspecified => (a, h, s),
                         });
                 let fine = map.seats.len() as u32 == total
                     && (available, held, sold)

@@ -206,6 +206,8 @@ fn new_session() -> NewSession {
         currency: "BRL".into(),
         rows: 4,
         seats_per_row: 4,
+        room_id: None,
+        prices: Vec::new(),
     }
 }
 
@@ -224,6 +226,7 @@ fn payment(event_id: Uuid, session_id: Uuid, seats: &[&str], amount_cents: i64) 
         amount_cents,
         currency: "BRL".into(),
         payment_reference: "pix-1".into(),
+        ..Default::default()
     }
     .encode_to_vec()
 }

@@ -489,7 +489,7 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
                 alice.request(ReserveSeatsRequest {
                     session_id: sid.clone(),
                     seat_labels: vec!["F9".into()],
-                    request_id: String::new(),
+                    ..Default::default()
                 })
             ),
         ),

@@ -20,6 +20,7 @@ fn filme_x() -> CreateSessionRequest {
         currency: String::new(),
         rows: 2,
         seats_per_row: 8,
+        ..Default::default()
     }
 }
 

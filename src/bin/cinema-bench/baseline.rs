@@ -10,7 +10,7 @@ use anyhow::Context;
 use cinema::{
     booking::hold_in,
     catalog,
-    domain::{Error, NewSession, SeatLabel},
+    domain::{Error, NewSession, ReservedSeat, SeatKind, SeatLabel, TicketType},
     store::{self, Db, audit, seats::NewHold},
 };
 use tokio::task::JoinSet;
@@ -170,14 +170,18 @@ async fn hold_once(
     hold: Duration,
 ) -> Result<(), Error> {
     let txn = store::begin(db).await?;
-    let labels = [*label];
+    let seats = [ReservedSeat {
+        label: label.to_string(),
+        kind: SeatKind::Standard,
+        ticket_type: TicketType::Full,
+        price_cents: 2500,
+    }];
     let new = NewHold {
         reservation_id: Uuid::now_v7(),
         session_id,
         user_id: user,
-        labels: &labels,
+        seats: &seats,
         hold,
-        total_price_cents: 2500,
         currency: "BRL",
     };
     match hold_in(&txn, &new).await {
@@ -200,6 +204,8 @@ async fn publish_sessions(db: &Db, plan: &BaselinePlan) -> anyhow::Result<Vec<Uu
             currency: "BRL".into(),
             rows: plan.rows,
             seats_per_row: plan.seats_per_row,
+            room_id: None,
+            prices: Vec::new(),
         };
         let session = catalog::create_session(db, new)
             .await

@@ -118,6 +118,7 @@ pub async fn create_session(
         currency: "BRL".into(),
         rows,
         seats_per_row,
+        ..Default::default()
     };
     let session = SessionServiceClient::new(channel.clone())
         .create_session(authed(request, admin))
@@ -159,7 +160,7 @@ pub async fn reserve(
     let request = ReserveSeatsRequest {
         session_id: session_id.to_owned(),
         seat_labels: labels.to_vec(),
-        request_id: String::new(),
+        ..Default::default()
     };
     booking
         .reserve_seats(authed(request, bearer))

@@ -119,6 +119,7 @@ fn seat_status(status: pb::SeatStatus) -> &'static str {
         pb::SeatStatus::Available => "available",
         pb::SeatStatus::Held => "held",
         pb::SeatStatus::Sold => "sold",
+        pb::SeatStatus::Blocked => "blocked",
         pb::SeatStatus::Unspecified => "unspecified",
     }
 }
@@ -195,6 +196,7 @@ mod tests {
             amount_cents: 5000,
             currency: "BRL".into(),
             payment_reference: "pix-1".into(),
+            ..Default::default()
         }
         .encode_to_vec();
         let event = describe(EventType::PaymentConfirmed.name(), &payload)

@@ -162,7 +162,9 @@ fn cell(seat: &Seat, colour: bool) -> String {
     let marked = match status {
         SeatStatus::Held => format!("({})", seat.number),
         SeatStatus::Sold => format!("[{}]", seat.number),
-        SeatStatus::Available | SeatStatus::Unspecified => seat.number.to_string(),
+        SeatStatus::Available | SeatStatus::Blocked | SeatStatus::Unspecified => {
+            seat.number.to_string()
+        }
     };
     format!("{marked:>4}")
 }
@@ -172,7 +174,7 @@ fn status_colour(status: SeatStatus) -> &'static str {
         SeatStatus::Available => GREEN,
         SeatStatus::Held => YELLOW,
         SeatStatus::Sold => RED,
-        SeatStatus::Unspecified => RESET,
+        SeatStatus::Blocked | SeatStatus::Unspecified => RESET,
     }
 }
 
@@ -221,6 +223,7 @@ mod tests {
             number: label[1..].parse().expect("a seat number"),
             status: status.into(),
             version,
+            ..Default::default()
         }
     }
 
@@ -238,6 +241,7 @@ mod tests {
                 available_count: 2,
                 held_count: 1,
                 sold_count: 1,
+                ..Default::default()
             })),
         }
     }
@@ -250,6 +254,7 @@ mod tests {
                 available_count: counts.0,
                 held_count: counts.1,
                 sold_count: counts.2,
+                ..Default::default()
             })),
         }
     }

@@ -35,7 +35,9 @@ impl Class {
         Some(match path {
             "/cinema.v1.BookingService/ReserveSeats"
             | "/cinema.v1.BookingService/ConfirmPayment"
-            | "/cinema.v1.BookingService/CancelReservation" => Self::Booking,
+            | "/cinema.v1.BookingService/CancelReservation"
+            | "/cinema.v1.SessionService/BlockSeats"
+            | "/cinema.v1.SessionService/UnblockSeats" => Self::Booking,
             _ => Self::Reads,
         })
     }

@@ -28,6 +28,7 @@ pub fn rpc_span<B>(request: &http::Request<B>) -> tracing::Span {
         user = tracing::field::Empty,
         session_id = tracing::field::Empty,
         reservation_id = tracing::field::Empty,
+        room_id = tracing::field::Empty,
         code = tracing::field::Empty,
         elapsed_ms = tracing::field::Empty,
     )

@@ -7,12 +7,16 @@ pub mod processed_events;
 pub mod reservation_seats;
 pub mod reservation_states;
 pub mod reservations;
+pub mod room_rows;
+pub mod rooms;
 pub mod sale_details;
 pub mod sale_seats;
 pub mod sales;
 pub mod seat_states;
 pub mod seats;
+pub mod session_prices;
 pub mod session_sales;
+pub mod session_sales_by_kind;
 pub mod session_states;
 pub mod sessions;
 
@@ -30,6 +34,34 @@ pub enum SeatStatus {
     Held,
     #[sea_orm(string_value = "sold")]
     Sold,
+    #[sea_orm(string_value = "blocked")]
+    Blocked,
+}
+
+/// `seats.kind` (and wherever a seat kind is kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum SeatKind {
+    #[sea_orm(string_value = "standard")]
+    Standard,
+    #[sea_orm(string_value = "premium")]
+    Premium,
+    #[sea_orm(string_value = "wheelchair")]
+    Wheelchair,
+    #[sea_orm(string_value = "companion")]
+    Companion,
+    #[sea_orm(string_value = "couple")]
+    Couple,
+}
+
+/// `reservation_seats.ticket_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum TicketType {
+    #[sea_orm(string_value = "full")]
+    Full,
+    #[sea_orm(string_value = "half")]
+    Half,
 }
 
 /// `reservations.status` (and `reservation_states.status`).
@@ -52,8 +84,75 @@ impl From<SeatStatus> for domain::SeatStatus {
             SeatStatus::Available => Self::Available,
             SeatStatus::Held => Self::Held,
             SeatStatus::Sold => Self::Sold,
+            SeatStatus::Blocked => Self::Blocked,
         }
     }
+}
+
+impl From<SeatKind> for domain::SeatKind {
+    fn from(kind: SeatKind) -> Self {
+        match kind {
+            SeatKind::Standard => Self::Standard,
+            SeatKind::Premium => Self::Premium,
+            SeatKind::Wheelchair => Self::Wheelchair,
+            SeatKind::Companion => Self::Companion,
+            SeatKind::Couple => Self::Couple,
+        }
+    }
+}
+
+impl From<domain::SeatKind> for SeatKind {
+    fn from(kind: domain::SeatKind) -> Self {
+        match kind {
+            domain::SeatKind::Standard => Self::Standard,
+            domain::SeatKind::Premium => Self::Premium,
+            domain::SeatKind::Wheelchair => Self::Wheelchair,
+            domain::SeatKind::Companion => Self::Companion,
+            domain::SeatKind::Couple => Self::Couple,
+        }
+    }
+}
+
+impl From<TicketType> for domain::TicketType {
+    fn from(ticket_type: TicketType) -> Self {
+        match ticket_type {
+            TicketType::Full => Self::Full,
+            TicketType::Half => Self::Half,
+        }
+    }
+}
+
+impl From<domain::TicketType> for TicketType {
+    fn from(ticket_type: domain::TicketType) -> Self {
+        match ticket_type {
+            domain::TicketType::Full => Self::Full,
+            domain::TicketType::Half => Self::Half,
+        }
+    }
+}
+
+/// Seats kept as parallel arrays (label, kind, ticket type, price), by row
+/// then number; an element the arrays do not agree on is dropped.
+pub fn reserved_seats(
+    labels: Vec<String>,
+    kinds: &[String],
+    ticket_types: &[String],
+    prices: &[i64],
+) -> Vec<domain::ReservedSeat> {
+    let mut seats: Vec<domain::ReservedSeat> = labels
+        .into_iter()
+        .zip(kinds.iter().zip(ticket_types.iter().zip(prices)))
+        .filter_map(|(label, (kind, (ticket_type, price_cents)))| {
+            Some(domain::ReservedSeat {
+                label,
+                kind: SeatKind::try_from_value(kind).ok()?.into(),
+                ticket_type: TicketType::try_from_value(ticket_type).ok()?.into(),
+                price_cents: *price_cents,
+            })
+        })
+        .collect();
+    domain::reservation::sort_seats(&mut seats);
+    seats
 }
 
 impl From<domain::ReservationStatus> for ReservationStatus {

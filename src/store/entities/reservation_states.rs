@@ -16,7 +16,12 @@ pub struct Model {
     pub create_time: DateTimeUtc,
     pub total_price_cents: i64,
     pub currency: String,
+    /// With the three arrays below: each seat's label, kind, ticket type
+    /// and price, in one order.
     pub seat_labels: Vec<String>,
+    pub seat_kinds: Vec<String>,
+    pub ticket_types: Vec<String>,
+    pub seat_prices: Vec<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,7 +16,12 @@ pub struct Model {
     pub paid_time: DateTimeUtc,
     pub movie_title: String,
     pub starts_at: DateTimeUtc,
+    /// With the three arrays below: each seat's label, kind, ticket type
+    /// and price, in one order.
     pub seat_labels: Vec<String>,
+    pub seat_kinds: Vec<String>,
+    pub ticket_types: Vec<String>,
+    pub seat_prices: Vec<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

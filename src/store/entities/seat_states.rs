@@ -1,8 +1,9 @@
-//! View: a seat as every read sees it (a hold counts only until `held_until`).
+//! View: a seat as every read sees it (a hold counts only until
+//! `held_until`), with the price of its kind.
 
 use sea_orm::entity::prelude::*;
 
-use super::SeatStatus;
+use super::{SeatKind, SeatStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "seat_states")]
@@ -15,6 +16,12 @@ pub struct Model {
     pub seat_number: i32,
     pub status: SeatStatus,
     pub version: i64,
+    pub kind: SeatKind,
+    pub price_cents: i64,
+    pub x: i32,
+    pub y: i32,
+    pub pair_label: Option<String>,
+    pub block_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

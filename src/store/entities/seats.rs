@@ -1,8 +1,9 @@
-//! One seat of a session: its status, the reservation holding or owning it, its version.
+//! One seat of a session: its place and kind, its status, the reservation
+//! holding or owning it, its version.
 
 use sea_orm::entity::prelude::*;
 
-use super::SeatStatus;
+use super::{SeatKind, SeatStatus};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "seats")]
@@ -17,6 +18,11 @@ pub struct Model {
     pub reservation_id: Option<Uuid>,
     pub held_until: Option<DateTimeUtc>,
     pub version: i64,
+    pub kind: SeatKind,
+    pub x: i32,
+    pub y: i32,
+    pub pair_label: Option<String>,
+    pub block_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,5 @@
-//! View: a session with how many of its seats are available now.
+//! View: a session with how many of its seats there are and are available
+//! now, and its prices.
 
 use sea_orm::entity::prelude::*;
 
@@ -15,7 +16,12 @@ pub struct Model {
     pub seat_rows: i32,
     pub seats_per_row: i32,
     pub create_time: DateTimeUtc,
+    pub room_id: Option<Uuid>,
+    pub total_seats: i64,
     pub available_seats: i64,
+    /// With `price_amounts`: the price of each kind, in one order.
+    pub price_kinds: Vec<String>,
+    pub price_amounts: Vec<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ pub struct Model {
     pub seat_rows: i32,
     pub seats_per_row: i32,
     pub create_time: DateTimeUtc,
+    pub room_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -241,6 +241,7 @@ fn arbitrary_bytes_and_messages_through_the_server_get_only_contract_codes() {
                     currency: currency.clone(),
                     rows,
                     seats_per_row,
+                    ..Default::default()
                 })
                 .await;
             note("CreateSession", created.map(drop));
@@ -268,6 +269,7 @@ async fn a_message_over_four_megabytes_is_refused_and_the_server_serves_on() {
         currency: "BRL".into(),
         rows: 4,
         seats_per_row: 4,
+        ..Default::default()
     };
     let status = app.admin().create_session(huge).await.unwrap_err();
     // tonic refuses a message over its 4 MiB decoding limit with OUT_OF_RANGE.
@@ -393,6 +395,7 @@ async fn text_with_nul_characters_is_refused_as_invalid() {
         currency: "BRL".into(),
         rows: 4,
         seats_per_row: 4,
+        ..Default::default()
     };
     let status = app.admin().create_session(request).await.unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");

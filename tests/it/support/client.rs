@@ -91,6 +91,7 @@ impl Client {
             session_id: session_id.into(),
             seat_labels: seats.iter().map(|s| s.as_ref().to_owned()).collect(),
             request_id: request_id.into(),
+            ..Default::default()
         });
         within(self.booking().reserve_seats(request)).await
     }
@@ -111,6 +112,7 @@ impl Client {
             reservation_id: reservation_id.into(),
             payment_reference: payment_reference.into(),
             request_id: request_id.into(),
+            ..Default::default()
         });
         within(self.booking().confirm_payment(request)).await
     }
@@ -212,6 +214,7 @@ pub fn session_request(
         currency: "BRL".into(),
         rows,
         seats_per_row,
+        ..Default::default()
     }
 }
 

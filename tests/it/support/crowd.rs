@@ -262,6 +262,7 @@ async fn customer_loop(
             session_id: session,
             seat_labels: seats,
             request_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
         };
         let (answer, took) = bounded(booking.reserve_seats(authed(request, &token))).await;
         let Some(reservation) = judge(&plan, &mut tally, "reserve", answer, took, slot, generation)
