@@ -14,7 +14,8 @@
 //!   services, every conversion, the one error-to-status map
 //!   (`grpc::status`), and the layers (telemetry, auth, rate limit, deadline).
 //! - Use cases: [`booking`] (hold, pay, cancel, expire, idempotency),
-//!   [`catalog`] (sessions, seat maps), [`live`] (live seat maps over NATS),
+//!   [`catalog`] (rooms, sessions, seat maps, blocked seats), [`live`] (live
+//!   seat maps over NATS),
 //!   [`figures`] (the sales figures, fed by an events consumer).
 //! - Ports: [`events`] (every event type, the outbox, the relay to
 //!   JetStream, durable consumers), [`gate`] (Redis: seat locks and rate
@@ -24,8 +25,10 @@
 //!   [`telemetry`] (logs and spans), [`proto`] (generated code).
 //!
 //! Where each rule lives: a seat is sold at most once in `store::seats`
-//! and the schema (`migrations/src/sql/0001_schema.up.sql`); the Redis gate
-//! in `gate/*.lua`; domain errors become gRPC statuses in `grpc::status`.
+//! and the schema (`migrations/src/sql/0001_schema.up.sql`); a room's
+//! layout in `domain::layout`; prices, HALF tickets and couple seats in
+//! `domain::price`; the Redis gate in `gate/*.lua`; domain errors become
+//! gRPC statuses in `grpc::status`.
 
 pub mod auth;
 pub mod booking;

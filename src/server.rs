@@ -34,8 +34,7 @@ use crate::{
         self,
         v1::{
             booking_service_server::BookingServiceServer,
-            session_service_server::SessionServiceServer,
-            venue_service_server::VenueServiceServer,
+            session_service_server::SessionServiceServer, venue_service_server::VenueServiceServer,
         },
     },
     store::{self, Db},

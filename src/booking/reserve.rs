@@ -10,8 +10,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, Error, Reservation, ReservationStatus, ReservedSeat, Result, SeatLabel,
-        TicketType, price,
+        Caller, Error, Reservation, ReservationStatus, ReservedSeat, Result, SeatLabel, TicketType,
+        price,
     },
     events::Outbox,
     gate::Gate,

@@ -52,11 +52,7 @@ pub async fn block_seats(db: &Db, events: &Signal, selection: SeatSelection) -> 
 }
 
 /// Puts every named seat that is blocked back on sale; returns the seat map after.
-pub async fn unblock_seats(
-    db: &Db,
-    events: &Signal,
-    selection: SeatSelection,
-) -> Result<SeatMap> {
+pub async fn unblock_seats(db: &Db, events: &Signal, selection: SeatSelection) -> Result<SeatMap> {
     check_seats(db, &selection).await?;
     let session_id = selection.session_id;
     let tx = store::begin(db).await?;

@@ -30,7 +30,11 @@ impl RowLabel {
     }
 
     fn letters(&self) -> &[u8] {
-        if self.0[0] == 0 { &self.0[1..] } else { &self.0 }
+        if self.0[0] == 0 {
+            &self.0[1..]
+        } else {
+            &self.0
+        }
     }
 }
 
@@ -202,8 +206,8 @@ mod tests {
     #[test]
     fn malformed_labels_are_refused() {
         for bad in [
-            "", "A", "1", "A0", "A01", "A61", "A123", "AAA1", " A1", "A1 ", "Á1", "A-1", "é", "A+1",
-            "1A",
+            "", "A", "1", "A0", "A01", "A61", "A123", "AAA1", " A1", "A1 ", "Á1", "A-1", "é",
+            "A+1", "1A",
         ] {
             assert_eq!(
                 bad.parse::<SeatLabel>(),
@@ -218,7 +222,10 @@ mod tests {
         let aa3: SeatLabel = "aa3".parse().unwrap();
         assert_eq!(aa3.to_string(), "AA3");
         assert_eq!(aa3.row().to_string(), "AA");
-        assert_eq!(sorted(&["AA1", "Z2", "B60", "A1"]), ["A1", "B60", "Z2", "AA1"]);
+        assert_eq!(
+            sorted(&["AA1", "Z2", "B60", "A1"]),
+            ["A1", "B60", "Z2", "AA1"]
+        );
     }
 
     fn strings(labels: &[&str]) -> Vec<String> {

@@ -14,12 +14,14 @@ pub mod price;
 pub mod reservation;
 pub mod seat;
 pub mod session;
+pub mod terms;
 
 pub use caller::Caller;
 pub use error::{ClosedReason, Error, FieldViolation, Result, Violations, valid};
 pub use labels::SeatLabel;
 pub use layout::{NewRoom, Room, RowLayout, SeatKind};
-pub use price::{KindPrice, PriceList, ReservedSeat, SessionTerms, TicketType};
+pub use price::{KindPrice, PriceList, ReservedSeat, TicketType};
 pub use reservation::{Reservation, ReservationStatus, Sale};
 pub use seat::{ChangedSeat, Seat, SeatMap, SeatStatus};
 pub use session::{NewSession, Session, SessionSales, ValidSession};
+pub use terms::SessionTerms;

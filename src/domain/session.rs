@@ -114,15 +114,48 @@ pub fn validate(
         None => check(false, "starts_at", "is required"),
         Some(at) => check(at > now, "starts_at", "must be in the future"),
     }
+    // Prices are named before the currency and the shape, as they always were.
+    let (layout, shape_problems) = shape(&new, room);
+    let kinds: BTreeSet<SeatKind> = layout::place(&layout).iter().map(|s| s.kind).collect();
+    let prices = price::price_list(&kinds, &new.prices, new.price_cents)
+        .map_err(|more| problems.extend(more))
+        .ok();
     if new.currency.is_empty() {
         new.currency = DEFAULT_CURRENCY.to_owned();
     }
     new.currency = new.currency.to_ascii_uppercase();
-    check(
-        new.currency.len() == 3 && new.currency.bytes().all(|b| b.is_ascii_uppercase()),
-        "currency",
-        "must be an ISO 4217 code of three letters, such as BRL",
-    );
+    if !(new.currency.len() == 3 && new.currency.bytes().all(|b| b.is_ascii_uppercase())) {
+        problems.push(FieldViolation::new(
+            "currency",
+            "must be an ISO 4217 code of three letters, such as BRL",
+        ));
+    }
+    problems.extend(shape_problems);
+    match (problems.is_empty(), new.starts_at, prices) {
+        (true, Some(starts_at), Some(prices)) => Ok(ValidSession {
+            movie_title: new.movie_title,
+            room: room.map_or(new.room, |room| room.name.clone()),
+            room_id: room.map(|room| room.room_id),
+            starts_at,
+            currency: new.currency,
+            seats_per_row: if room.is_some() { 0 } else { new.seats_per_row },
+            layout,
+            prices,
+        }),
+        _ => Err(Error::InvalidArgument(problems)),
+    }
+}
+
+/// The layout of the session: its room's, or a rectangle of `rows` x
+/// `seats_per_row` (empty when those are out of bounds), and what is wrong
+/// with the shape the request gave.
+fn shape(new: &NewSession, room: Option<&Room>) -> (Vec<RowLayout>, Vec<FieldViolation>) {
+    let mut problems = Vec::new();
+    let mut check = |ok: bool, field: &str, description: &str| {
+        if !ok {
+            problems.push(FieldViolation::new(field, description));
+        }
+    };
     let layout = match room {
         Some(room) => {
             check(new.rows == 0, "rows", "must be unset when room_id is given");
@@ -138,35 +171,19 @@ pub fn validate(
             check(rows_ok, "rows", "must be from 1 to 26");
             let per_row_ok = (1..=MAX_SEATS_PER_ROW).contains(&new.seats_per_row);
             check(per_row_ok, "seats_per_row", "must be from 1 to 50");
-            if !(rows_ok && per_row_ok) {
-                Vec::new()
-            } else {
+            if rows_ok && per_row_ok {
                 check(
                     new.rows * new.seats_per_row >= MIN_SEATS,
                     "seats_per_row",
                     "rows x seats_per_row must be at least 16 seats",
                 );
                 layout::rectangle(new.rows, new.seats_per_row)
+            } else {
+                Vec::new()
             }
         }
     };
-    let kinds: BTreeSet<SeatKind> = layout::place(&layout).iter().map(|s| s.kind).collect();
-    let prices = price::price_list(&kinds, &new.prices, new.price_cents)
-        .map_err(|more| problems.extend(more))
-        .ok();
-    match (problems.is_empty(), new.starts_at, prices) {
-        (true, Some(starts_at), Some(prices)) => Ok(ValidSession {
-            movie_title: new.movie_title,
-            room: room.map_or(new.room, |room| room.name.clone()),
-            room_id: room.map(|room| room.room_id),
-            starts_at,
-            currency: new.currency,
-            seats_per_row: if room.is_some() { 0 } else { new.seats_per_row },
-            layout,
-            prices,
-        }),
-        _ => Err(Error::InvalidArgument(problems)),
-    }
+    (layout, problems)
 }
 
 /// The sales figures of a session, as the events consumer has counted them.
@@ -256,10 +273,10 @@ mod tests {
                 "movie_title",
                 "room",
                 "starts_at",
+                "price_cents",
                 "currency",
                 "rows",
-                "seats_per_row",
-                "price_cents",
+                "seats_per_row"
             ]
         );
     }

@@ -168,10 +168,7 @@ impl Outbox {
                 event_id,
                 occur_time,
                 session_id: session_id.to_string(),
-                seats: seats
-                    .iter()
-                    .map(pb::Seat::from)
-                    .collect(),
+                seats: seats.iter().map(pb::Seat::from).collect(),
             }
         });
     }

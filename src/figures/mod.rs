@@ -149,7 +149,12 @@ mod tests {
                 .map(|(i, label)| pb::ReservedSeat {
                     label: label.to_string(),
                     kind: pb::SeatKind::Premium.into(),
-                    ticket_type: if i == 0 { pb::TicketType::Half } else { pb::TicketType::Full }.into(),
+                    ticket_type: if i == 0 {
+                        pb::TicketType::Half
+                    } else {
+                        pb::TicketType::Full
+                    }
+                    .into(),
                     price_cents: amount_cents / seats.len() as i64,
                 })
                 .collect(),

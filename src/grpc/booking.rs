@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     booking::{Booking, ReserveSeats},
-    domain::{Error, Violations, price, reservation::parse_payment_reference, valid},
+    domain::{Error, Violations, reservation::parse_payment_reference, terms, valid},
     metrics,
     proto::v1::{self as pb, booking_service_server::BookingService},
 };
@@ -44,7 +44,7 @@ impl BookingService for BookingApi {
         let seats = violations.check(self.booking.parse_labels(&r.seat_labels))?;
         let ticket_types = match &seats {
             Some(seats) => violations.check(
-                price::ticket_types(seats, &convert::ticket_types(r.ticket_types))
+                terms::ticket_types(seats, &convert::ticket_types(r.ticket_types))
                     .map_err(Error::InvalidArgument),
             )?,
             None => None,

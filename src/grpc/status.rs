@@ -8,23 +8,53 @@ use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt
 
 use crate::domain::{ClosedReason, Error};
 
+/// The details and message of an INVALID_ARGUMENT travel in response
+/// headers, which clients cap (16 KiB by default): past this many bytes of
+/// violations, the rest are counted instead of listed. Only input made to
+/// break things gets near it.
+const MAX_VIOLATION_BYTES: usize = 6 * 1024;
+
+/// How many violations the message names; the details list them all.
+const NAMED_IN_MESSAGE: usize = 5;
+
+fn invalid_argument(violations: Vec<crate::domain::FieldViolation>) -> Status {
+    let total = violations.len();
+    let mut bytes = 0;
+    let mut listed: Vec<FieldViolation> = violations
+        .into_iter()
+        .take_while(|v| {
+            bytes += v.field.len() + v.description.len();
+            bytes <= MAX_VIOLATION_BYTES
+        })
+        .map(|v| FieldViolation::new(v.field, v.description))
+        .collect();
+    let unlisted = total - listed.len();
+    if unlisted > 0 {
+        listed.push(FieldViolation::new(
+            "",
+            format!("and {unlisted} more problems, not listed"),
+        ));
+    }
+    let mut message = listed
+        .iter()
+        .take(NAMED_IN_MESSAGE)
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if total > NAMED_IN_MESSAGE {
+        message.push_str(&format!(" (and {} more)", total - NAMED_IN_MESSAGE));
+    }
+    Status::with_error_details(
+        Code::InvalidArgument,
+        message,
+        ErrorDetails::with_bad_request(listed),
+    )
+}
+
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
         match err {
-            Error::InvalidArgument(violations) => {
-                let message = violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.field, v.description))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let details = ErrorDetails::with_bad_request(
-                    violations
-                        .into_iter()
-                        .map(|v| FieldViolation::new(v.field, v.description))
-                        .collect::<Vec<_>>(),
-                );
-                Status::with_error_details(Code::InvalidArgument, message, details)
-            }
+            Error::InvalidArgument(violations) => invalid_argument(violations),
             Error::Unauthenticated(why) => Status::unauthenticated(why),
             Error::PermissionDenied(why) => Status::permission_denied(why),
             Error::NotFound { resource_type, id } => Status::with_error_details(

@@ -101,7 +101,12 @@ pub async fn read(db: &impl ConnectionTrait, reservation_id: Uuid) -> Result<Opt
         reservation_id: r.reservation_id,
         session_id: r.session_id,
         user_id: r.user_id,
-        seats: reserved_seats(r.seat_labels, &r.seat_kinds, &r.ticket_types, &r.seat_prices),
+        seats: reserved_seats(
+            r.seat_labels,
+            &r.seat_kinds,
+            &r.ticket_types,
+            &r.seat_prices,
+        ),
         status: r.status.into(),
         expires_at: r.expires_at,
         create_time: r.create_time,

@@ -11,7 +11,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value,
+};
 use uuid::Uuid;
 
 use super::{
@@ -248,7 +250,11 @@ pub async fn block(
           WHERE session_id = $1 AND label = ANY($2)
             AND (status = 'available' OR (status = 'held' AND held_until <= now()))
           RETURNING session_id, label, version, reservation_id, block_reason",
-        [session_id.into(), seat_labels.to_vec().into(), reason.into()],
+        [
+            session_id.into(),
+            seat_labels.to_vec().into(),
+            reason.into(),
+        ],
     ))
     .all(tx)
     .await?;

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
+    ActiveEnum,
     ActiveValue::Set,
-    ActiveEnum, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -21,29 +22,34 @@ use super::{
 use crate::domain::{
     self, PriceList, Result, SeatLabel, Session, SessionSales, SessionTerms, ValidSession,
     layout::place,
-    price::SeatTerms,
     session::{KindSales, SessionCursor},
+    terms::SeatTerms,
 };
 
 /// Publishes a validated session with all its seats and prices, in one
 /// transaction.
 pub async fn insert(db: &Db, session_id: Uuid, new: ValidSession) -> Result<()> {
-    let seats = place(&new.layout).into_iter().map(|seat| seats::ActiveModel {
-        session_id: Set(session_id),
-        label: Set(seat.label.to_string()),
-        row_letter: Set(seat.label.row().to_string()),
-        seat_number: Set(seat.label.number() as i32),
-        kind: Set(seat.kind.into()),
-        x: Set(seat.x as i32),
-        y: Set(seat.y as i32),
-        pair_label: Set(seat.pair.map(|pair| pair.to_string())),
-        ..Default::default()
-    });
-    let prices = new.prices.iter().map(|(kind, price_cents)| session_prices::ActiveModel {
-        session_id: Set(session_id),
-        kind: Set(kind.into()),
-        price_cents: Set(price_cents),
-    });
+    let seats = place(&new.layout)
+        .into_iter()
+        .map(|seat| seats::ActiveModel {
+            session_id: Set(session_id),
+            label: Set(seat.label.to_string()),
+            row_letter: Set(seat.label.row().to_string()),
+            seat_number: Set(seat.label.number() as i32),
+            kind: Set(seat.kind.into()),
+            x: Set(seat.x as i32),
+            y: Set(seat.y as i32),
+            pair_label: Set(seat.pair.map(|pair| pair.to_string())),
+            ..Default::default()
+        });
+    let prices = new
+        .prices
+        .iter()
+        .map(|(kind, price_cents)| session_prices::ActiveModel {
+            session_id: Set(session_id),
+            kind: Set(kind.into()),
+            price_cents: Set(price_cents),
+        });
     let session = sessions::ActiveModel {
         session_id: Set(session_id),
         movie_title: Set(new.movie_title),

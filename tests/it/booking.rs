@@ -112,7 +112,7 @@ async fn each_invalid_reservation_field_gets_its_own_violation_and_nothing_is_he
         (id, vec!["A1"], "not-a-uuid", vec!["request_id"]),
         (
             id,
-            vec!["", "A1", "A1", "ZZ9"],
+            vec!["", "A1", "A1", "ZZZ9"],
             "",
             vec!["seat_labels[0]", "seat_labels[2]", "seat_labels[3]"],
         ),

@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use crate::support::{
     Client, PATIENCE, TestApp,
+    client::room_session_request,
     db::{count, rows},
     eventually, heavy, labels,
-    pb::{Reservation, ReservationStatus, Sale, SeatMap, SeatStatus, Session},
+    pb::{Reservation, ReservationStatus, Sale, SeatKind, SeatMap, SeatStatus, Session},
     precondition_violations,
     process::ServerProcess,
     seat, to_chrono,
@@ -254,6 +255,31 @@ struct Torture {
     instances: [Channel; 2],
     sessions: Vec<Session>,
     labels: Vec<String>,
+    /// The price of each seat of each session, by session id then label.
+    prices: HashMap<String, HashMap<String, i64>>,
+}
+
+impl Torture {
+    /// What `seats` of `session` cost together, FULL.
+    fn price(&self, session: &Session, seats: &[String]) -> i64 {
+        let prices = &self.prices[&session.session_id];
+        seats.iter().map(|label| prices[label]).sum()
+    }
+}
+
+/// A session in a room with aisles and seat kinds at two prices whose
+/// labels are those of a 2 x 8 rectangle: A1..A8 and B1..B8.
+async fn layout_session(app: &TestApp) -> Session {
+    let admin = app.admin();
+    let room = admin
+        .create_room("Sala 2", &[("A", "SS_PPPP_SS"), ("B", "WC_SSSS_CW")])
+        .await
+        .expect("create a room");
+    let prices = [(SeatKind::Standard, 2500), (SeatKind::Premium, 4000)];
+    admin
+        .create_session(room_session_request(&room.room_id, 24, &prices))
+        .await
+        .expect("create a session in the room")
 }
 
 /// What a worker saw: its user, its sales, and how many answers of each kind.
@@ -322,7 +348,7 @@ async fn torture_worker(
                             && reservation.session_id == session.session_id
                             && reservation.seat_labels == expected
                             && reservation.status() == ReservationStatus::Pending
-                            && reservation.total_price_cents == 2500 * n as i64;
+                            && reservation.total_price_cents == world.price(session, &seats);
                         if !fine {
                             return Err(context(format!("reserve {seats:?} gave {reservation:?}")));
                         }
@@ -550,14 +576,19 @@ async fn a_randomized_crowd_on_two_instances_never_sells_a_seat_twice() {
     let _heavy = heavy().await;
     let app = TestApp::spawn_with(|settings| settings.hold_duration = Duration::from_secs(2)).await;
     let other = ServerProcess::spawn(&app).await;
-    let sessions = vec![
-        app.create_session(2, 8).await,
-        app.create_session(2, 8).await,
-    ];
+    // A rectangle, and a room with aisles and two prices.
+    let sessions = vec![app.create_session(2, 8).await, layout_session(&app).await];
+    let mut prices = HashMap::new();
+    for session in &sessions {
+        let map = app.seat_map(&session.session_id).await;
+        let seats = map.seats.iter().map(|s| (s.label.clone(), s.price_cents));
+        prices.insert(session.session_id.clone(), seats.collect());
+    }
     let world = Arc::new(Torture {
         instances: [app.channel.clone(), other.channel.clone()],
         sessions: sessions.clone(),
         labels: labels("AB", 8),
+        prices,
     });
 
     let started = std::time::Instant::now();
@@ -636,10 +667,11 @@ async fn a_randomized_crowd_on_two_instances_never_sells_a_seat_twice() {
             &db,
             "SELECT count(*)::bigint AS n FROM ( \
                SELECT sa.sale_id FROM sales sa \
-               JOIN sessions se ON se.session_id = sa.session_id \
                LEFT JOIN sale_seats ss ON ss.sale_id = sa.sale_id \
-               GROUP BY sa.sale_id, sa.amount_cents, se.price_cents \
-               HAVING sa.amount_cents <> se.price_cents * count(ss.label)) wrong"
+               LEFT JOIN seats s ON s.session_id = ss.session_id AND s.label = ss.label \
+               LEFT JOIN session_prices p ON p.session_id = s.session_id AND p.kind = s.kind \
+               GROUP BY sa.sale_id, sa.amount_cents \
+               HAVING sa.amount_cents IS DISTINCT FROM sum(p.price_cents)) wrong"
         )
         .await,
         0,

@@ -16,13 +16,15 @@ use tonic_health::pb::{
 
 use crate::support::{
     TestApp,
+    client::room_request,
     crowd::{CALL_BOUND, Crowd, Plan, Sessions, Tally, Targets},
     db, eventually, eventually_every, heavy, invariants, labels,
     nats::PrivateNats,
     pb::{
-        CancelReservationRequest, ConfirmPaymentRequest, GetReservationRequest, GetSeatMapRequest,
-        GetSessionRequest, ListPurchasesRequest, ListSessionsRequest, ReserveSeatsRequest,
-        SeatMapEvent, WatchSeatMapRequest, seat_map_event::Event,
+        BlockSeatsRequest, CancelReservationRequest, ConfirmPaymentRequest, GetReservationRequest,
+        GetSeatMapRequest, GetSessionRequest, ListPurchasesRequest, ListRoomsRequest,
+        ListSessionsRequest, ReserveSeatsRequest, SeatMapEvent, WatchSeatMapRequest,
+        seat_map_event::Event,
     },
     postgres::PrivatePostgres,
     process::ServerProcess,
@@ -477,7 +479,8 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
     // A crash: no checkpoint, connections cut, recovery at the next start.
     postgres.kill();
 
-    let (sessions, booking) = (app.sessions(), app.booking());
+    let (sessions, booking, venues) = (app.sessions(), app.booking(), alice.venues());
+    let admin = app.admin();
     let id = pending.reservation_id.clone();
     let sid = &session;
     assert_unavailable_quickly(vec![
@@ -559,6 +562,37 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
                 sessions,
                 list_sessions,
                 alice.request(ListSessionsRequest::default())
+            ),
+        ),
+        (
+            "BlockSeats",
+            call!(
+                sessions,
+                block_seats,
+                admin.request(BlockSeatsRequest {
+                    session_id: sid.clone(),
+                    seat_labels: vec!["F8".into()],
+                    reason: "broken".into(),
+                })
+            ),
+        ),
+        (
+            "CreateRoom",
+            call!(
+                venues,
+                create_room,
+                admin.request(room_request(
+                    "Sala 2",
+                    &[("A", "SSSS_SSSS"), ("B", "SSSS_SSSS")]
+                ))
+            ),
+        ),
+        (
+            "ListRooms",
+            call!(
+                venues,
+                list_rooms,
+                alice.request(ListRoomsRequest::default())
             ),
         ),
         (

@@ -10,6 +10,7 @@ mod support;
 
 mod auth;
 mod bench_smoke;
+mod blocked_seats;
 mod booking;
 mod booking_gate;
 mod booking_instances;
@@ -22,6 +23,8 @@ mod faults;
 mod hostile_input;
 mod live;
 mod operations;
+mod prices;
+mod rooms;
 mod server;
 mod sessions;
 mod soak;

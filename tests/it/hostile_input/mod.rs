@@ -12,6 +12,8 @@
 #[path = "../../../src/arbitrary.rs"]
 mod strategies;
 
+mod rooms;
+
 use std::time::{Duration, Instant};
 
 use proptest::{prelude::*, test_runner::TestRunner};
@@ -67,7 +69,12 @@ impl Decoder for RawBytes {
     }
 }
 
-const UNARY_METHODS: [&str; 10] = [
+const UNARY_METHODS: [&str; 15] = [
+    "/cinema.v1.VenueService/CreateRoom",
+    "/cinema.v1.VenueService/GetRoom",
+    "/cinema.v1.VenueService/ListRooms",
+    "/cinema.v1.SessionService/BlockSeats",
+    "/cinema.v1.SessionService/UnblockSeats",
     "/cinema.v1.BookingService/ReserveSeats",
     "/cinema.v1.BookingService/GetReservation",
     "/cinema.v1.BookingService/ConfirmPayment",

@@ -9,12 +9,14 @@ use tonic_types::StatusExt;
 use super::{
     in_hours,
     pb::{
-        CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest,
-        GetReservationRequest, GetSeatMapRequest, GetSessionRequest, GetSessionSalesRequest,
-        ListPurchasesRequest, ListPurchasesResponse, ListSessionsRequest, ListSessionsResponse,
-        Reservation, ReserveSeatsRequest, Sale, SeatMap, SeatMapEvent, SeatStatus, Session,
-        SessionSales, WatchSeatMapRequest, booking_service_client::BookingServiceClient,
-        session_service_client::SessionServiceClient,
+        BlockSeatsRequest, CancelReservationRequest, ConfirmPaymentRequest, CreateRoomRequest,
+        CreateSessionRequest, GetReservationRequest, GetRoomRequest, GetSeatMapRequest,
+        GetSessionRequest, GetSessionSalesRequest, KindPrice, ListPurchasesRequest,
+        ListPurchasesResponse, ListRoomsRequest, ListRoomsResponse, ListSessionsRequest,
+        ListSessionsResponse, Reservation, ReserveSeatsRequest, Room, RowLayout, Sale, SeatKind,
+        SeatMap, SeatMapEvent, SeatStatus, Session, SessionSales, TicketType, UnblockSeatsRequest,
+        WatchSeatMapRequest, booking_service_client::BookingServiceClient,
+        session_service_client::SessionServiceClient, venue_service_client::VenueServiceClient,
     },
 };
 
@@ -72,6 +74,29 @@ impl Client {
         SessionServiceClient::new(self.channel.clone())
     }
 
+    pub fn venues(&self) -> VenueServiceClient<Channel> {
+        VenueServiceClient::new(self.channel.clone())
+    }
+
+    /// Asks to hold `seats`, some of them (`half`) with HALF tickets.
+    pub async fn reserve_typed(
+        &self,
+        session_id: &str,
+        seats: &[&str],
+        half: &[&str],
+    ) -> Result<Reservation, Status> {
+        let request = self.request(ReserveSeatsRequest {
+            session_id: session_id.into(),
+            seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
+            ticket_types: half
+                .iter()
+                .map(|label| ((*label).to_owned(), TicketType::Half.into()))
+                .collect(),
+            ..Default::default()
+        });
+        within(self.booking().reserve_seats(request)).await
+    }
+
     /// Asks to hold `seats`, without a request id.
     pub async fn reserve(
         &self,
@@ -112,7 +137,6 @@ impl Client {
             reservation_id: reservation_id.into(),
             payment_reference: payment_reference.into(),
             request_id: request_id.into(),
-            ..Default::default()
         });
         within(self.booking().confirm_payment(request)).await
     }
@@ -181,6 +205,54 @@ impl Client {
         within(self.sessions().get_session_sales(request)).await
     }
 
+    /// Creates a room of `rows` (label, pattern), nearest the screen first.
+    pub async fn create_room(&self, name: &str, rows: &[(&str, &str)]) -> Result<Room, Status> {
+        let request = self.request(room_request(name, rows));
+        within(self.venues().create_room(request)).await
+    }
+
+    pub async fn get_room(&self, room_id: &str) -> Result<Room, Status> {
+        let request = self.request(GetRoomRequest {
+            room_id: room_id.into(),
+        });
+        within(self.venues().get_room(request)).await
+    }
+
+    pub async fn list_rooms(
+        &self,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<ListRoomsResponse, Status> {
+        let request = self.request(ListRoomsRequest {
+            page_size,
+            page_token: page_token.into(),
+        });
+        within(self.venues().list_rooms(request)).await
+    }
+
+    pub async fn block(
+        &self,
+        session_id: &str,
+        seats: &[&str],
+        reason: &str,
+    ) -> Result<SeatMap, Status> {
+        let request = self.request(BlockSeatsRequest {
+            session_id: session_id.into(),
+            seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
+            reason: reason.into(),
+        });
+        within(self.sessions().block_seats(request)).await
+    }
+
+    pub async fn unblock(&self, session_id: &str, seats: &[&str]) -> Result<SeatMap, Status> {
+        let request = self.request(UnblockSeatsRequest {
+            session_id: session_id.into(),
+            seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
+            reason: String::new(),
+        });
+        within(self.sessions().unblock_seats(request)).await
+    }
+
     /// Opens a WatchSeatMap stream.
     pub async fn watch(&self, session_id: &str) -> Result<Streaming<SeatMapEvent>, Status> {
         let request = self.request(WatchSeatMapRequest {
@@ -216,6 +288,52 @@ pub fn session_request(
         seats_per_row,
         ..Default::default()
     }
+}
+
+/// A CreateRoom request for `rows` of (label, pattern).
+pub fn room_request(name: &str, rows: &[(&str, &str)]) -> CreateRoomRequest {
+    CreateRoomRequest {
+        name: name.into(),
+        rows: rows
+            .iter()
+            .map(|(label, seats)| RowLayout {
+                label: (*label).into(),
+                seats: (*seats).into(),
+            })
+            .collect(),
+    }
+}
+
+/// A CreateSession request for "Filme X" in room `room_id`, `hours` from
+/// now, with these prices per kind.
+pub fn room_session_request(
+    room_id: &str,
+    hours: i64,
+    prices: &[(SeatKind, i64)],
+) -> CreateSessionRequest {
+    CreateSessionRequest {
+        movie_title: "Filme X".into(),
+        starts_at: in_hours(hours),
+        room_id: room_id.into(),
+        prices: prices
+            .iter()
+            .map(|&(kind, price_cents)| KindPrice {
+                kind: kind.into(),
+                price_cents,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// (label, kind, ticket type, price) of each seat of a reservation or sale.
+pub fn priced(
+    seats: &[crate::support::pb::ReservedSeat],
+) -> Vec<(String, SeatKind, TicketType, i64)> {
+    seats
+        .iter()
+        .map(|s| (s.label.clone(), s.kind(), s.ticket_type(), s.price_cents))
+        .collect()
 }
 
 /// (status, version) of one seat of `map`.
@@ -269,6 +387,19 @@ pub fn violated_fields(status: &Status) -> Vec<String> {
     status
         .get_details_bad_request()
         .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// "field: description" of each BadRequest violation of a status, in order.
+pub fn field_descriptions(status: &Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .into_iter()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -31,16 +31,29 @@ const RULES: &[(&str, &str)] = &[
          (SELECT 1 FROM sale_seats ss WHERE ss.session_id = s.session_id AND ss.label = s.label)",
     ),
     (
-        "a reservation without all its seats",
-        "SELECT count(*)::bigint FROM reservations r JOIN sessions se USING (session_id) \
-         WHERE r.total_price_cents <> se.price_cents * \
-         (SELECT count(*) FROM reservation_seats rs WHERE rs.reservation_id = r.reservation_id)",
+        "a reservation whose total is not the sum of its seats' prices",
+        "SELECT count(*)::bigint FROM reservations r WHERE r.total_price_cents IS DISTINCT FROM \
+         (SELECT sum(rs.price_cents) FROM reservation_seats rs WHERE rs.reservation_id = r.reservation_id)",
+    ),
+    (
+        "a reserved seat priced otherwise than its kind and ticket type",
+        "SELECT count(*)::bigint FROM reservation_seats rs JOIN seats s USING (session_id, label) \
+         JOIN session_prices p ON p.session_id = s.session_id AND p.kind = s.kind \
+         WHERE rs.kind <> s.kind OR rs.price_cents <> CASE rs.ticket_type \
+         WHEN 'half' THEN p.price_cents - p.price_cents / 2 ELSE p.price_cents END",
+    ),
+    (
+        "half a couple seat reserved without its other half",
+        "SELECT count(*)::bigint FROM reservation_seats rs JOIN seats s USING (session_id, label) \
+         WHERE s.pair_label IS NOT NULL AND NOT EXISTS (SELECT 1 FROM reservation_seats o \
+         WHERE o.reservation_id = rs.reservation_id AND o.label = s.pair_label)",
     ),
     (
         "a sale whose amount is not its seats' price",
-        "SELECT count(*)::bigint FROM sales sa JOIN sessions se USING (session_id) \
-         WHERE sa.amount_cents <> se.price_cents * \
-         (SELECT count(*) FROM sale_seats ss WHERE ss.sale_id = sa.sale_id)",
+        "SELECT count(*)::bigint FROM sales sa WHERE sa.amount_cents IS DISTINCT FROM \
+         (SELECT sum(rs.price_cents) FROM reservation_seats rs \
+         JOIN sale_seats ss ON ss.session_id = rs.session_id AND ss.label = rs.label \
+         WHERE rs.reservation_id = sa.reservation_id AND ss.sale_id = sa.sale_id)",
     ),
     (
         "a sale whose seats are not its reservation's",
