@@ -14,6 +14,7 @@ use crate::{
         db::{rows, strings},
         ev, eventually,
         pb::{KindSales, ReserveSeatsRequest, SeatKind, TicketType},
+        process::ServerProcess,
         violated_fields,
     },
 };
@@ -33,10 +34,13 @@ fn seat(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_seat_is_priced_by_kind_and_ticket_type_and_the_price_stays_fixed() {
     let app = TestApp::spawn().await;
+    let other = ServerProcess::spawn(&app).await;
     let session = vip_session(&app).await;
+    // Held on one instance, paid and read on the other.
     let alice = app.user("alice");
 
     let reservation = alice
+        .on(&other.channel)
         .reserve_typed(
             &session.session_id,
             &["C1", "A4", "A3", "A1", "A2"],
@@ -155,8 +159,9 @@ async fn ticket_types_must_name_requested_seats_and_real_types() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_couple_seat_is_sold_only_as_a_pair_priced_per_half() {
     let app = TestApp::spawn().await;
+    let other = ServerProcess::spawn(&app).await;
     let session = vip_session(&app).await;
-    let alice = app.user("alice");
+    let alice = app.user("alice").on(&other.channel);
 
     let half_a_couple = alice
         .reserve(&session.session_id, &["D1"])

@@ -11,7 +11,12 @@ use crate::support::{TestApp, db, internals::store, resources::TestDatabase};
 async fn health_reports_serving_for_the_server_and_each_service() {
     let app = TestApp::spawn().await;
     let mut health = HealthClient::new(app.channel.clone());
-    for service in ["", "cinema.v1.SessionService", "cinema.v1.BookingService"] {
+    for service in [
+        "",
+        "cinema.v1.SessionService",
+        "cinema.v1.BookingService",
+        "cinema.v1.VenueService",
+    ] {
         let response = health
             .check(HealthCheckRequest {
                 service: service.into(),
@@ -28,12 +33,13 @@ async fn health_reports_serving_for_the_server_and_each_service() {
 }
 
 #[tokio::test]
-async fn reflection_v1_and_v1alpha_list_both_services_and_health() {
+async fn reflection_v1_and_v1alpha_list_every_service_and_health() {
     use tonic_reflection::pb::{v1, v1alpha};
     let app = TestApp::spawn().await;
     let expected = [
         "cinema.v1.BookingService",
         "cinema.v1.SessionService",
+        "cinema.v1.VenueService",
         "grpc.health.v1.Health",
     ];
 

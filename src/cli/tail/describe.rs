@@ -29,7 +29,7 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
             text(&e.reservation_id),
             text(&e.session_id),
             text(&e.user_id),
-            seats(&e.seat_labels),
+            priced(&e.seats, &e.seat_labels),
             money(e.total_price_cents, &e.currency),
             time(datetime(e.expire_time)),
         ),
@@ -45,7 +45,7 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
             text(&e.reservation_id),
             text(&e.session_id),
             text(&e.user_id),
-            seats(&e.seat_labels),
+            priced(&e.seats, &e.seat_labels),
             money(e.amount_cents, &e.currency),
             text(&e.payment_reference),
         ),
@@ -124,6 +124,32 @@ fn seat_status(status: pb::SeatStatus) -> &'static str {
     }
 }
 
+/// Each seat as `label:kind:ticket:cents` (`A3:standard:half:1251`); just
+/// the labels for an event written before seats had kinds and prices.
+fn priced(seats: &[pb::ReservedSeat], labels: &[String]) -> String {
+    if seats.is_empty() {
+        return self::seats(labels);
+    }
+    let described: Vec<String> = seats
+        .iter()
+        .map(|seat| {
+            let kind = seat.kind().as_str_name().trim_start_matches("SEAT_KIND_");
+            let ticket = seat
+                .ticket_type()
+                .as_str_name()
+                .trim_start_matches("TICKET_TYPE_");
+            format!(
+                "{}:{}:{}:{}",
+                text(&seat.label),
+                kind.to_lowercase(),
+                ticket.to_lowercase(),
+                seat.price_cents
+            )
+        })
+        .collect();
+    described.join(",")
+}
+
 fn seats(labels: &[String]) -> String {
     or_none(labels.iter().map(|l| text(l)).collect::<Vec<_>>().join(","))
 }
@@ -193,10 +219,23 @@ mod tests {
             session_id: "x1".into(),
             user_id: "alice".into(),
             seat_labels: vec!["A1".into(), "B2".into()],
-            amount_cents: 5000,
+            amount_cents: 3750,
             currency: "BRL".into(),
             payment_reference: "pix-1".into(),
-            ..Default::default()
+            seats: vec![
+                pb::ReservedSeat {
+                    label: "A1".into(),
+                    kind: pb::SeatKind::Premium.into(),
+                    ticket_type: pb::TicketType::Full.into(),
+                    price_cents: 2500,
+                },
+                pb::ReservedSeat {
+                    label: "B2".into(),
+                    kind: pb::SeatKind::Standard.into(),
+                    ticket_type: pb::TicketType::Half.into(),
+                    price_cents: 1250,
+                },
+            ],
         }
         .encode_to_vec();
         let event = describe(EventType::PaymentConfirmed.name(), &payload)
@@ -205,7 +244,8 @@ mod tests {
         assert_eq!(time(event.occur_time), "2026-11-22T11:14:08.745Z");
         assert_eq!(
             event.fields,
-            "sale=s1 reservation=r1 session=x1 user=alice seats=A1,B2 amount=50.00 BRL ref=pix-1"
+            "sale=s1 reservation=r1 session=x1 user=alice \
+             seats=A1:premium:full:2500,B2:standard:half:1250 amount=37.50 BRL ref=pix-1"
         );
         assert_eq!(event.event_id, "e1");
     }
