@@ -1,5 +1,5 @@
-//! The terms of each session (price, room size), read once per instance: a
-//! published session never changes them.
+//! The terms of each session (every seat with its kind, price and pair),
+//! read once per instance: a published session never changes them.
 
 use std::{
     collections::HashMap,
@@ -14,8 +14,10 @@ use crate::{
     store::{self, Db},
 };
 
-/// How many sessions' terms are kept before the cache starts over.
-const ENTRIES: usize = 10_000;
+/// How many sessions' terms are kept before the cache starts over: a
+/// session's terms hold every seat (up to 1,560), so a full cache is about
+/// 100 MB at worst, and far more sessions than are on sale at once.
+const ENTRIES: usize = 1_000;
 
 /// Sessions' terms by id. Callers asking at once for a session not read yet
 /// share one query (a stampede does not become a burst of reads); the map is
