@@ -62,6 +62,10 @@ async fn the_readme_walkthrough_works_as_written() {
         "\"amountCents\": \"5000\"",
         "\"snapshot\": {",
         "\"update\": {",
+        // Rooms, prices, a HALF ticket and a blocked seat.
+        "cinema.v1.VenueService",
+        "\"seats\": \"WCSS_SSCW\"",
+        "\"seatCount\": 30",
     ] {
         assert!(
             stdout.contains(expected),
@@ -77,6 +81,62 @@ async fn the_readme_walkthrough_works_as_written() {
             && !stdout.contains("reservation null"),
         "{stdout}"
     );
+    // The room section prints compact JSON, one object per line: these lines,
+    // exactly and in this order (other lines may come between them).
+    let expected_lines = [
+        // the session's prices: WHEELCHAIR and COMPANION take STANDARD's
+        r#"{"kind":"SEAT_KIND_STANDARD","priceCents":"2500"}"#,
+        r#"{"kind":"SEAT_KIND_PREMIUM","priceCents":"4000"}"#,
+        r#"{"kind":"SEAT_KIND_WHEELCHAIR","priceCents":"2500"}"#,
+        r#"{"kind":"SEAT_KIND_COMPANION","priceCents":"2500"}"#,
+        r#"{"kind":"SEAT_KIND_COUPLE","priceCents":"3000"}"#,
+        // row D of the seat map: three couple seats, priced per half
+        r#"{"label":"D1","kind":"SEAT_KIND_COUPLE","priceCents":"3000","pairLabel":"D2"}"#,
+        r#"{"label":"D2","kind":"SEAT_KIND_COUPLE","priceCents":"3000","pairLabel":"D1"}"#,
+        r#"{"label":"D3","kind":"SEAT_KIND_COUPLE","priceCents":"3000","pairLabel":"D4"}"#,
+        r#"{"label":"D4","kind":"SEAT_KIND_COUPLE","priceCents":"3000","pairLabel":"D3"}"#,
+        r#"{"label":"D5","kind":"SEAT_KIND_COUPLE","priceCents":"3000","pairLabel":"D6"}"#,
+        r#"{"label":"D6","kind":"SEAT_KIND_COUPLE","priceCents":"3000","pairLabel":"D5"}"#,
+        // alice's reservation: C5 at half of 4000, the couple seat whole
+        r#"{"label":"C4","kind":"SEAT_KIND_PREMIUM","ticketType":"TICKET_TYPE_FULL","priceCents":"4000"}"#,
+        r#"{"label":"C5","kind":"SEAT_KIND_PREMIUM","ticketType":"TICKET_TYPE_HALF","priceCents":"2000"}"#,
+        r#"{"label":"D1","kind":"SEAT_KIND_COUPLE","ticketType":"TICKET_TYPE_FULL","priceCents":"3000"}"#,
+        r#"{"label":"D2","kind":"SEAT_KIND_COUPLE","ticketType":"TICKET_TYPE_FULL","priceCents":"3000"}"#,
+        r#"{"totalPriceCents":"12000","currency":"BRL"}"#,
+        // B5 blocked, bob refused for exactly B5, then B5 back on sale
+        r#"{"label":"B5","status":"SEAT_STATUS_BLOCKED","blockReason":"broken armrest"}"#,
+        "  Code: FailedPrecondition",
+        r#"{"label":"B5","status":"SEAT_STATUS_AVAILABLE"}"#,
+    ];
+    let mut lines = stdout.lines();
+    for expected in expected_lines {
+        assert!(
+            lines.any(|line| line == expected),
+            "missing (or out of order) {expected:?} in:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("created room ") && !stdout.contains("created room null"),
+        "{stdout}"
+    );
+    // Bob's refusal, printed on stdout: one violation, SEAT_UNAVAILABLE for B5
+    // (B6, asked for with it, is free).
+    let details = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("  1)\t"))
+        .expect("the refusal's details on stdout");
+    let details: serde_json::Value = serde_json::from_str(details).unwrap();
+    assert_eq!(
+        details["@type"], "type.googleapis.com/google.rpc.PreconditionFailure",
+        "{details}"
+    );
+    let violations: Vec<(&str, &str)> = details["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["type"].as_str().unwrap(), v["subject"].as_str().unwrap()))
+        .collect();
+    assert_eq!(violations, [("SEAT_UNAVAILABLE", "B5")], "{details}");
     assert!(
         stderr.contains(r#"{"type":"SEAT_UNAVAILABLE","subject":"A2""#),
         "{stderr}"

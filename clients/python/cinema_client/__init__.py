@@ -25,7 +25,14 @@ if _GEN not in sys.path:
     sys.path.insert(0, _GEN)
 
 from cinema.events.v1 import events_pb2  # noqa: E402
-from cinema.v1 import booking_pb2, booking_pb2_grpc, session_pb2, session_pb2_grpc  # noqa: E402
+from cinema.v1 import (  # noqa: E402
+    booking_pb2,
+    booking_pb2_grpc,
+    session_pb2,
+    session_pb2_grpc,
+    venue_pb2,
+    venue_pb2_grpc,
+)
 
 from .client import (  # noqa: E402
     Client,
@@ -37,6 +44,7 @@ from .client import (  # noqa: E402
     connect,
     error_details,
     session_stub,
+    venue_stub,
 )
 
 __all__ = [
@@ -54,4 +62,7 @@ __all__ = [
     "session_pb2",
     "session_pb2_grpc",
     "session_stub",
+    "venue_pb2",
+    "venue_pb2_grpc",
+    "venue_stub",
 ]

@@ -1,6 +1,6 @@
 """The example's flow against a live server, with exact outcomes.
 
-Needs the environment example.py reads (tests/clients.rs sets it for a fresh
+Needs the environment example.py reads (tests/it/clients.rs sets it for a fresh
 server): CINEMA_ADDR, CINEMA_ADMIN_TOKEN, CINEMA_ALICE_TOKEN,
 CINEMA_BOB_TOKEN, NATS_URL, CINEMA_EVENTS_STREAM, CINEMA_EVENTS_SUBJECT_ROOT.
 Every test works on sessions it creates itself.
@@ -16,7 +16,7 @@ import grpc
 import pytest
 
 import example
-from cinema_client import Client, booking_pb2, connect, error_details, session_pb2, session_stub
+from cinema_client import Client, booking_pb2, connect, error_details, session_pb2, session_stub, venue_pb2
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -101,6 +101,11 @@ def test_the_payment_confirmed_event_decodes_to_that_sale(flow, config):
     assert event.user_id == sale.user_id
     assert list(event.seat_labels) == ["B4"]
     assert (event.amount_cents, event.currency) == (2500, "BRL")
+    # Each seat with its kind, ticket type and price, as on the sale.
+    assert [(s.label, s.kind, s.ticket_type, s.price_cents) for s in event.seats] == [
+        ("B4", venue_pb2.SEAT_KIND_STANDARD, booking_pb2.TICKET_TYPE_FULL, 2500)
+    ]
+    assert list(event.seats) == list(sale.seats)
     assert event.payment_reference == sale.payment_reference
 
 

@@ -1,7 +1,7 @@
 // Hand-written helpers over the generated stubs (src/gen/, made by ./generate
 // with ts-proto for @grpc/grpc-js): connect to a cinema server, send a bearer
-// token, call unary RPCs as promises, watch a seat map, and read the
-// google.rpc error details the server attaches to its errors.
+// token, call unary RPCs of the three services as promises, watch a seat map,
+// and read the google.rpc error details the server attaches to its errors.
 
 import {
   type CallOptions,
@@ -26,8 +26,11 @@ import {
   type Reservation,
   ReserveSeatsRequest,
   type Sale,
+  TicketType,
+  ticketTypeToJSON,
 } from "./gen/cinema/v1/booking";
 import {
+  BlockSeatsRequest,
   CreateSessionRequest,
   GetSeatMapRequest,
   GetSessionRequest,
@@ -41,9 +44,20 @@ import {
   type Session,
   type SessionSales,
   SessionServiceClient,
+  UnblockSeatsRequest,
   WatchSeatMapRequest,
   seatStatusToJSON,
 } from "./gen/cinema/v1/session";
+import {
+  CreateRoomRequest,
+  GetRoomRequest,
+  ListRoomsRequest,
+  type ListRoomsResponse,
+  type Room,
+  SeatKind,
+  VenueServiceClient,
+  seatKindToJSON,
+} from "./gen/cinema/v1/venue";
 import {
   BadRequest,
   ErrorInfo,
@@ -108,22 +122,23 @@ export interface CinemaClientOptions {
 }
 
 /**
- * Both cinema services over one insecure (plaintext) channel, with promise
- * methods for every unary RPC. `close()` it when done, or node will not exit.
+ * The three cinema services over one insecure (plaintext) channel, with
+ * promise methods for every unary RPC. `close()` it when done, or node will
+ * not exit.
  */
 export class CinemaClient {
   readonly sessions: SessionServiceClient;
   readonly booking: BookingServiceClient;
+  readonly venues: VenueServiceClient;
   private readonly timeoutMs: number;
 
   constructor(address: string = DEFAULT_ADDRESS, options: CinemaClientOptions = {}) {
     const interceptors = options.token === undefined ? [] : [bearerInterceptor(options.token)];
     this.sessions = new SessionServiceClient(address, credentials.createInsecure(), { interceptors });
-    // The booking client shares the session client's channel (one connection).
-    this.booking = new BookingServiceClient(address, credentials.createInsecure(), {
-      interceptors,
-      channelOverride: this.sessions.getChannel(),
-    });
+    // The other clients share the session client's channel (one connection).
+    const shared = { interceptors, channelOverride: this.sessions.getChannel() };
+    this.booking = new BookingServiceClient(address, credentials.createInsecure(), shared);
+    this.venues = new VenueServiceClient(address, credentials.createInsecure(), shared);
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -173,6 +188,18 @@ export class CinemaClient {
     return this.call(s.getSessionSales.bind(s), GetSessionSalesRequest.fromPartial({ sessionId }));
   }
 
+  /** Takes seats out of sale, all or none (admin only); the seat map after it. */
+  blockSeats(request: DeepPartial<BlockSeatsRequest>): Promise<SeatMap> {
+    const s = this.sessions;
+    return this.call(s.blockSeats.bind(s), BlockSeatsRequest.fromPartial(request));
+  }
+
+  /** Puts blocked seats back on sale (admin only); the seat map after it. */
+  unblockSeats(request: DeepPartial<UnblockSeatsRequest>): Promise<SeatMap> {
+    const s = this.sessions;
+    return this.call(s.unblockSeats.bind(s), UnblockSeatsRequest.fromPartial(request));
+  }
+
   /** Starts a WatchSeatMap stream; see {@link SeatMapWatch}. No deadline. */
   watchSeatMap(sessionId: string): SeatMapWatch {
     return new SeatMapWatch(this.sessions.watchSeatMap(WatchSeatMapRequest.fromPartial({ sessionId })));
@@ -203,6 +230,24 @@ export class CinemaClient {
   listPurchases(request: DeepPartial<ListPurchasesRequest> = {}): Promise<ListPurchasesResponse> {
     const b = this.booking;
     return this.call(b.listPurchases.bind(b), ListPurchasesRequest.fromPartial(request));
+  }
+
+  // VenueService
+
+  /** Creates a room from its rows, nearest the screen first (admin only). */
+  createRoom(request: DeepPartial<CreateRoomRequest>): Promise<Room> {
+    const v = this.venues;
+    return this.call(v.createRoom.bind(v), CreateRoomRequest.fromPartial(request));
+  }
+
+  getRoom(roomId: string): Promise<Room> {
+    const v = this.venues;
+    return this.call(v.getRoom.bind(v), GetRoomRequest.fromPartial({ roomId }));
+  }
+
+  listRooms(request: DeepPartial<ListRoomsRequest> = {}): Promise<ListRoomsResponse> {
+    const v = this.venues;
+    return this.call(v.listRooms.bind(v), ListRoomsRequest.fromPartial(request));
   }
 }
 
@@ -370,24 +415,37 @@ export function seatStatusName(s: SeatStatus): string {
   return seatStatusToJSON(s).replace(/^SEAT_STATUS_/, "");
 }
 
+/** "SEAT_KIND_PREMIUM" → "premium". */
+export function seatKindName(kind: SeatKind): string {
+  return seatKindToJSON(kind).replace(/^SEAT_KIND_/, "").toLowerCase();
+}
+
+/** "TICKET_TYPE_HALF" → "half". */
+export function ticketTypeName(type: TicketType): string {
+  return ticketTypeToJSON(type).replace(/^TICKET_TYPE_/, "").toLowerCase();
+}
+
+/** A seat map's (or update's) counts, e.g. "25 available, 0 held, 4 sold, 1 blocked". */
+export function describeCounts(m: SeatMap | SeatMapUpdate): string {
+  return `${m.availableCount} available, ${m.heldCount} held, ${m.soldCount} sold, ${m.blockedCount} blocked`;
+}
+
 /** One readable line for a WatchSeatMap message. */
 export function describeSeatMapEvent(event: SeatMapEvent): string {
-  const counts = (m: SeatMap | SeatMapUpdate) =>
-    `${m.availableCount} available, ${m.heldCount} held, ${m.soldCount} sold`;
   switch (event.event?.$case) {
     case "snapshot": {
       const map = event.event.value;
-      return `snapshot: ${map.seats.length} seats (${counts(map)})`;
+      return `snapshot: ${map.seats.length} seats (${describeCounts(map)})`;
     }
     case "update": {
       const update = event.event.value;
       const seats = update.seats.map((s) => `${s.label} ${seatStatusName(s.status)} v${s.version}`).join(", ");
-      return `update: ${seats} (${counts(update)})`;
+      return `update: ${seats} (${describeCounts(update)})`;
     }
     default:
       return "empty message";
   }
 }
 
-export { SeatStatus, status };
-export type { Reservation, Sale, SeatMap, SeatMapEvent, SeatMapUpdate, Session };
+export { SeatKind, SeatStatus, TicketType, status };
+export type { Reservation, Room, Sale, SeatMap, SeatMapEvent, SeatMapUpdate, Session };

@@ -1,11 +1,20 @@
 // Runs against a live server: CINEMA_ADDR and the CINEMA_*_TOKEN variables
-// (tests/clients.rs in the repository root sets them for a fresh server).
+// (tests/it/clients.rs in the repository root sets them for a fresh server).
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 
-import { CinemaClient, SeatStatus, codeName, errorDetails, isServiceError, status } from "../src/client";
+import {
+  CinemaClient,
+  SeatKind,
+  SeatStatus,
+  TicketType,
+  codeName,
+  errorDetails,
+  isServiceError,
+  status,
+} from "../src/client";
 import { configFromEnv, runFlow, tomorrowAt19InSaoPaulo, type FlowConfig } from "../src/example";
 
 const config: FlowConfig = configFromEnv();
@@ -43,6 +52,9 @@ test("the whole flow: one winner, the sale, the history and the live seat map", 
   assert.equal(result.sale.sessionId, result.session.sessionId);
   assert.deepEqual(result.sale.seatLabels, [result.seat]);
   assert.equal(result.sale.amountCents, 2500);
+  assert.deepEqual(result.sale.seats, [
+    { label: result.seat, kind: SeatKind.SEAT_KIND_STANDARD, ticketType: TicketType.TICKET_TYPE_FULL, priceCents: 2500 },
+  ]);
   assert.equal(result.sale.currency, "BRL");
   assert.equal(result.sale.movieTitle, "Filme X");
   assert.equal(result.sale.startsAt?.getTime(), tomorrowAt19InSaoPaulo().getTime());
