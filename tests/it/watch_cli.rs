@@ -63,15 +63,16 @@ async fn watch_prints_the_seat_map_then_a_line_per_change() {
         .expect("start cinema watch");
     let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
 
-    let map = read_until(&mut lines, |line| line.starts_with("legend:")).await;
-    let header = format!("Session {session}  available 16  held 0  sold 0  last change ");
+    let map = read_until(&mut lines, |line| line.starts_with("status:")).await;
+    let header =
+        format!("Session {session}  available 16  held 0  sold 0  blocked 0  last change ");
     assert!(map.iter().any(|l| l.starts_with(&header)), "{map:#?}");
     let row_a = format!(
-        "A {}",
+        "A  {}",
         (1..=8)
-            .map(|n| format!("{n:>4}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+            .map(|n| format!(" S{n:>2} "))
+            .collect::<String>()
+            .trim_end()
     );
     assert!(map.contains(&row_a), "no plain row A in {map:#?}");
     assert!(map.iter().any(|l| l.starts_with("B ")), "{map:#?}");

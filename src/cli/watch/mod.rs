@@ -1,7 +1,14 @@
 //! `cinema watch SESSION_ID`: a client of WatchSeatMap that draws the seat
 //! map in the terminal, redrawn on every change (or, piped, one line per
 //! change), until Ctrl-C.
+//!
+//! [`view`] folds the stream into the map as last seen, [`draw`] decides what
+//! to write after each message, and [`map`] lays the seats out by position.
 
+mod draw;
+#[cfg(test)]
+mod fixtures;
+mod map;
 mod view;
 
 use std::{
@@ -18,7 +25,7 @@ use crate::{
     grpc::status::code_name,
     proto::v1::{WatchSeatMapRequest, session_service_client::SessionServiceClient},
 };
-use view::Output;
+use draw::Output;
 
 /// How long `watch` waits for the server to accept its connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,12 +51,12 @@ pub struct WatchArgs {
 /// Draws the seat map on stdout until the stream fails.
 pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let session_id = args.session_id.clone();
-    draw(args)
+    follow(args)
         .await
         .with_context(|| format!("watching session {session_id}"))
 }
 
-async fn draw(args: WatchArgs) -> anyhow::Result<()> {
+async fn follow(args: WatchArgs) -> anyhow::Result<()> {
     let token = token(&args)?;
     let channel = tonic::transport::Endpoint::from_shared(args.addr.clone())
         .with_context(|| format!("{:?} is not a server address", args.addr))?
@@ -77,7 +84,7 @@ async fn draw(args: WatchArgs) -> anyhow::Result<()> {
     let mut seen = None;
     while let Some(event) = stream.message().await.map_err(status_error)? {
         let (folded_view, folded) = view::fold(seen.take(), event, chrono::Local::now().time())?;
-        print_flushed(&view::draw(&folded_view, &folded, output))?;
+        print_flushed(&draw::draw(&folded_view, &folded, output))?;
         seen = Some(folded_view);
     }
     anyhow::bail!("the server ended the watch")
