@@ -7,7 +7,7 @@ use tokio::{
     process::{Child, ChildStdout, Command},
 };
 
-use crate::support::TestApp;
+use crate::support::{Client, TestApp, client::room_session_request, pb::SeatKind};
 
 /// How long the child may take to print what a test waits for.
 const OUTPUT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -92,6 +92,92 @@ async fn watch_prints_the_seat_map_then_a_line_per_change() {
         "{line}"
     );
     assert_eq!(change, "A1 HELD v1");
+
+    stop(child).await;
+    app.stop().await;
+}
+
+/// "Filme X" tomorrow in a room of rows `WC_SSSS_CW` and `PP_LRLR_PP`:
+/// aisles, wheelchair spaces with companion seats, premium seats and two
+/// couple seats.
+async fn create_session_in_a_room(admin: &Client) -> String {
+    let room = admin
+        .create_room("Sala 2", &[("A", "WC_SSSS_CW"), ("B", "PP_LRLR_PP")])
+        .await
+        .expect("create a room");
+    let prices = [
+        (SeatKind::Standard, 2500),
+        (SeatKind::Premium, 3500),
+        (SeatKind::Couple, 3000),
+    ];
+    admin
+        .create_session(room_session_request(&room.room_id, 24, &prices))
+        .await
+        .expect("create a session in the room")
+        .session_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_draws_a_room_by_position_with_kinds_couples_and_blocked_seats() {
+    let app = TestApp::spawn().await;
+    let (admin, alice) = (app.admin(), app.user("alice"));
+    let session = create_session_in_a_room(&admin).await;
+    admin
+        .block(&session, &["A4"], "broken")
+        .await
+        .expect("block A4");
+    let sold = alice.reserve(&session, &["B1"]).await.expect("reserve B1");
+    alice
+        .confirm(&sold.reservation_id)
+        .await
+        .expect("pay for B1");
+    let mut child = watch_command(&app, &session)
+        .spawn()
+        .expect("start cinema watch");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+
+    let map = read_until(&mut lines, |line| line.starts_with("status:")).await;
+    let header =
+        format!("Session {session}  available 14  held 0  sold 1  blocked 1  last change ");
+    assert!(map[0].starts_with(&header), "{map:#?}");
+    assert_eq!(
+        map[1..],
+        [
+            "   --------------------- screen ---------------------",
+            "A   W 1  C 2       S 3 #S 4# S 5  S 6       C 7  W 8",
+            "B  [P 1] P 2       L 3==R 4  L 5==R 6       P 7  P 8",
+            "blocked: A4 \"broken\"",
+            "kinds:  S standard  P premium  W wheelchair space  C companion  \
+             L==R couple seat (two halves)  blank: aisle",
+            "status:  S 7  available  (S 7) held  [S 7] sold  #S 7# blocked",
+        ],
+        "{map:#?}"
+    );
+
+    // The map was printed, so the watch is subscribed: these changes reach it.
+    alice
+        .reserve(&session, &["B5", "B6"])
+        .await
+        .expect("reserve the couple seat B5-B6");
+    let held = read_until(&mut lines, |line| line.contains(" B5 ")).await;
+    assert!(
+        held.last()
+            .expect("the matching line")
+            .ends_with(" B5 HELD v1, B6 HELD v1"),
+        "{held:?}"
+    );
+    admin
+        .block(&session, &["A5"], "camera")
+        .await
+        .expect("block A5");
+    let blocked = read_until(&mut lines, |line| line.contains(" A5 ")).await;
+    assert!(
+        blocked
+            .last()
+            .expect("the matching line")
+            .ends_with(" A5 BLOCKED v1 \"camera\""),
+        "{blocked:?}"
+    );
 
     stop(child).await;
     app.stop().await;
