@@ -5,8 +5,10 @@ use std::{
     process::{Command, Stdio},
 };
 
+use sea_orm::ConnectionTrait;
+
 use crate::support::{
-    Authenticator, SECRET, Secret, TestApp, free_port, fresh_prefix,
+    Authenticator, SECRET, Secret, TestApp, db, free_port, fresh_prefix,
     process::KillOnDrop,
     resources::{RedisKeys, Streams, TestDatabase},
     service_url,
@@ -94,6 +96,72 @@ fn token_prints_a_token_the_server_accepts() {
         .verify(Some(&format!("Bearer {}", token.trim())))
         .unwrap();
     assert_eq!((caller.user_id.as_str(), caller.is_admin), ("alice", true));
+}
+
+/// `cinema demo` on `database_url`: what it printed.
+fn demo(database_url: &str) -> String {
+    let output = cinema()
+        .env("DATABASE_URL", database_url)
+        .env("CINEMA_JWT_SECRET", SECRET)
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The `SESSION_ID=` and `ROOM_ID=` lines of a demo's summary.
+fn demo_ids(summary: &str) -> Vec<&str> {
+    summary
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("SESSION_ID=") || line.starts_with("ROOM_ID="))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_publishes_its_room_and_session_once() {
+    let database = TestDatabase::create().await;
+    let url = database.url().to_owned();
+    let rerun = url.clone();
+    let [first, second] = tokio::task::spawn_blocking(move || [demo(&rerun), demo(&rerun)])
+        .await
+        .unwrap();
+    assert!(
+        first.starts_with("Demo session: Filme X in Sala 1 at "),
+        "{first}"
+    );
+    assert!(first.contains(" (104 seats)\n"), "{first}");
+    assert!(
+        first.contains(
+            "  prices (BRL): STANDARD 25.00, PREMIUM 35.00, WHEELCHAIR 25.00, \
+             COMPANION 25.00, COUPLE 30.00 a half\n"
+        ),
+        "{first}"
+    );
+    assert!(first.contains("    H  _LR_LRLRLR_LR_\n"), "{first}");
+    assert_eq!(demo_ids(&first).len(), 2, "{first}");
+    assert_eq!(demo_ids(&first), demo_ids(&second));
+
+    // The next day's run publishes a new session in the same room.
+    let conn = db::connect(&url).await;
+    conn.execute_unprepared("UPDATE sessions SET movie_title = 'Filme X, yesterday'")
+        .await
+        .unwrap();
+    let next_day = tokio::task::spawn_blocking(move || demo(&url))
+        .await
+        .unwrap();
+    let (ids, next_ids) = (demo_ids(&first), demo_ids(&next_day));
+    assert_ne!(ids[0], next_ids[0], "{next_day}");
+    assert_eq!(ids[1], next_ids[1], "{next_day}");
+    assert_eq!(db::count(&conn, "SELECT count(*) FROM rooms").await, 1);
+    assert_eq!(db::count(&conn, "SELECT count(*) FROM sessions").await, 2);
+    conn.close().await.unwrap();
+    database.remove().await;
 }
 
 // Multi-threaded: the blocking reads below must not starve the client's
