@@ -51,7 +51,7 @@ enum Command {
         #[command(flatten)]
         jwt: JwtSettings,
     },
-    /// Publish the demo session ("Filme X" at 19:00) and print tokens to try it.
+    /// Publish the demo room and session ("Filme X" at 19:00 in "Sala 1") and print tokens to try it.
     Demo {
         #[command(flatten)]
         database: DatabaseSettings,
