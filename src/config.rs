@@ -101,6 +101,10 @@ pub struct Settings {
     #[arg(long = "max-seats-per-reservation", env = "CINEMA_MAX_SEATS_PER_RESERVATION", default_value = "10",
           value_parser = setting("a whole number from 1 to 100", in_range(1usize, 100)))]
     pub max_seats_per_reservation: usize,
+    /// How many times the owner may extend one reservation's hold.
+    #[arg(long = "max-hold-extensions", env = "CINEMA_MAX_HOLD_EXTENSIONS", default_value = "2",
+          value_parser = setting("a whole number from 0 to 10", in_range(0u32, 10)))]
+    pub max_hold_extensions: u32,
     /// Apply pending migrations at start.
     #[arg(long = "auto-migrate", action = ArgAction::Set, env = "CINEMA_AUTO_MIGRATE", default_value = "true",
           value_parser = setting("true or false", true_or_false))]

@@ -124,6 +124,7 @@ pub async fn run_with_hub(
         seat_gate,
         settings.hold_duration,
         settings.max_seats_per_reservation,
+        settings.max_hold_extensions,
         expiry,
         signal.clone(),
     ));

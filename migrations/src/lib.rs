@@ -58,6 +58,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("0002_sales_figures"),
             sql_migration!("0003_read_views"),
             sql_migration!("0004_rooms"),
+            sql_migration!("0005_seat_selection"),
         ]
     }
 }

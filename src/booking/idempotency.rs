@@ -14,6 +14,8 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     Reserve,
+    ReserveBest,
+    Extend,
     Confirm,
 }
 
@@ -21,6 +23,8 @@ impl Operation {
     fn name(self) -> &'static str {
         match self {
             Self::Reserve => "reserve_seats",
+            Self::ReserveBest => "reserve_best_available",
+            Self::Extend => "extend_reservation",
             Self::Confirm => "confirm_payment",
         }
     }

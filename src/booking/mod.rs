@@ -1,4 +1,5 @@
-//! Booking: hold seats, pay, cancel, expire, and the caller's purchases.
+//! Booking: hold seats (chosen, or the best available), extend a hold, pay,
+//! cancel, expire, and the caller's purchases.
 //!
 //! Each use case here is one short PostgreSQL transaction over the store's
 //! statements (`store::seats` re-checks every seat's state and locks seat
@@ -6,9 +7,11 @@
 //! same transaction. The Redis gate ([`crate::gate`]) only keeps a stampede
 //! away from PostgreSQL; PostgreSQL decides.
 
+mod best;
 mod cancel;
 mod confirm;
 pub mod expiry;
+mod extend;
 mod idempotency;
 mod reserve;
 mod terms;
@@ -17,7 +20,8 @@ use std::{sync::Arc, time::Duration};
 
 use uuid::Uuid;
 
-pub use reserve::{ReserveSeats, hold_in};
+pub use best::BestAvailable;
+pub use reserve::{Gaps, ReserveSeats, hold_in};
 
 use crate::{
     domain::{
@@ -34,6 +38,8 @@ pub struct Booking {
     gate: Arc<SeatGate>,
     hold: Duration,
     max_seats: usize,
+    /// How many times a new hold may be extended.
+    max_extensions: u32,
     expiry: expiry::Waker,
     events: Signal,
     terms: terms::TermsCache,
@@ -45,6 +51,7 @@ impl Booking {
         gate: Arc<SeatGate>,
         hold: Duration,
         max_seats: usize,
+        max_extensions: u32,
         expiry: expiry::Waker,
         events: Signal,
     ) -> Self {
@@ -53,6 +60,7 @@ impl Booking {
             gate,
             hold,
             max_seats,
+            max_extensions,
             expiry,
             events,
             terms: terms::TermsCache::default(),

@@ -1,6 +1,10 @@
-//! ReserveSeats: every requested seat held for the caller, or none.
+//! ReserveSeats: every requested seat held for the caller, or none; and the
+//! hold itself, shared with best available.
 
-use std::{collections::HashMap, time::Instant};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Instant,
+};
 
 use uuid::Uuid;
 
@@ -10,8 +14,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, Error, Reservation, ReservationStatus, ReservedSeat, Result, SeatLabel, TicketType,
-        price,
+        Caller, Error, Reservation, ReservationStatus, ReservedSeat, Result, Rule, SeatLabel,
+        SeatStatus, SessionTerms, TicketType, labels, price,
     },
     events::Outbox,
     gate::Gate,
@@ -48,7 +52,16 @@ impl ReserveSeats {
     }
 }
 
-enum Held {
+/// Whether a hold may leave a single seat stranded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gaps {
+    /// Refused (SINGLE_SEAT_GAP), unless the session allows gaps.
+    Refuse,
+    /// Allowed: best available found no block that strands none.
+    Allow,
+}
+
+pub(super) enum Held {
     New(Reservation),
     /// A concurrent retry with the same request_id won: this reservation.
     Replayed(Uuid),
@@ -73,8 +86,31 @@ impl Booking {
         let seats = terms
             .price(&request.requested, &request.seats, &request.ticket_types)
             .map_err(Error::InvalidArgument)?;
+        let held = self
+            .hold(
+                caller,
+                request.session_id,
+                &seats,
+                &terms,
+                Gaps::Refuse,
+                retry.as_ref(),
+            )
+            .await?;
+        self.finish_hold(caller, held).await
+    }
 
-        let guard = match self.gate.acquire(request.session_id, &request.seats).await {
+    /// Holds `seats` (priced, sorted) through the gate and one transaction.
+    pub(super) async fn hold(
+        &self,
+        caller: &Caller,
+        session_id: Uuid,
+        seats: &[ReservedSeat],
+        terms: &SessionTerms,
+        gaps: Gaps,
+        retry: Option<&Request<'_>>,
+    ) -> Result<Held> {
+        let labels: Vec<SeatLabel> = seats.iter().filter_map(|s| s.label.parse().ok()).collect();
+        let guard = match self.gate.acquire(session_id, &labels).await {
             Gate::Contended => return Err(Error::Contended),
             Gate::Held(labels) => return Err(Error::SeatsUnavailable(labels)),
             Gate::Locked(guard) => Some(guard),
@@ -83,9 +119,16 @@ impl Booking {
         // The hold starts at the transaction's now(), after this instant: a
         // marker timed from here never outlives the hold.
         let begun = Instant::now();
-        let held = self
-            .hold_seats(caller, &request, &seats, &terms.currency, retry.as_ref())
-            .await;
+        let new = NewHold {
+            reservation_id: Uuid::now_v7(),
+            session_id,
+            user_id: &caller.user_id,
+            seats,
+            hold: self.hold,
+            currency: &terms.currency,
+            extensions: self.max_extensions,
+        };
+        let held = self.hold_in_transaction(&new, terms, gaps, retry).await;
         if let Some(guard) = guard {
             match &held {
                 Ok(Held::New(reservation)) => {
@@ -96,7 +139,12 @@ impl Booking {
                 _ => self.gate.release(guard).await,
             }
         }
-        match held? {
+        held
+    }
+
+    /// The reservation a hold made or replayed.
+    pub(super) async fn finish_hold(&self, caller: &Caller, held: Held) -> Result<Reservation> {
+        match held {
             Held::New(reservation) => {
                 self.expiry.wake_at(reservation.expires_at);
                 Ok(reservation)
@@ -105,31 +153,21 @@ impl Booking {
         }
     }
 
-    async fn hold_seats(
+    async fn hold_in_transaction(
         &self,
-        caller: &Caller,
-        request: &ReserveSeats,
-        seats: &[ReservedSeat],
-        currency: &str,
+        new: &NewHold<'_>,
+        terms: &SessionTerms,
+        gaps: Gaps,
         retry: Option<&Request<'_>>,
     ) -> Result<Held> {
         let tx = store::begin(&self.db).await?;
-        let reservation_id = Uuid::now_v7();
         if let Some(retry) = retry
-            && !retry.remember(&tx, reservation_id).await?
+            && !retry.remember(&tx, new.reservation_id).await?
         {
             tx.rollback().await?;
             return Ok(Held::Replayed(retry.twin(&self.db).await?));
         }
-        let hold = NewHold {
-            reservation_id,
-            session_id: request.session_id,
-            user_id: &caller.user_id,
-            seats,
-            hold: self.hold,
-            currency,
-        };
-        let reservation = match hold_in(&tx, &hold).await {
+        let reservation = match hold_in(&tx, new, terms, gaps).await {
             Ok(reservation) => reservation,
             Err(err) => {
                 tx.rollback().await?;
@@ -142,16 +180,55 @@ impl Booking {
     }
 }
 
-/// The statements of one ReserveSeats, inside `tx` and without the service
-/// around it (so `cinema-bench` can drive the very same statements straight
-/// at PostgreSQL): locks the seats in label order, refuses with
-/// [`Error::SeatsUnavailable`] naming every seat held or sold, else records
-/// the reservation, takes the seats and writes the events. The caller
-/// commits, or rolls back on an error.
-pub async fn hold_in(tx: &Tx, new: &NewHold<'_>) -> Result<Reservation> {
-    let unavailable = store::seats::lock_unavailable(tx, new.session_id, &new.labels()).await?;
+/// The statements of one hold, inside `tx` and without the service around
+/// it (so `cinema-bench` can drive the very same statements straight at
+/// PostgreSQL): locks the seats' runs in label order; refuses with
+/// [`Error::SeatsUnavailable`] naming every seat held, sold or blocked, and
+/// with SINGLE_SEAT_GAP naming every seat the hold would strand (unless the
+/// session or `gaps` allows it); else records the reservation, takes the
+/// seats and writes the events. The caller commits, or rolls back on an error.
+pub async fn hold_in(
+    tx: &Tx,
+    new: &NewHold<'_>,
+    terms: &SessionTerms,
+    gaps: Gaps,
+) -> Result<Reservation> {
+    let taking: Vec<SeatLabel> = new
+        .seats
+        .iter()
+        .filter_map(|s| s.label.parse().ok())
+        .collect();
+    // Locking the whole runs serialises holds that could strand a seat
+    // together, on every instance.
+    let around: Vec<String> = terms
+        .runs
+        .around(&taking)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let locked = store::seats::lock(tx, new.session_id, &around).await?;
+    let free: HashSet<SeatLabel> = locked
+        .iter()
+        .filter(|seat| seat.status == SeatStatus::Available)
+        .filter_map(|seat| seat.label.parse().ok())
+        .collect();
+    let unavailable: Vec<&SeatLabel> = taking.iter().filter(|s| !free.contains(s)).collect();
     if !unavailable.is_empty() {
-        return Err(Error::SeatsUnavailable(unavailable));
+        return Err(Error::SeatsUnavailable(labels::sorted(
+            &unavailable
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+        )));
+    }
+    if gaps == Gaps::Refuse && !terms.allow_gaps {
+        let stranded = terms.runs.newly_stranded(&free, &taking);
+        if !stranded.is_empty() {
+            return Err(Error::Refused {
+                rule: Rule::SingleSeatGap,
+                subjects: stranded.iter().map(ToString::to_string).collect(),
+            });
+        }
     }
     let Some(Taken {
         seats,
@@ -174,6 +251,7 @@ pub async fn hold_in(tx: &Tx, new: &NewHold<'_>) -> Result<Reservation> {
         create_time,
         total_price_cents: price::total(new.seats),
         currency: new.currency.to_owned(),
+        extensions_left: new.extensions,
     };
     let mut outbox = Outbox::default();
     outbox.reservation_created(&reservation);

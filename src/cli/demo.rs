@@ -152,6 +152,7 @@ fn new_session(room: &Room, starts_at: DateTime<Utc>) -> NewSession {
                 price_cents,
             })
             .collect(),
+        allow_single_seat_gaps: false,
     }
 }
 

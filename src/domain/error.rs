@@ -52,6 +52,11 @@ pub enum Error {
         reservation_id: uuid::Uuid,
     },
 
+    /// A rule of the box office refuses the request as it stands; each
+    /// subject (a seat label or an id) is named.
+    #[error("refused by {rule:?}: {subjects:?}")]
+    Refused { rule: Rule, subjects: Vec<String> },
+
     /// Another request is taking one of these seats right now; a retry may succeed.
     #[error("seat lock contended")]
     Contended,
@@ -73,6 +78,19 @@ pub enum Error {
     Internal(String),
 }
 
+/// A rule that can refuse a request whose fields are well formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The hold would leave a single seat stranded between taken ones.
+    SingleSeatGap,
+    /// No block of that many adjacent free seats exists.
+    NotEnoughAdjacentSeats,
+    /// The reservation was extended as often as it may be.
+    ExtensionLimit,
+    /// The reservation is paid: its hold cannot change.
+    ReservationPaid,
+}
+
 /// Why a reservation can no longer be paid or cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClosedReason {
@@ -82,6 +100,13 @@ pub enum ClosedReason {
 }
 
 impl Error {
+    pub fn refused(rule: Rule, subject: impl ToString) -> Self {
+        Self::Refused {
+            rule,
+            subjects: vec![subject.to_string()],
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         Self::InvalidArgument(vec![FieldViolation::new(field, description)])
     }

@@ -13,11 +13,12 @@ pub mod layout;
 pub mod price;
 pub mod reservation;
 pub mod seat;
+pub mod selection;
 pub mod session;
 pub mod terms;
 
 pub use caller::Caller;
-pub use error::{ClosedReason, Error, FieldViolation, Result, Violations, valid};
+pub use error::{ClosedReason, Error, FieldViolation, Result, Rule, Violations, valid};
 pub use labels::SeatLabel;
 pub use layout::{NewRoom, Room, RowLayout, SeatKind};
 pub use price::{KindPrice, PriceList, ReservedSeat, TicketType};

@@ -28,6 +28,8 @@ pub struct Reservation {
     pub create_time: DateTime<Utc>,
     pub total_price_cents: i64,
     pub currency: String,
+    /// How many more times the hold may be extended.
+    pub extensions_left: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +91,7 @@ pub struct LockedReservation {
     pub lapsed: bool,
     pub total_price_cents: i64,
     pub currency: String,
+    pub extensions_left: u32,
     /// Priced at hold time, by row then number.
     pub seats: Vec<ReservedSeat>,
 }

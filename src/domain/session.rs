@@ -31,6 +31,7 @@ pub struct NewSession {
     /// The room whose layout the seat map follows; `None` for a rectangle.
     pub room_id: Option<Uuid>,
     pub prices: Vec<KindPrice>,
+    pub allow_single_seat_gaps: bool,
 }
 
 /// A session that meets every rule, with its layout and prices resolved.
@@ -47,6 +48,7 @@ pub struct ValidSession {
     /// 0 for a room, whose rows differ.
     pub seats_per_row: u32,
     pub prices: PriceList,
+    pub allow_single_seat_gaps: bool,
 }
 
 /// A published session with its current number of available seats.
@@ -65,6 +67,7 @@ pub struct Session {
     pub available_seats: u32,
     pub room_id: Option<Uuid>,
     pub prices: PriceList,
+    pub allow_single_seat_gaps: bool,
 }
 
 /// Where a page of sessions starts: after this (starts_at, session_id).
@@ -141,6 +144,7 @@ pub fn validate(
             seats_per_row: if room.is_some() { 0 } else { new.seats_per_row },
             layout,
             prices,
+            allow_single_seat_gaps: new.allow_single_seat_gaps,
         }),
         _ => Err(Error::InvalidArgument(problems)),
     }
@@ -228,6 +232,7 @@ mod tests {
             seats_per_row: 4,
             room_id: None,
             prices: vec![],
+            allow_single_seat_gaps: false,
         }
     }
 
@@ -266,6 +271,7 @@ mod tests {
             seats_per_row: 0,
             room_id: None,
             prices: vec![],
+            allow_single_seat_gaps: false,
         };
         assert_eq!(
             fields(validate(bad, None, Utc::now()).unwrap_err()),
@@ -373,7 +379,7 @@ mod tests {
         ) {
             let new = NewSession {
                 movie_title, room, starts_at: DateTime::from_timestamp(seconds, 0),
-                price_cents, currency, rows, seats_per_row, room_id: None, prices: vec![],
+                price_cents, currency, rows, seats_per_row, room_id: None, prices: vec![], allow_single_seat_gaps: false,
             };
             match validate(new, None, Utc::now()) {
                 Ok(valid) => {

@@ -8,6 +8,7 @@ use super::{
     FieldViolation, SeatLabel,
     layout::SeatKind,
     price::{ReservedSeat, TicketType},
+    selection::Runs,
 };
 
 /// What a hold needs to know of one seat.
@@ -18,6 +19,10 @@ pub struct SeatTerms {
     pub price_cents: i64,
     /// The other half of a couple seat.
     pub pair: Option<SeatLabel>,
+    /// Column counting gaps, from 0 at the left.
+    pub x: u32,
+    /// Row from 0 at the screen.
+    pub y: u32,
 }
 
 /// What a hold needs to know of its session: its currency and every seat
@@ -26,9 +31,44 @@ pub struct SeatTerms {
 pub struct SessionTerms {
     pub currency: String,
     pub seats: HashMap<SeatLabel, SeatTerms>,
+    /// Whether a hold may strand a single seat.
+    pub allow_gaps: bool,
+    /// The seats as runs side by side, to judge stranding and find blocks.
+    pub runs: Runs,
 }
 
 impl SessionTerms {
+    pub fn new(currency: String, seats: HashMap<SeatLabel, SeatTerms>, allow_gaps: bool) -> Self {
+        let runs = Runs::new(seats.iter().map(|(label, seat)| (*label, seat.x, seat.y)));
+        Self {
+            currency,
+            seats,
+            allow_gaps,
+            runs,
+        }
+    }
+
+    /// `seats` (of this session) priced with their ticket types.
+    pub fn priced(
+        &self,
+        seats: &[SeatLabel],
+        ticket_types: &HashMap<SeatLabel, TicketType>,
+    ) -> Vec<ReservedSeat> {
+        seats
+            .iter()
+            .filter_map(|label| {
+                let terms = self.seats.get(label)?;
+                let ticket_type = ticket_types.get(label).copied().unwrap_or_default();
+                Some(ReservedSeat {
+                    label: label.to_string(),
+                    kind: terms.kind,
+                    ticket_type,
+                    price_cents: ticket_type.price(terms.price_cents),
+                })
+            })
+            .collect()
+    }
+
     /// Prices the requested seats (`raw` as sent, `seats` parsed in the
     /// same set) with their ticket types, or names every seat the session
     /// does not have and every couple seat asked for without its other half.
@@ -57,19 +97,7 @@ impl SessionTerms {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(seats
-            .iter()
-            .filter_map(|label| {
-                let terms = self.seats.get(label)?;
-                let ticket_type = ticket_types.get(label).copied().unwrap_or_default();
-                Some(ReservedSeat {
-                    label: label.to_string(),
-                    kind: terms.kind,
-                    ticket_type,
-                    price_cents: ticket_type.price(terms.price_cents),
-                })
-            })
-            .collect())
+        Ok(self.priced(seats, ticket_types))
     }
 
     /// Names every requested seat the session does not have.
@@ -152,16 +180,19 @@ mod tests {
             kind,
             price_cents,
             pair: pair.map(label),
+            x: 0,
+            y: 0,
         };
-        SessionTerms {
-            currency: "BRL".into(),
-            seats: HashMap::from([
+        SessionTerms::new(
+            "BRL".into(),
+            HashMap::from([
                 (label("A1"), seat(SeatKind::Standard, 2501, None)),
                 (label("A2"), seat(SeatKind::Premium, 4000, None)),
                 (label("B1"), seat(SeatKind::Couple, 3000, Some("B2"))),
                 (label("B2"), seat(SeatKind::Couple, 3000, Some("B1"))),
             ]),
-        }
+            false,
+        )
     }
 
     fn strings(labels: &[&str]) -> Vec<String> {

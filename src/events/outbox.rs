@@ -87,6 +87,22 @@ impl Outbox {
         });
     }
 
+    /// A pending reservation's hold was extended.
+    pub fn reservation_extended(&mut self, extended: &Reservation) {
+        self.push(EventType::ReservationExtended, |event_id, occur_time| {
+            pb::ReservationExtended {
+                event_id,
+                occur_time,
+                reservation_id: extended.reservation_id.to_string(),
+                session_id: extended.session_id.to_string(),
+                user_id: extended.user_id.clone(),
+                seat_labels: extended.seat_labels(),
+                expire_time: Some(proto::timestamp(extended.expires_at)),
+                extensions_left: extended.extensions_left,
+            }
+        });
+    }
+
     /// A pending reservation was cancelled and these seats freed.
     pub fn reservation_cancelled(&mut self, cancelled: &LockedReservation, freed: &[ChangedSeat]) {
         self.push(EventType::ReservationCancelled, |event_id, occur_time| {

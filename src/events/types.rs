@@ -11,6 +11,7 @@ use crate::proto::events as pb;
 pub enum EventType {
     ReservationCreated,
     ReservationExpired,
+    ReservationExtended,
     ReservationCancelled,
     PaymentConfirmed,
     SeatReleased,
@@ -18,9 +19,10 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::ReservationCreated,
         Self::ReservationExpired,
+        Self::ReservationExtended,
         Self::ReservationCancelled,
         Self::PaymentConfirmed,
         Self::SeatReleased,
@@ -33,6 +35,7 @@ impl EventType {
         match self {
             Self::ReservationCreated => "reservation.created",
             Self::ReservationExpired => "reservation.expired",
+            Self::ReservationExtended => "reservation.extended",
             Self::ReservationCancelled => "reservation.cancelled",
             Self::PaymentConfirmed => "payment.confirmed",
             Self::SeatReleased => "seat.released",
@@ -46,6 +49,7 @@ impl EventType {
         match self {
             Self::ReservationCreated => "cinema.events.v1.ReservationCreated",
             Self::ReservationExpired => "cinema.events.v1.ReservationExpired",
+            Self::ReservationExtended => "cinema.events.v1.ReservationExtended",
             Self::ReservationCancelled => "cinema.events.v1.ReservationCancelled",
             Self::PaymentConfirmed => "cinema.events.v1.PaymentConfirmed",
             Self::SeatReleased => "cinema.events.v1.SeatReleased",
@@ -63,6 +67,7 @@ impl EventType {
         Ok(match self {
             Self::ReservationCreated => Event::ReservationCreated(Message::decode(payload)?),
             Self::ReservationExpired => Event::ReservationExpired(Message::decode(payload)?),
+            Self::ReservationExtended => Event::ReservationExtended(Message::decode(payload)?),
             Self::ReservationCancelled => Event::ReservationCancelled(Message::decode(payload)?),
             Self::PaymentConfirmed => Event::PaymentConfirmed(Message::decode(payload)?),
             Self::SeatReleased => Event::SeatReleased(Message::decode(payload)?),
@@ -82,6 +87,7 @@ impl std::fmt::Display for EventType {
 pub enum Event {
     ReservationCreated(pb::ReservationCreated),
     ReservationExpired(pb::ReservationExpired),
+    ReservationExtended(pb::ReservationExtended),
     ReservationCancelled(pb::ReservationCancelled),
     PaymentConfirmed(pb::PaymentConfirmed),
     SeatReleased(pb::SeatReleased),
@@ -93,6 +99,7 @@ impl Event {
         match self {
             Self::ReservationCreated(_) => EventType::ReservationCreated,
             Self::ReservationExpired(_) => EventType::ReservationExpired,
+            Self::ReservationExtended(_) => EventType::ReservationExtended,
             Self::ReservationCancelled(_) => EventType::ReservationCancelled,
             Self::PaymentConfirmed(_) => EventType::PaymentConfirmed,
             Self::SeatReleased(_) => EventType::SeatReleased,
@@ -105,6 +112,7 @@ impl Event {
         match self {
             Self::ReservationCreated(e) => &e.event_id,
             Self::ReservationExpired(e) => &e.event_id,
+            Self::ReservationExtended(e) => &e.event_id,
             Self::ReservationCancelled(e) => &e.event_id,
             Self::PaymentConfirmed(e) => &e.event_id,
             Self::SeatReleased(e) => &e.event_id,
@@ -117,6 +125,7 @@ impl Event {
         match self {
             Self::ReservationCreated(e) => e.occur_time,
             Self::ReservationExpired(e) => e.occur_time,
+            Self::ReservationExtended(e) => e.occur_time,
             Self::ReservationCancelled(e) => e.occur_time,
             Self::PaymentConfirmed(e) => e.occur_time,
             Self::SeatReleased(e) => e.occur_time,
@@ -129,6 +138,7 @@ impl Event {
         match self {
             Self::ReservationCreated(e) => e.encode_to_vec(),
             Self::ReservationExpired(e) => e.encode_to_vec(),
+            Self::ReservationExtended(e) => e.encode_to_vec(),
             Self::ReservationCancelled(e) => e.encode_to_vec(),
             Self::PaymentConfirmed(e) => e.encode_to_vec(),
             Self::SeatReleased(e) => e.encode_to_vec(),

@@ -98,6 +98,7 @@ pub struct SeatGate {
     acquire: Script,
     release: Script,
     mark_held: Script,
+    extend: Script,
     outage: Outage,
 }
 
@@ -110,6 +111,7 @@ impl SeatGate {
             acquire: Script::from_lua(include_str!("acquire.lua")),
             release: Script::from_lua(include_str!("release.lua")),
             mark_held: Script::from_lua(include_str!("mark_held.lua")),
+            extend: Script::from_lua(include_str!("extend.lua")),
             outage: Outage::new(
                 "seat_locks",
                 "booking goes on with PostgreSQL alone",
@@ -223,6 +225,37 @@ impl SeatGate {
             .await;
         if let Err(err) = deleted {
             tracing::warn!(error = %err, %reservation_id, "hold markers left until the hold's end");
+        }
+    }
+
+    /// After `reservation_id`'s hold was extended: its markers on `labels`
+    /// last `hold_left` more. A failure only lets PostgreSQL answer for
+    /// these seats once the old markers lapse.
+    pub async fn extend(
+        &self,
+        session_id: Uuid,
+        labels: &[SeatLabel],
+        reservation_id: Uuid,
+        hold_left: Duration,
+    ) {
+        let ttl_ms = hold_left.as_millis();
+        if labels.is_empty() || ttl_ms == 0 || !self.client.is_connected() {
+            return;
+        }
+        let keys: Vec<String> = labels
+            .iter()
+            .map(|label| self.marker_key(session_id, label))
+            .collect();
+        let extended: Result<i64, _> = self
+            .extend
+            .evalsha_with_reload(
+                &self.client,
+                keys,
+                vec![reservation_id.to_string(), ttl_ms.to_string()],
+            )
+            .await;
+        if let Err(err) = extended {
+            tracing::warn!(error = %err, %reservation_id, "hold markers keep their old end");
         }
     }
 

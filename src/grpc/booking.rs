@@ -11,10 +11,13 @@ use super::{
     status::reservation_outcome,
 };
 use crate::{
-    booking::{Booking, ReserveSeats},
+    booking::{BestAvailable, Booking, ReserveSeats},
     domain::{Error, Violations, reservation::parse_payment_reference, terms, valid},
     metrics,
-    proto::v1::{self as pb, booking_service_server::BookingService},
+    proto::{
+        self,
+        v1::{self as pb, booking_service_server::BookingService},
+    },
 };
 
 pub struct BookingApi {
@@ -64,6 +67,56 @@ impl BookingService for BookingApi {
         let reservation = reserved?;
         telemetry::record("reservation_id", reservation.reservation_id);
         tracing::info!(seats = ?reservation.seat_labels(), "seats held");
+        Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn reserve_best_available(
+        &self,
+        request: Request<pb::ReserveBestAvailableRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let mut violations = Violations::default();
+        let session_id = violations.check(convert::parse_id("session_id", &r.session_id))?;
+        let kinds: Vec<_> = r.kinds.iter().map(|&kind| proto::seat_kind(kind)).collect();
+        let party = violations.check(self.booking.party(
+            r.quantity,
+            &kinds,
+            r.half_price_quantity,
+        ))?;
+        let request_id =
+            violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
+        violations.finish()?;
+        let best = BestAvailable {
+            session_id: valid(session_id)?,
+            party: valid(party)?,
+            request_id: valid(request_id)?,
+        };
+        let reserved = self.booking.reserve_best(&caller, best).await;
+        metrics::reservation(reservation_outcome(&reserved));
+        let reservation = reserved?;
+        telemetry::record("reservation_id", reservation.reservation_id);
+        tracing::info!(seats = ?reservation.seat_labels(), "best seats held");
+        Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn extend_reservation(
+        &self,
+        request: Request<pb::ExtendReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let mut violations = Violations::default();
+        let reservation_id =
+            violations.check(convert::parse_id("reservation_id", &r.reservation_id))?;
+        let request_id =
+            violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
+        violations.finish()?;
+        let reservation = self
+            .booking
+            .extend(&caller, valid(reservation_id)?, valid(request_id)?)
+            .await?;
+        tracing::info!(expires = %reservation.expires_at, "hold extended");
         Ok(Response::new(convert::reservation(reservation)))
     }
 

@@ -37,6 +37,7 @@ pub fn session(s: Session) -> pb::Session {
         rows: s.rows,
         seats_per_row: s.seats_per_row,
         room_id: s.room_id.map(|id| id.to_string()).unwrap_or_default(),
+        allow_single_seat_gaps: s.allow_single_seat_gaps,
         prices: s
             .prices
             .iter()
@@ -156,6 +157,7 @@ pub fn reservation(r: Reservation) -> pb::Reservation {
         create_time: Some(timestamp(r.create_time)),
         total_price_cents: r.total_price_cents,
         currency: r.currency,
+        extensions_left: r.extensions_left,
     }
 }
 

@@ -84,6 +84,7 @@ impl SessionService for SessionApi {
             seats_per_row: r.seats_per_row,
             room_id: convert::parse_optional_id("room_id", &r.room_id)?,
             prices: r.prices.into_iter().map(convert::kind_price).collect(),
+            allow_single_seat_gaps: r.allow_single_seat_gaps,
         };
         let session = catalog::create_session(&self.db, new).await?;
         telemetry::record("session_id", session.session_id);

@@ -6,7 +6,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt};
 
-use crate::domain::{ClosedReason, Error};
+use crate::domain::{ClosedReason, Error, Rule};
 
 /// The details and message of an INVALID_ARGUMENT travel in response
 /// headers, which clients cap (16 KiB by default): past this many bytes of
@@ -106,6 +106,19 @@ impl From<Error> for Status {
                     ),
                 )
             }
+            Error::Refused { rule, subjects } => {
+                let (kind, description) = refusal(rule);
+                Status::with_error_details(
+                    Code::FailedPrecondition,
+                    format!("{description}: {}", subjects.join(", ")),
+                    ErrorDetails::with_precondition_failure(
+                        subjects
+                            .into_iter()
+                            .map(|subject| PreconditionViolation::new(kind, subject, description))
+                            .collect::<Vec<_>>(),
+                    ),
+                )
+            }
             Error::Contended => {
                 Status::aborted("another request is taking one of these seats right now; retry")
             }
@@ -124,6 +137,25 @@ impl From<Error> for Status {
                 Status::internal("internal error")
             }
         }
+    }
+}
+
+/// The PreconditionFailure type of a rule, and what it says.
+fn refusal(rule: Rule) -> (&'static str, &'static str) {
+    match rule {
+        Rule::SingleSeatGap => (
+            "SINGLE_SEAT_GAP",
+            "the hold would leave this seat alone between taken seats",
+        ),
+        Rule::NotEnoughAdjacentSeats => (
+            "NOT_ENOUGH_ADJACENT_SEATS",
+            "no block of that many adjacent seats is free in this session",
+        ),
+        Rule::ExtensionLimit => (
+            "EXTENSION_LIMIT",
+            "the reservation was extended as often as it may be",
+        ),
+        Rule::ReservationPaid => ("RESERVATION_PAID", "the reservation is paid"),
     }
 }
 

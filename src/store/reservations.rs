@@ -1,6 +1,8 @@
 //! Reservations: locking one to pay for it or cancel it, reading one as
 //! every read sees it, recording how it ended, and finding due holds.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
@@ -14,6 +16,7 @@ use super::{
     entities::{
         ReservationStatus, reservation_seats, reservation_states, reservations, reserved_seats,
     },
+    sql,
 };
 use crate::domain::{self, Reservation, Result, reservation::LockedReservation};
 
@@ -44,6 +47,7 @@ pub async fn lock(tx: &Tx, reservation_id: Uuid) -> Result<Option<LockedReservat
         lapsed: bool,
         total_price_cents: i64,
         currency: String,
+        extensions_left: i32,
     }
     let row = reservations::Entity::find_by_id(reservation_id)
         .select_only()
@@ -53,6 +57,7 @@ pub async fn lock(tx: &Tx, reservation_id: Uuid) -> Result<Option<LockedReservat
             Column::Status,
             Column::TotalPriceCents,
             Column::Currency,
+            Column::ExtensionsLeft,
         ])
         // Lapsed by the database clock, like every other decision.
         .expr_as(
@@ -88,7 +93,41 @@ pub async fn lock(tx: &Tx, reservation_id: Uuid) -> Result<Option<LockedReservat
         lapsed: row.lapsed,
         total_price_cents: row.total_price_cents,
         currency: row.currency,
+        extensions_left: row.extensions_left.unsigned_abs(),
         seats,
+    }))
+}
+
+/// The new end of an extended hold, and how many extensions are left.
+pub struct Extended {
+    pub expires_at: DateTime<Utc>,
+    pub extensions_left: u32,
+}
+
+/// Extends a pending, unlapsed reservation that has extensions left: its
+/// hold ends `hold` from now, never earlier than it did. `None` when it
+/// cannot be extended. The reservation must be locked ([`lock`]); raw SQL
+/// because the builder cannot say GREATEST over an interval.
+pub async fn extend(tx: &Tx, reservation_id: Uuid, hold: Duration) -> Result<Option<Extended>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        expires_at: DateTime<Utc>,
+        extensions_left: i32,
+    }
+    let row = Row::find_by_statement(sql(
+        "UPDATE reservations
+            SET expires_at = GREATEST(expires_at, now() + $2 * interval '1 millisecond'),
+                extensions_left = extensions_left - 1
+          WHERE reservation_id = $1 AND status = 'pending' AND expires_at > now()
+            AND extensions_left > 0
+          RETURNING expires_at, extensions_left",
+        [reservation_id.into(), (hold.as_millis() as i64).into()],
+    ))
+    .one(tx)
+    .await?;
+    Ok(row.map(|row| Extended {
+        expires_at: row.expires_at,
+        extensions_left: row.extensions_left.unsigned_abs(),
     }))
 }
 
@@ -107,6 +146,7 @@ pub async fn read(db: &impl ConnectionTrait, reservation_id: Uuid) -> Result<Opt
             &r.ticket_types,
             &r.seat_prices,
         ),
+        extensions_left: r.extensions_left.unsigned_abs(),
         status: r.status.into(),
         expires_at: r.expires_at,
         create_time: r.create_time,

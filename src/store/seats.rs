@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Value,
+    ActiveEnum, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Value,
 };
 use uuid::Uuid;
 
@@ -32,6 +33,8 @@ pub struct NewHold<'a> {
     pub seats: &'a [ReservedSeat],
     pub hold: Duration,
     pub currency: &'a str,
+    /// How many times the hold may be extended.
+    pub extensions: u32,
 }
 
 impl NewHold<'_> {
@@ -47,31 +50,15 @@ pub struct Taken {
     pub create_time: DateTime<Utc>,
 }
 
-/// Locks the requested seats in label order and returns those that are held
-/// (until later than now), sold or blocked, by row then number.
-pub async fn lock_unavailable(
-    tx: &Tx,
-    session_id: Uuid,
-    seat_labels: &[String],
-) -> Result<Vec<String>> {
-    let locked = lock(tx, session_id, seat_labels).await?;
-    let taken: Vec<String> = locked
-        .into_iter()
-        .filter(|s| s.status != SeatStatus::Available)
-        .map(|s| s.label)
-        .collect();
-    Ok(labels::sorted(&taken))
-}
-
 /// A seat locked by [`lock`], with its status as reads see it.
-struct Locked {
-    label: String,
-    status: SeatStatus,
+pub struct Locked {
+    pub label: String,
+    pub status: SeatStatus,
 }
 
 /// Locks seats in label order and reads their status (a lapsed hold reads
 /// as available).
-async fn lock(tx: &Tx, session_id: Uuid, seat_labels: &[String]) -> Result<Vec<Locked>> {
+pub async fn lock(tx: &Tx, session_id: Uuid, seat_labels: &[String]) -> Result<Vec<Locked>> {
     #[derive(FromQueryResult)]
     struct Row {
         label: String,
@@ -112,8 +99,8 @@ pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
     }
     let rows = Row::find_by_statement(sql(
         "WITH reservation AS (
-             INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency)
-             VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6)
+             INSERT INTO reservations (reservation_id, session_id, user_id, expires_at, total_price_cents, currency, extensions_left)
+             VALUES ($1, $2, $3, now() + $4 * interval '1 millisecond', $5, $6, $11)
              RETURNING expires_at, create_time
          ), requested AS (
              INSERT INTO reservation_seats (reservation_id, session_id, label, kind, ticket_type, price_cents)
@@ -146,6 +133,7 @@ pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
                 .map(|seat| seat.price_cents)
                 .collect::<Vec<_>>()
                 .into(),
+            i32::try_from(new.extensions).unwrap_or(i32::MAX).into(),
         ],
     ))
     .all(tx)
@@ -200,6 +188,34 @@ pub async fn sell(
         .into_iter()
         .map(|seat| seat.to(SeatStatus::Sold))
         .collect())
+}
+
+/// Moves the end of the hold of the seats `reservation_id` holds to
+/// `until`, locking them in label order first.
+pub async fn extend_hold(
+    tx: &Tx,
+    session_id: Uuid,
+    reservation_id: Uuid,
+    until: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        label: String,
+    }
+    let rows = Row::find_by_statement(sql(
+        "UPDATE seats s SET held_until = $3
+           FROM (SELECT session_id, label FROM seats
+                  WHERE session_id = $1 AND reservation_id = $2 AND status = 'held'
+                  ORDER BY label FOR UPDATE) locked
+          WHERE s.session_id = locked.session_id AND s.label = locked.label
+          RETURNING s.label",
+        [session_id.into(), reservation_id.into(), until.into()],
+    ))
+    .all(tx)
+    .await?;
+    Ok(labels::sorted(
+        &rows.into_iter().map(|row| row.label).collect::<Vec<_>>(),
+    ))
 }
 
 /// Frees the seats these reservations still hold, locking them in
@@ -287,6 +303,20 @@ pub async fn unblock(
         .into_iter()
         .map(|seat| seat.to(SeatStatus::Available))
         .collect())
+}
+
+/// The labels of a session's AVAILABLE seats now.
+pub async fn available(db: &Db, session_id: Uuid) -> Result<Vec<String>> {
+    use seat_states::Column;
+    let rows = seat_states::Entity::find()
+        .select_only()
+        .column(Column::Label)
+        .filter(Column::SessionId.eq(session_id))
+        .filter(Column::Status.eq(entities::SeatStatus::Available))
+        .into_tuple::<String>()
+        .all(db)
+        .await?;
+    Ok(rows)
 }
 
 /// Every seat of a session as it is now, row by row from the screen, left

@@ -61,6 +61,7 @@ pub async fn insert(db: &Db, session_id: Uuid, new: ValidSession) -> Result<()> 
         seats_per_row: Set(new.seats_per_row as i32),
         create_time: Set(Utc::now()),
         room_id: Set(new.room_id),
+        allow_single_seat_gaps: Set(new.allow_single_seat_gaps),
     };
     let txn = db.begin().await?;
     sessions::Entity::insert(session)
@@ -138,14 +139,17 @@ pub async fn terms(db: &Db, session_id: Uuid) -> Result<Option<SessionTerms>> {
                 kind: seat.kind.into(),
                 price_cents: *prices.get(&seat.kind.into())?,
                 pair: seat.pair_label.and_then(|pair| pair.parse().ok()),
+                x: seat.x.unsigned_abs(),
+                y: seat.y.unsigned_abs(),
             };
             Some((seat.label.parse::<SeatLabel>().ok()?, terms))
         })
         .collect();
-    Ok(Some(SessionTerms {
-        currency: session.currency,
+    Ok(Some(SessionTerms::new(
+        session.currency,
         seats,
-    }))
+        session.allow_single_seat_gaps,
+    )))
 }
 
 /// The sales figures of a session. A session whose first event has not
@@ -198,6 +202,7 @@ impl From<session_states::Model> for Session {
             available_seats: u32::try_from(s.available_seats).unwrap_or(0),
             room_id: s.room_id,
             prices: price_list(&s.price_kinds, &s.price_amounts),
+            allow_single_seat_gaps: s.allow_single_seat_gaps,
         }
     }
 }

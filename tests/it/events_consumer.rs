@@ -208,6 +208,7 @@ fn new_session() -> NewSession {
         seats_per_row: 4,
         room_id: None,
         prices: Vec::new(),
+        allow_single_seat_gaps: false,
     }
 }
 

@@ -2,15 +2,16 @@
 //! PostgreSQL, in a database of its own, at the service's concurrency.
 
 use std::{
+    collections::HashMap,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::Context;
 use cinema::{
-    booking::hold_in,
+    booking::{Gaps, hold_in},
     catalog,
-    domain::{Error, NewSession, ReservedSeat, SeatKind, SeatLabel, TicketType},
+    domain::{Error, NewSession, ReservedSeat, SeatKind, SeatLabel, SessionTerms, TicketType},
     store::{self, Db, audit, seats::NewHold},
 };
 use tokio::task::JoinSet;
@@ -44,6 +45,8 @@ pub struct Baseline {
     name: String,
     db: Db,
     seats: Arc<SeatSupply<Uuid>>,
+    /// What a hold needs of each session, read once, as the server caches it.
+    terms: Arc<HashMap<Uuid, SessionTerms>>,
     clients: u32,
     hold: Duration,
 }
@@ -65,8 +68,11 @@ impl Baseline {
                 return Err(err);
             }
         };
-        let seats = match publish_sessions(&db, plan).await {
-            Ok(sessions) => SeatSupply::new(sessions, plan.rows, plan.seats_per_row)?,
+        let (seats, terms) = match publish_sessions(&db, plan).await {
+            Ok(sessions) => (
+                SeatSupply::new(sessions.clone(), plan.rows, plan.seats_per_row)?,
+                read_terms(&db, &sessions).await?,
+            ),
             Err(err) => {
                 let _ = db.close().await;
                 drop_database(&admin, &name).await;
@@ -78,6 +84,7 @@ impl Baseline {
             name,
             db,
             seats: Arc::new(seats),
+            terms: Arc::new(terms),
             clients: plan.clients,
             hold: plan.hold,
         })
@@ -102,6 +109,7 @@ impl Baseline {
             clients.spawn(client_loop(
                 self.db.clone(),
                 Arc::clone(&self.seats),
+                Arc::clone(&self.terms),
                 Arc::clone(&progress),
                 format!("bench-baseline-{client}"),
                 self.hold,
@@ -140,6 +148,7 @@ async fn drop_database(admin: &Db, name: &str) {
 async fn client_loop(
     db: Db,
     seats: Arc<SeatSupply<Uuid>>,
+    terms: Arc<HashMap<Uuid, SessionTerms>>,
     progress: Arc<Progress>,
     user: String,
     hold: Duration,
@@ -151,7 +160,8 @@ async fn client_loop(
             break;
         };
         let call = Instant::now();
-        let code = match hold_once(&db, session_id, &user, &label, hold).await {
+        let code = match hold_once(&db, &terms[&session_id], session_id, &user, &label, hold).await
+        {
             Ok(()) => tonic::Code::Ok,
             Err(err) => tonic::Status::from(err).code(),
         };
@@ -164,6 +174,7 @@ async fn client_loop(
 /// One hold of one seat: BEGIN, the statements of ReserveSeats, COMMIT.
 async fn hold_once(
     db: &Db,
+    terms: &SessionTerms,
     session_id: Uuid,
     user: &str,
     label: &SeatLabel,
@@ -183,14 +194,27 @@ async fn hold_once(
         seats: &seats,
         hold,
         currency: "BRL",
+        extensions: 0,
     };
-    match hold_in(&txn, &new).await {
+    match hold_in(&txn, &new, terms, Gaps::Refuse).await {
         Ok(_) => Ok(txn.commit().await?),
         Err(err) => {
             txn.rollback().await?;
             Err(err)
         }
     }
+}
+
+async fn read_terms(db: &Db, sessions: &[Uuid]) -> anyhow::Result<HashMap<Uuid, SessionTerms>> {
+    let mut terms = HashMap::new();
+    for &session_id in sessions {
+        let found = store::sessions::terms(db, session_id)
+            .await
+            .map_err(|err| anyhow::anyhow!("reading a baseline session's terms: {err}"))?
+            .context("a baseline session vanished")?;
+        terms.insert(session_id, found);
+    }
+    Ok(terms)
 }
 
 async fn publish_sessions(db: &Db, plan: &BaselinePlan) -> anyhow::Result<Vec<Uuid>> {
@@ -206,6 +230,8 @@ async fn publish_sessions(db: &Db, plan: &BaselinePlan) -> anyhow::Result<Vec<Uu
             seats_per_row: plan.seats_per_row,
             room_id: None,
             prices: Vec::new(),
+            // Seats are handed out in any order, as in the service's sessions.
+            allow_single_seat_gaps: true,
         };
         let session = catalog::create_session(db, new)
             .await

@@ -118,6 +118,8 @@ pub async fn create_session(
         currency: "BRL".into(),
         rows,
         seats_per_row,
+        // Seats are handed out in any order: a hold may leave a single seat.
+        allow_single_seat_gaps: true,
         ..Default::default()
     };
     let session = SessionServiceClient::new(channel.clone())

@@ -36,6 +36,12 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
         Event::ReservationExpired(e) => {
             reservation_fields(&e.reservation_id, &e.session_id, &e.user_id, &e.seat_labels)
         }
+        Event::ReservationExtended(e) => format!(
+            "{} expires={} extensions_left={}",
+            reservation_fields(&e.reservation_id, &e.session_id, &e.user_id, &e.seat_labels),
+            time(datetime(e.expire_time)),
+            e.extensions_left
+        ),
         Event::ReservationCancelled(e) => {
             reservation_fields(&e.reservation_id, &e.session_id, &e.user_id, &e.seat_labels)
         }

@@ -34,6 +34,8 @@ impl Class {
         }
         Some(match path {
             "/cinema.v1.BookingService/ReserveSeats"
+            | "/cinema.v1.BookingService/ReserveBestAvailable"
+            | "/cinema.v1.BookingService/ExtendReservation"
             | "/cinema.v1.BookingService/ConfirmPayment"
             | "/cinema.v1.BookingService/CancelReservation"
             | "/cinema.v1.SessionService/BlockSeats"

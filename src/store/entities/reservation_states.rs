@@ -16,6 +16,7 @@ pub struct Model {
     pub create_time: DateTimeUtc,
     pub total_price_cents: i64,
     pub currency: String,
+    pub extensions_left: i32,
     /// With the three arrays below: each seat's label, kind, ticket type
     /// and price, in one order.
     pub seat_labels: Vec<String>,

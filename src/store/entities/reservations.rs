@@ -17,6 +17,7 @@ pub struct Model {
     pub currency: String,
     pub create_time: DateTimeUtc,
     pub finish_time: Option<DateTimeUtc>,
+    pub extensions_left: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ pub struct Model {
     pub seats_per_row: i32,
     pub create_time: DateTimeUtc,
     pub room_id: Option<Uuid>,
+    pub allow_single_seat_gaps: bool,
     pub total_seats: i64,
     pub available_seats: i64,
     /// With `price_amounts`: the price of each kind, in one order.

@@ -16,6 +16,7 @@ pub struct Model {
     pub seats_per_row: i32,
     pub create_time: DateTimeUtc,
     pub room_id: Option<Uuid>,
+    pub allow_single_seat_gaps: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

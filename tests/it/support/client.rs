@@ -271,7 +271,7 @@ async fn within<T>(call: impl Future<Output = Result<Response<T>, Status>>) -> R
 }
 
 /// A CreateSession request: `title` in "Sala 1", `hours` from now, R$ 25,00
-/// a seat, in a room of this size.
+/// a seat, in a room of this size, single-seat gaps allowed.
 pub fn session_request(
     title: &str,
     hours: i64,
@@ -286,6 +286,9 @@ pub fn session_request(
         currency: "BRL".into(),
         rows,
         seats_per_row,
+        // Tests of other rules pick seats in any order; the single-seat
+        // rule has its own tests (seat_selection.rs).
+        allow_single_seat_gaps: true,
         ..Default::default()
     }
 }
