@@ -134,13 +134,15 @@ impl From<domain::Seat> for v1::Seat {
             y: seat.y,
             pair_label: seat.pair_label.unwrap_or_default(),
             block_reason: seat.block_reason.unwrap_or_default(),
+            hold_expire_time: seat.hold_expire_time.map(timestamp),
         }
     }
 }
 
 impl From<&domain::ChangedSeat> for v1::Seat {
-    /// What a seat change says on the wire: label, status, version (and the
-    /// row and number the label names); place, kind and price are in the map.
+    /// What a seat change says on the wire: label, status, version, hold end
+    /// (and the row and number the label names); place, kind and price are
+    /// in the map.
     fn from(seat: &domain::ChangedSeat) -> Self {
         let place = seat.label.parse::<domain::SeatLabel>().ok();
         Self {
@@ -150,6 +152,7 @@ impl From<&domain::ChangedSeat> for v1::Seat {
             status: v1::SeatStatus::from(seat.status).into(),
             version: seat.version,
             block_reason: seat.block_reason.clone().unwrap_or_default(),
+            hold_expire_time: seat.held_until.map(timestamp),
             ..Self::default()
         }
     }
@@ -171,6 +174,7 @@ impl v1::Seat {
             status,
             version: self.version,
             block_reason: Some(self.block_reason.clone()).filter(|r| !r.is_empty()),
+            held_until: datetime(self.hold_expire_time),
         })
     }
 }

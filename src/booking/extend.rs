@@ -88,12 +88,14 @@ impl Booking {
                 reservation_id: id,
             });
         };
-        store::seats::extend_hold(tx, locked.session_id, id, extended.expires_at).await?;
+        let seats =
+            store::seats::extend_hold(tx, locked.session_id, id, extended.expires_at).await?;
         let reservation = store::reservations::read(tx, id)
             .await?
             .ok_or_else(|| Error::Internal(format!("reservation {id} vanished while locked")))?;
         let mut outbox = Outbox::default();
         outbox.reservation_extended(&reservation);
+        outbox.seats_changed(locked.session_id, &seats);
         outbox.write(tx).await?;
         Ok(reservation)
     }

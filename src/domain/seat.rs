@@ -2,6 +2,7 @@
 //! it ends, and every change bumps a seat's version so that watchers can
 //! order changes that reach them out of order.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::SeatKind;
@@ -35,6 +36,8 @@ pub struct Seat {
     pub pair_label: Option<String>,
     /// Why it is blocked, while it is.
     pub block_reason: Option<String>,
+    /// When its hold ends, while it is held.
+    pub hold_expire_time: Option<DateTime<Utc>>,
 }
 
 impl Seat {
@@ -44,6 +47,7 @@ impl Seat {
             status: change.status,
             version: change.version,
             block_reason: change.block_reason.clone(),
+            hold_expire_time: change.held_until,
             ..self.clone()
         }
     }
@@ -56,6 +60,7 @@ pub struct SeatChange {
     pub status: SeatStatus,
     pub version: i64,
     pub block_reason: Option<String>,
+    pub held_until: Option<DateTime<Utc>>,
 }
 
 /// Every seat of a session, row by row from the screen, left to right.
@@ -81,6 +86,8 @@ pub struct ChangedSeat {
     pub version: i64,
     pub reservation_id: Option<Uuid>,
     pub block_reason: Option<String>,
+    /// When the hold ends, for a seat now held.
+    pub held_until: Option<DateTime<Utc>>,
 }
 
 /// Seats of one session that changed, as the live seat maps receive them.

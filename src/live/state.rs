@@ -105,6 +105,7 @@ mod tests {
             y: 0,
             pair_label: None,
             block_reason: None,
+            hold_expire_time: None,
         }
     }
 
@@ -114,6 +115,7 @@ mod tests {
             status,
             version,
             block_reason: (status == SeatStatus::Blocked).then(|| "broken".into()),
+            held_until: None,
         }
     }
 

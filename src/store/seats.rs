@@ -151,6 +151,7 @@ pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
             version: row.version,
             reservation_id: row.reservation_id,
             block_reason: None,
+            held_until: Some(row.expires_at),
         })
         .collect();
     Ok(Some(Taken {
@@ -191,31 +192,32 @@ pub async fn sell(
 }
 
 /// Moves the end of the hold of the seats `reservation_id` holds to
-/// `until`, locking them in label order first.
+/// `until`, locking them in label order first; each changed seat's version
+/// is bumped, so live maps show the new end.
 pub async fn extend_hold(
     tx: &Tx,
     session_id: Uuid,
     reservation_id: Uuid,
     until: DateTime<Utc>,
-) -> Result<Vec<String>> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        label: String,
-    }
-    let rows = Row::find_by_statement(sql(
-        "UPDATE seats s SET held_until = $3
+) -> Result<Vec<ChangedSeat>> {
+    let extended = Changed::find_by_statement(sql(
+        "UPDATE seats s SET held_until = $3, version = s.version + 1
            FROM (SELECT session_id, label FROM seats
                   WHERE session_id = $1 AND reservation_id = $2 AND status = 'held'
                   ORDER BY label FOR UPDATE) locked
           WHERE s.session_id = locked.session_id AND s.label = locked.label
-          RETURNING s.label",
+          RETURNING s.session_id, s.label, s.version, s.reservation_id, s.block_reason",
         [session_id.into(), reservation_id.into(), until.into()],
     ))
     .all(tx)
     .await?;
-    Ok(labels::sorted(
-        &rows.into_iter().map(|row| row.label).collect::<Vec<_>>(),
-    ))
+    Ok(extended
+        .into_iter()
+        .map(|seat| ChangedSeat {
+            held_until: Some(until),
+            ..seat.to(SeatStatus::Held)
+        })
+        .collect())
 }
 
 /// Frees the seats these reservations still hold, locking them in
@@ -343,6 +345,7 @@ pub async fn map(db: &Db, session_id: Uuid) -> Result<Vec<Seat>> {
             y: row.y.unsigned_abs(),
             pair_label: row.pair_label,
             block_reason: row.block_reason,
+            hold_expire_time: row.hold_expire_time,
         })
         .collect())
 }
@@ -366,6 +369,7 @@ impl Changed {
             version: self.version,
             reservation_id: self.reservation_id,
             block_reason: self.block_reason,
+            held_until: None,
         }
     }
 }

@@ -1,5 +1,5 @@
 -- Back to sessions without the gap switch and holds without extensions.
-DROP VIEW session_states, reservation_states;
+DROP VIEW session_states, reservation_states, seat_states;
 ALTER TABLE reservations DROP COLUMN extensions_left;
 ALTER TABLE sessions DROP COLUMN allow_single_seat_gaps;
 
@@ -43,3 +43,19 @@ SELECT r.reservation_id,
        ARRAY(SELECT rs.price_cents FROM reservation_seats rs
               WHERE rs.reservation_id = r.reservation_id ORDER BY rs.label) AS seat_prices
 FROM reservations r;
+
+CREATE VIEW seat_states AS
+SELECT s.session_id,
+       s.label,
+       s.row_letter,
+       s.seat_number,
+       CASE WHEN s.status = 'held' AND s.held_until <= now() THEN 'available' ELSE s.status END AS status,
+       s.version,
+       s.kind,
+       p.price_cents,
+       s.x,
+       s.y,
+       s.pair_label,
+       s.block_reason
+FROM seats s
+JOIN session_prices p ON p.session_id = s.session_id AND p.kind = s.kind;

@@ -8,8 +8,25 @@ ALTER TABLE sessions ADD COLUMN allow_single_seat_gaps boolean NOT NULL DEFAULT 
 -- How many more times the owner may extend the hold (set when it is made).
 ALTER TABLE reservations ADD COLUMN extensions_left integer NOT NULL DEFAULT 0 CHECK (extensions_left >= 0);
 
--- The read views gain both.
-DROP VIEW session_states, reservation_states;
+-- The read views gain both, and seats show when their hold ends.
+DROP VIEW session_states, reservation_states, seat_states;
+
+CREATE VIEW seat_states AS
+SELECT s.session_id,
+       s.label,
+       s.row_letter,
+       s.seat_number,
+       CASE WHEN s.status = 'held' AND s.held_until <= now() THEN 'available' ELSE s.status END AS status,
+       s.version,
+       s.kind,
+       p.price_cents,
+       s.x,
+       s.y,
+       s.pair_label,
+       s.block_reason,
+       CASE WHEN s.status = 'held' AND s.held_until > now() THEN s.held_until END AS hold_expire_time
+FROM seats s
+JOIN session_prices p ON p.session_id = s.session_id AND p.kind = s.kind;
 
 CREATE VIEW session_states AS
 SELECT s.session_id,

@@ -22,6 +22,7 @@ pub struct Model {
     pub y: i32,
     pub pair_label: Option<String>,
     pub block_reason: Option<String>,
+    pub hold_expire_time: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
