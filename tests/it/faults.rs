@@ -21,10 +21,10 @@ use crate::support::{
     db, eventually, eventually_every, heavy, invariants, labels,
     nats::PrivateNats,
     pb::{
-        BlockSeatsRequest, CancelReservationRequest, ConfirmPaymentRequest, GetReservationRequest,
-        GetSeatMapRequest, GetSessionRequest, ListPurchasesRequest, ListRoomsRequest,
-        ListSessionsRequest, ReserveSeatsRequest, SeatMapEvent, WatchSeatMapRequest,
-        seat_map_event::Event,
+        BlockSeatsRequest, CancelReservationRequest, ConfirmPaymentRequest,
+        ExtendReservationRequest, GetReservationRequest, GetSeatMapRequest, GetSessionRequest,
+        ListPurchasesRequest, ListRoomsRequest, ListSessionsRequest, ReserveBestAvailableRequest,
+        ReserveSeatsRequest, SeatMapEvent, WatchSeatMapRequest, seat_map_event::Event,
     },
     postgres::PrivatePostgres,
     process::ServerProcess,
@@ -562,6 +562,29 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
                 sessions,
                 list_sessions,
                 alice.request(ListSessionsRequest::default())
+            ),
+        ),
+        (
+            "ReserveBestAvailable",
+            call!(
+                booking,
+                reserve_best_available,
+                alice.request(ReserveBestAvailableRequest {
+                    session_id: sid.clone(),
+                    quantity: 2,
+                    ..Default::default()
+                })
+            ),
+        ),
+        (
+            "ExtendReservation",
+            call!(
+                booking,
+                extend_reservation,
+                alice.request(ExtendReservationRequest {
+                    reservation_id: id.clone(),
+                    request_id: String::new(),
+                })
             ),
         ),
         (

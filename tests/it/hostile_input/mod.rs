@@ -69,7 +69,9 @@ impl Decoder for RawBytes {
     }
 }
 
-const UNARY_METHODS: [&str; 15] = [
+const UNARY_METHODS: [&str; 17] = [
+    "/cinema.v1.BookingService/ReserveBestAvailable",
+    "/cinema.v1.BookingService/ExtendReservation",
     "/cinema.v1.VenueService/CreateRoom",
     "/cinema.v1.VenueService/GetRoom",
     "/cinema.v1.VenueService/ListRooms",

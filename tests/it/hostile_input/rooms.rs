@@ -1,6 +1,6 @@
-//! Hostile rooms, prices, ticket types and blocks through the server:
-//! arbitrary layouts, price lists, ticket-type maps, seat lists and
-//! reasons. Nothing may panic; every answer carries a code of the contract,
+//! Hostile rooms, prices, ticket types, blocks, best-available parties and
+//! extensions through the server: arbitrary layouts, price lists,
+//! ticket-type maps, seat lists, reasons, quantities, kinds and ids. Nothing may panic; every answer carries a code of the contract,
 //! and a layout the server accepts reads back exactly as sent.
 
 use proptest::prelude::*;
@@ -8,7 +8,7 @@ use tonic::Code;
 
 use super::{
     CONTRACT_CODES, check_cases, code_of,
-    strategies::{cases, label_texts, layouts, text, ticket_maps},
+    strategies::{cases, id_text, label_texts, layouts, text, ticket_maps},
 };
 use crate::{
     rooms::vip_session,
@@ -16,13 +16,13 @@ use crate::{
         TestApp,
         client::room_request,
         in_hours,
-        pb::{CreateSessionRequest, KindPrice, ReserveSeatsRequest},
+        pb::{CreateSessionRequest, KindPrice, ReserveBestAvailableRequest, ReserveSeatsRequest},
         violated_fields,
     },
 };
 
 #[test]
-fn arbitrary_layouts_prices_ticket_types_and_blocks_get_only_contract_codes() {
+fn arbitrary_layouts_prices_tickets_blocks_parties_and_extensions_get_only_contract_codes() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -40,9 +40,16 @@ fn arbitrary_layouts_prices_ticket_types_and_blocks_get_only_contract_codes() {
         label_texts(),
         ticket_maps(),
         text(),
+        (
+            prop_oneof![1u32..12, any::<u32>()],
+            prop::collection::vec(prop_oneof![0i32..7, any::<i32>()], 0..4),
+            prop_oneof![0u32..4, any::<u32>()],
+        ),
+        id_text(),
     );
     check_cases(strategy, (cases() / 10).max(1), |case| {
-        let ((name, rows), prices, seat_labels, ticket_types, reason) = case;
+        let ((name, rows), prices, seat_labels, ticket_types, reason, party, some_id) = case;
+        let (quantity, kinds, half) = party;
         let answers: Vec<(&str, Code, String)> = runtime.block_on(async {
             let mut answers = Vec::new();
             let mut note = |what, code, answer: String| answers.push((what, code, answer));
@@ -92,6 +99,31 @@ fn arbitrary_layouts_prices_ticket_types_and_blocks_get_only_contract_codes() {
                 "UnblockSeats",
                 code_of(&unblocked),
                 format!("{unblocked:?}"),
+            );
+            let request = user.request(ReserveBestAvailableRequest {
+                session_id: session.session_id.clone(),
+                quantity,
+                kinds: kinds.clone(),
+                half_price_quantity: half,
+                request_id: some_id.clone(),
+            });
+            let best = user.booking().reserve_best_available(request).await;
+            if let Ok(held) = &best {
+                let id = held.get_ref().reservation_id.clone();
+                let extended = user.extend(&id, &some_id).await;
+                note(
+                    "ExtendReservation",
+                    code_of(&extended),
+                    format!("{extended:?}"),
+                );
+                user.cancel(&id).await.ok();
+            }
+            note("ReserveBestAvailable", code_of(&best), format!("{best:?}"));
+            let extended = user.extend(&some_id, &some_id).await;
+            note(
+                "ExtendReservation of anything",
+                code_of(&extended),
+                format!("{extended:?}"),
             );
             answers
         });

@@ -10,13 +10,14 @@ use super::{
     in_hours,
     pb::{
         BlockSeatsRequest, CancelReservationRequest, ConfirmPaymentRequest, CreateRoomRequest,
-        CreateSessionRequest, GetReservationRequest, GetRoomRequest, GetSeatMapRequest,
-        GetSessionRequest, GetSessionSalesRequest, KindPrice, ListPurchasesRequest,
-        ListPurchasesResponse, ListRoomsRequest, ListRoomsResponse, ListSessionsRequest,
-        ListSessionsResponse, Reservation, ReserveSeatsRequest, Room, RowLayout, Sale, SeatKind,
-        SeatMap, SeatMapEvent, SeatStatus, Session, SessionSales, TicketType, UnblockSeatsRequest,
-        WatchSeatMapRequest, booking_service_client::BookingServiceClient,
-        session_service_client::SessionServiceClient, venue_service_client::VenueServiceClient,
+        CreateSessionRequest, ExtendReservationRequest, GetReservationRequest, GetRoomRequest,
+        GetSeatMapRequest, GetSessionRequest, GetSessionSalesRequest, KindPrice,
+        ListPurchasesRequest, ListPurchasesResponse, ListRoomsRequest, ListRoomsResponse,
+        ListSessionsRequest, ListSessionsResponse, Reservation, ReserveBestAvailableRequest,
+        ReserveSeatsRequest, Room, RowLayout, Sale, SeatKind, SeatMap, SeatMapEvent, SeatStatus,
+        Session, SessionSales, TicketType, UnblockSeatsRequest, WatchSeatMapRequest,
+        booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
+        venue_service_client::VenueServiceClient,
     },
 };
 
@@ -95,6 +96,37 @@ impl Client {
             ..Default::default()
         });
         within(self.booking().reserve_seats(request)).await
+    }
+
+    /// Asks for the best `quantity` adjacent seats of `kinds` (none: the
+    /// default kinds), `half` of them HALF tickets.
+    pub async fn reserve_best(
+        &self,
+        session_id: &str,
+        quantity: u32,
+        kinds: &[SeatKind],
+        half: u32,
+    ) -> Result<Reservation, Status> {
+        let request = self.request(ReserveBestAvailableRequest {
+            session_id: session_id.into(),
+            quantity,
+            kinds: kinds.iter().map(|&kind| kind.into()).collect(),
+            half_price_quantity: half,
+            request_id: String::new(),
+        });
+        within(self.booking().reserve_best_available(request)).await
+    }
+
+    pub async fn extend(
+        &self,
+        reservation_id: &str,
+        request_id: &str,
+    ) -> Result<Reservation, Status> {
+        let request = self.request(ExtendReservationRequest {
+            reservation_id: reservation_id.into(),
+            request_id: request_id.into(),
+        });
+        within(self.booking().extend_reservation(request)).await
     }
 
     /// Asks to hold `seats`, without a request id.
