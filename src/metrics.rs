@@ -23,10 +23,12 @@ const EXPIRY_LAG: &str = "cinema_expiry_lag_seconds";
 const POOL_IN_USE: &str = "cinema_db_pool_connections_in_use";
 const POOL_SIZE: &str = "cinema_db_pool_connections";
 
-/// The outcomes of ReserveSeats that [`reservation`] counts.
+/// The outcomes of ReserveSeats and ReserveBestAvailable that
+/// [`reservation`] counts.
 pub const RESERVATION_OUTCOMES: &[&str] = &[
     "held",
     "unavailable",
+    "refused",
     "contended",
     "invalid",
     "not_found",

@@ -172,6 +172,7 @@ pub fn reservation_outcome<T>(reserved: &Result<T, Error>) -> &'static str {
     match reserved {
         Ok(_) => "held",
         Err(Error::SeatsUnavailable(_)) => "unavailable",
+        Err(Error::Refused { .. }) => "refused",
         Err(Error::Contended) => "contended",
         Err(Error::InvalidArgument(_)) => "invalid",
         Err(Error::NotFound { .. }) => "not_found",
