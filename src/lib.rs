@@ -13,7 +13,8 @@
 //! - [`grpc`]: the only module that knows tonic and the `cinema.v1` types:
 //!   services, every conversion, the one error-to-status map
 //!   (`grpc::status`), and the layers (telemetry, auth, rate limit, deadline).
-//! - Use cases: [`booking`] (hold, pay, cancel, expire, idempotency),
+//! - Use cases: [`booking`] (hold, best available, extend, pay, cancel,
+//!   expire, idempotency),
 //!   [`catalog`] (rooms, sessions, seat maps, blocked seats), [`live`] (live
 //!   seat maps over NATS),
 //!   [`figures`] (the sales figures, fed by an events consumer).
@@ -26,8 +27,10 @@
 //!
 //! Where each rule lives: a seat is sold at most once in `store::seats`
 //! and the schema (`migrations/src/sql/0001_schema.up.sql`); a room's
-//! layout in `domain::layout`; prices, HALF tickets and couple seats in
-//! `domain::price`; the Redis gate in `gate/*.lua`; domain errors become
+//! layout in `domain::layout`; prices and HALF tickets in `domain::price`,
+//! couple seats in `domain::terms`; stranded seats and the best block in
+//! `domain::selection` (a hold locks each seat's neighbours in
+//! `booking::hold_in`); the Redis gate in `gate/*.lua`; domain errors become
 //! gRPC statuses in `grpc::status`.
 
 pub mod auth;
