@@ -17,12 +17,15 @@ use crate::{
     store,
 };
 
-/// Each round reads the map once and tries this many of its best blocks
-/// before reading it again.
-const BLOCKS_PER_ROUND: usize = 8;
-/// Rounds before giving up: only a crowd taking seats faster than this
-/// caller can read the map makes it try that often.
-const ROUNDS: usize = 20;
+/// Each round reads the map once and tries its blocks best first. A block
+/// someone else is taking or has taken costs one Redis round trip to pass
+/// over, so a crowd asking at once spreads over the blocks instead of all
+/// queueing for the best one.
+const BLOCKS_PER_ROUND: usize = 2_000;
+/// Rounds before giving up (ABORTED): a block that became stranding, or
+/// seats freed meanwhile, need a fresh read; only a crowd taking seats
+/// faster than this caller can read the map makes it try that often.
+const ROUNDS: usize = 5;
 
 /// A request for the best adjacent seats, its fields checked.
 pub struct BestAvailable {
