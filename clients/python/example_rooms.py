@@ -72,14 +72,18 @@ def create_priced_session(
     room: venue_pb2.Room,
     prices: Mapping[int, int] = PRICES,
     title: str = "Filme Y",
+    allow_single_seat_gaps: bool = False,
 ) -> session_pb2.Session:
     """A session in `room`, with a price per seat kind. `rows` and
-    `seats_per_row` stay unset: the room's layout gives the seats."""
+    `seats_per_row` stay unset: the room's layout gives the seats. Unless
+    `allow_single_seat_gaps`, a hold that would leave one seat alone between
+    taken ones is refused (SINGLE_SEAT_GAP)."""
     request = session_pb2.CreateSessionRequest(
         movie_title=title,
         room_id=room.room_id,
         currency="BRL",
         prices=[session_pb2.KindPrice(kind=kind, price_cents=cents) for kind, cents in prices.items()],
+        allow_single_seat_gaps=allow_single_seat_gaps,
     )
     request.starts_at.FromDatetime(next_showtime())
     return admin.sessions.CreateSession(request, metadata=admin.auth, timeout=10)

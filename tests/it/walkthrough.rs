@@ -2,6 +2,8 @@
 
 use std::{path::Path, process::Command};
 
+use chrono::{DateTime, FixedOffset, TimeDelta};
+
 use crate::support::{SECRET, TestApp};
 
 /// The shell block between the walkthrough markers of the README.
@@ -107,6 +109,13 @@ async fn the_readme_walkthrough_works_as_written() {
         r#"{"label":"B5","status":"SEAT_STATUS_BLOCKED","blockReason":"broken armrest"}"#,
         "  Code: FailedPrecondition",
         r#"{"label":"B5","status":"SEAT_STATUS_AVAILABLE"}"#,
+        // bob's best 3 standard seats: row B left of the aisle, B2 HALF
+        r#"{"label":"B2","kind":"SEAT_KIND_STANDARD","ticketType":"TICKET_TYPE_HALF","priceCents":"1250"}"#,
+        r#"{"label":"B3","kind":"SEAT_KIND_STANDARD","ticketType":"TICKET_TYPE_FULL","priceCents":"2500"}"#,
+        r#"{"label":"B4","kind":"SEAT_KIND_STANDARD","ticketType":"TICKET_TYPE_FULL","priceCents":"2500"}"#,
+        r#"{"totalPriceCents":"6250","currency":"BRL"}"#,
+        // alice refused B5 and B7, which would strand B6
+        "  Code: FailedPrecondition",
     ];
     let mut lines = stdout.lines();
     for expected in expected_lines {
@@ -119,24 +128,18 @@ async fn the_readme_walkthrough_works_as_written() {
         stdout.contains("created room ") && !stdout.contains("created room null"),
         "{stdout}"
     );
-    // Bob's refusal, printed on stdout: one violation, SEAT_UNAVAILABLE for B5
-    // (B6, asked for with it, is free).
-    let details = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("  1)\t"))
-        .expect("the refusal's details on stdout");
-    let details: serde_json::Value = serde_json::from_str(details).unwrap();
+    // The two refusals printed on stdout, one violation each: bob's
+    // SEAT_UNAVAILABLE for B5 (B6, asked for with it, is free), then
+    // alice's SINGLE_SEAT_GAP for B6 (B5 and B7 are free).
     assert_eq!(
-        details["@type"], "type.googleapis.com/google.rpc.PreconditionFailure",
-        "{details}"
+        refusals(&stdout),
+        [
+            vec![("SEAT_UNAVAILABLE".to_owned(), "B5".to_owned())],
+            vec![("SINGLE_SEAT_GAP".to_owned(), "B6".to_owned())],
+        ],
+        "{stdout}"
     );
-    let violations: Vec<(&str, &str)> = details["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| (v["type"].as_str().unwrap(), v["subject"].as_str().unwrap()))
-        .collect();
-    assert_eq!(violations, [("SEAT_UNAVAILABLE", "B5")], "{details}");
+    assert_extended(&stdout);
     assert!(
         stderr.contains(r#"{"type":"SEAT_UNAVAILABLE","subject":"A2""#),
         "{stderr}"
@@ -146,4 +149,51 @@ async fn the_readme_walkthrough_works_as_written() {
         "{stderr}"
     );
     app.stop().await;
+}
+
+/// The (type, subject) of every precondition violation of each refusal
+/// grpcurl printed, in order.
+fn refusals(stdout: &str) -> Vec<Vec<(String, String)>> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("  1)\t"))
+        .map(|details| {
+            let details: serde_json::Value = serde_json::from_str(details).unwrap();
+            assert_eq!(
+                details["@type"], "type.googleapis.com/google.rpc.PreconditionFailure",
+                "{details}"
+            );
+            details["violations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| (text(&v["type"]), text(&v["subject"])))
+                .collect()
+        })
+        .collect()
+}
+
+fn text(value: &serde_json::Value) -> String {
+    value.as_str().expect("a string").to_owned()
+}
+
+/// The hold bob got, then after his extension two seconds later: one
+/// extension fewer left, and an end later by those seconds at least.
+fn assert_extended(stdout: &str) {
+    let holds: Vec<(DateTime<FixedOffset>, u64)> = stdout
+        .lines()
+        .filter(|line| line.starts_with(r#"{"expireTime":"#))
+        .map(|line| {
+            let hold: serde_json::Value = serde_json::from_str(line).unwrap();
+            let end = DateTime::parse_from_rfc3339(hold["expireTime"].as_str().unwrap());
+            (end.unwrap(), hold["extensionsLeft"].as_u64().unwrap())
+        })
+        .collect();
+    let [(first_end, 2), (extended_end, 1)] = holds[..] else {
+        panic!("two holds with 2 then 1 extensions left, not {holds:?} in:\n{stdout}");
+    };
+    assert!(
+        extended_end - first_end >= TimeDelta::seconds(2),
+        "{first_end} then {extended_end}"
+    );
 }

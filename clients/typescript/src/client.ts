@@ -20,10 +20,12 @@ import {
   CancelReservationRequest,
   ConfirmPaymentRequest,
   type DeepPartial,
+  ExtendReservationRequest,
   GetReservationRequest,
   ListPurchasesRequest,
   type ListPurchasesResponse,
   type Reservation,
+  ReserveBestAvailableRequest,
   ReserveSeatsRequest,
   type Sale,
   TicketType,
@@ -210,6 +212,27 @@ export class CinemaClient {
   reserveSeats(request: DeepPartial<ReserveSeatsRequest>): Promise<Reservation> {
     const b = this.booking;
     return this.call(b.reserveSeats.bind(b), ReserveSeatsRequest.fromPartial(request));
+  }
+
+  /**
+   * Holds the best `quantity` adjacent seats in one row (no aisle inside, a
+   * couple seat only whole) of `kinds` (none: STANDARD, PREMIUM and COUPLE),
+   * nearest the room's sweet spot; the `halfPriceQuantity` leftmost get HALF
+   * tickets. FAILED_PRECONDITION, NOT_ENOUGH_ADJACENT_SEATS when no block is free.
+   */
+  reserveBestAvailable(request: DeepPartial<ReserveBestAvailableRequest>): Promise<Reservation> {
+    const b = this.booking;
+    return this.call(b.reserveBestAvailable.bind(b), ReserveBestAvailableRequest.fromPartial(request));
+  }
+
+  /**
+   * Holds a pending reservation one hold time from now (never earlier), one
+   * of its `extensionsLeft`. FAILED_PRECONDITION: EXTENSION_LIMIT past the
+   * limit, RESERVATION_PAID once paid.
+   */
+  extendReservation(request: DeepPartial<ExtendReservationRequest>): Promise<Reservation> {
+    const b = this.booking;
+    return this.call(b.extendReservation.bind(b), ExtendReservationRequest.fromPartial(request));
   }
 
   getReservation(reservationId: string): Promise<Reservation> {
@@ -430,6 +453,11 @@ export function describeCounts(m: SeatMap | SeatMapUpdate): string {
   return `${m.availableCount} available, ${m.heldCount} held, ${m.soldCount} sold, ${m.blockedCount} blocked`;
 }
 
+/** ` until 03:14:17.399Z` for a held seat whose hold end is known (UTC), else nothing. */
+function until(seat: { holdExpireTime?: Date | undefined }): string {
+  return seat.holdExpireTime ? ` until ${seat.holdExpireTime.toISOString().slice(11)}` : "";
+}
+
 /** One readable line for a WatchSeatMap message. */
 export function describeSeatMapEvent(event: SeatMapEvent): string {
   switch (event.event?.$case) {
@@ -439,7 +467,7 @@ export function describeSeatMapEvent(event: SeatMapEvent): string {
     }
     case "update": {
       const update = event.event.value;
-      const seats = update.seats.map((s) => `${s.label} ${seatStatusName(s.status)} v${s.version}`).join(", ");
+      const seats = update.seats.map((s) => `${s.label} ${seatStatusName(s.status)} v${s.version}${until(s)}`).join(", ");
       return `update: ${seats} (${describeCounts(update)})`;
     }
     default:

@@ -69,12 +69,17 @@ export const PRICES: KindPrice[] = [
   { kind: SeatKind.SEAT_KIND_COUPLE, priceCents: 3000 },
 ];
 
-/** A session in `room`: no `rows` / `seatsPerRow`, the room's layout gives the seats. */
+/**
+ * A session in `room`: no `rows` / `seatsPerRow`, the room's layout gives the
+ * seats. Unless `allowSingleSeatGaps`, a hold that would leave one seat alone
+ * between taken ones is refused (SINGLE_SEAT_GAP).
+ */
 export function createPricedSession(
   admin: CinemaClient,
   room: Room,
   prices: KindPrice[] = PRICES,
   movieTitle = "Filme Y",
+  allowSingleSeatGaps = false,
 ): Promise<Session> {
   return admin.createSession({
     movieTitle,
@@ -82,6 +87,7 @@ export function createPricedSession(
     startsAt: tomorrowAt19InSaoPaulo(),
     currency: "BRL",
     prices,
+    allowSingleSeatGaps,
   });
 }
 

@@ -5,11 +5,11 @@
 
 use std::fmt::Write as _;
 
-use chrono::NaiveTime;
+use chrono::{DateTime, FixedOffset, Utc};
 
 use super::{
     map,
-    view::{Folded, SeatMapView},
+    view::{Change, Folded, SeatMapView, hold_end},
 };
 use crate::proto::v1::{Seat, SeatStatus};
 
@@ -31,23 +31,24 @@ pub fn draw(view: &SeatMapView, folded: &Folded, output: Output) -> String {
         (Output::Terminal, Folded::Snapshot) => {
             format!("{CLEAR_SCREEN}{}", render(view, true))
         }
-        (Output::Terminal, Folded::Update(seats)) => {
+        (Output::Terminal, Folded::Update(changes)) => {
             let mut frame = format!("{CLEAR_SCREEN}{}", render(view, true));
-            if !seats.is_empty() {
-                let _ = writeln!(frame, "last: {}", update_line(view.last_change, seats));
+            if !changes.is_empty() {
+                let _ = writeln!(frame, "last: {}", update_line(view.last_change, changes));
             }
             frame
         }
         (Output::Piped, Folded::Snapshot) => render(view, false),
-        (Output::Piped, Folded::Update(seats)) if seats.is_empty() => String::new(),
-        (Output::Piped, Folded::Update(seats)) => {
-            format!("{}\n", update_line(view.last_change, seats))
+        (Output::Piped, Folded::Update(changes)) if changes.is_empty() => String::new(),
+        (Output::Piped, Folded::Update(changes)) => {
+            format!("{}\n", update_line(view.last_change, changes))
         }
     }
 }
 
-/// The header, the screen and the rows, why seats are blocked, and the
-/// legend; in colour, or plain with brackets for the status.
+/// The header, the screen and the rows, until when seats are held, why
+/// seats are blocked, and the legend; in colour, or plain with brackets for
+/// the status.
 pub fn render(view: &SeatMapView, colour: bool) -> String {
     let mut text = format!(
         "Session {}  available {}  held {}  sold {}  blocked {}  last change {}\n",
@@ -58,10 +59,12 @@ pub fn render(view: &SeatMapView, colour: bool) -> String {
         view.blocked,
         view.last_change.format("%H:%M:%S"),
     );
+    let held = held_line(&view.seats, *view.last_change.offset());
     let blocked = blocked_line(&view.seats);
     let legend = map::legend(colour);
     for line in map::grid(&view.seats, colour)
         .iter()
+        .chain(&held)
         .chain(&blocked)
         .chain(&legend)
     {
@@ -69,6 +72,39 @@ pub fn render(view: &SeatMapView, colour: bool) -> String {
         text.push('\n');
     }
     text
+}
+
+/// `held: A2 until 12:00:30; B2, B3 until 12:01:00`: held seats by when
+/// their hold ends (to the second), soonest first, in map order within one
+/// end; `None` when no held seat's end is known.
+fn held_line(seats: &[Seat], offset: FixedOffset) -> Option<String> {
+    let mut ends: Vec<(i64, DateTime<Utc>, Vec<&str>)> = Vec::new();
+    for seat in seats {
+        let Some(end) = hold_end(seat) else {
+            continue;
+        };
+        match ends
+            .iter_mut()
+            .find(|(second, ..)| *second == end.timestamp())
+        {
+            Some((.., labels)) => labels.push(&seat.label),
+            None => ends.push((end.timestamp(), end, vec![&seat.label])),
+        }
+    }
+    if ends.is_empty() {
+        return None;
+    }
+    ends.sort_by_key(|(second, ..)| *second);
+    let groups: Vec<String> = ends
+        .iter()
+        .map(|(_, end, labels)| format!("{} until {}", labels.join(", "), clock(*end, offset)))
+        .collect();
+    Some(format!("held: {}", groups.join("; ")))
+}
+
+/// `12:00:30`: an instant on the watcher's clock.
+fn clock(at: DateTime<Utc>, offset: FixedOffset) -> String {
+    at.with_timezone(&offset).format("%H:%M:%S").to_string()
 }
 
 /// `blocked: A4, A5 "camera"; C7 "broken"`: blocked seats by reason, in
@@ -102,25 +138,33 @@ fn quoted(reason: &str) -> String {
     }
 }
 
-/// One update as a log line: `12:01:02 A1 HELD v1, A4 BLOCKED v2 "broken"`.
-pub fn update_line(at: NaiveTime, seats: &[Seat]) -> String {
-    let changes: Vec<String> = seats
+/// One update as a log line, each seat in its state: `12:01:02 A1 HELD v1
+/// until 12:01:32, A4 BLOCKED v2 "broken"`.
+pub fn update_line(at: DateTime<FixedOffset>, changes: &[Change]) -> String {
+    let offset = *at.offset();
+    let changes: Vec<String> = changes
         .iter()
-        .map(|seat| {
-            let status = seat.status();
-            let reason = match status {
-                SeatStatus::Blocked => quoted(&seat.block_reason),
-                _ => String::new(),
-            };
-            format!(
-                "{} {} v{}{reason}",
-                seat.label,
-                status_name(status),
-                seat.version
-            )
-        })
+        .map(|change| change_text(change, offset))
         .collect();
     format!("{} {}", at.format("%H:%M:%S"), changes.join(", "))
+}
+
+/// `A4 BLOCKED v2 "broken"`, `A1 HELD v1 until 12:01:32`, or for an
+/// extension `A1 HELD v2 until 12:02:00 (extended)`.
+fn change_text(change: &Change, offset: FixedOffset) -> String {
+    let seat = &change.seat;
+    let status = seat.status();
+    let mut text = format!("{} {} v{}", seat.label, status_name(status), seat.version);
+    if status == SeatStatus::Blocked {
+        text.push_str(&quoted(&seat.block_reason));
+    }
+    if let Some(end) = hold_end(seat) {
+        let _ = write!(text, " until {}", clock(end, offset));
+    }
+    if change.extended {
+        text.push_str(" (extended)");
+    }
+    text
 }
 
 /// `HELD` for SEAT_STATUS_HELD, and so on.
@@ -134,7 +178,7 @@ mod tests {
     use super::*;
     use crate::{
         cli::watch::{
-            fixtures::{at, blocked, couple, seat, snapshot_view, update},
+            fixtures::{at, blocked, couple, held, offset, seat, snapshot_view, update},
             view::fold,
         },
         proto::v1::SeatKind,
@@ -155,6 +199,7 @@ mod tests {
              \x20  -------- screen ---------\n\
              A   W 1 (C 2)     #S 3# S 4\n\
              B  [P 1] L 2==R 3       P 4\n\
+             held: A2 until 12:00:30\n\
              blocked: A3 \"broken\"\n\
              kinds:  S standard  P premium  W wheelchair space  C companion  \
              L==R couple seat (two halves)  blank: aisle\n\
@@ -183,15 +228,16 @@ mod tests {
             ),
             "{text}"
         );
-        assert_eq!(lines[4], "blocked: A3 \"broken\"");
+        assert_eq!(lines[4], "held: A2 until 12:00:30");
+        assert_eq!(lines[5], "blocked: A3 \"broken\"");
         assert_eq!(
-            lines[6],
+            lines[7],
             format!(
                 "status: {GREEN}available{RESET}  {YELLOW}held{RESET}  {RED}sold{RESET}  \
                  {GREY}blocked{RESET}"
             )
         );
-        assert_eq!(lines.len(), 7);
+        assert_eq!(lines.len(), 8);
     }
 
     #[test]
@@ -216,17 +262,66 @@ mod tests {
             draw(&view, &Folded::Snapshot, Output::Piped),
             render(&view, false)
         );
+        let until = held("B2", SeatKind::Couple, 1, 1, (12, 1, 32)).hold_expire_time;
         let seats = vec![
-            couple("B2", "B3", 1, SeatStatus::Held, 1),
-            couple("B3", "B2", 2, SeatStatus::Held, 1),
+            Seat {
+                hold_expire_time: until,
+                ..couple("B2", "B3", 1, SeatStatus::Held, 1)
+            },
+            Seat {
+                hold_expire_time: until,
+                ..couple("B3", "B2", 2, SeatStatus::Held, 1)
+            },
             blocked("A4", 4, "camera", 1),
         ];
         let (view, folded) = fold(Some(view), update(seats, (2, 3, 1, 2)), at(12, 1, 2)).unwrap();
+        // Sent B2, B3, A4: listed in map order.
         assert_eq!(
             draw(&view, &folded, Output::Piped),
-            "12:01:02 B2 HELD v1, B3 HELD v1, A4 BLOCKED v1 \"camera\"\n"
+            "12:01:02 A4 BLOCKED v1 \"camera\", B2 HELD v1 until 12:01:32, \
+             B3 HELD v1 until 12:01:32\n"
         );
         assert_eq!(draw(&view, &Folded::Update(vec![]), Output::Piped), "");
+    }
+
+    #[test]
+    fn an_extension_reads_as_one_and_a_new_hold_does_not() {
+        let longer = update(
+            vec![held("A2", SeatKind::Companion, 1, 2, (12, 1, 0))],
+            (5, 1, 1, 1),
+        );
+        let (view, folded) = fold(Some(snapshot_view()), longer.clone(), at(12, 0, 10)).unwrap();
+        assert_eq!(
+            draw(&view, &folded, Output::Piped),
+            "12:00:10 A2 HELD v2 until 12:01:00 (extended)\n"
+        );
+        assert!(render(&view, false).contains("\nheld: A2 until 12:01:00\n"));
+        // Seen after the old hold ended: someone took the lapsed seat.
+        let (view, folded) = fold(Some(snapshot_view()), longer, at(12, 0, 31)).unwrap();
+        assert_eq!(
+            draw(&view, &folded, Output::Piped),
+            "12:00:31 A2 HELD v2 until 12:01:00\n"
+        );
+    }
+
+    #[test]
+    fn hold_ends_are_on_the_watchers_clock_grouped_by_second_soonest_first() {
+        let ends_at = |seconds: i64, nanos: i32| Some(prost_types::Timestamp { seconds, nanos });
+        // 2026-11-30 15:00:30 UTC is 12:00:30 in São Paulo.
+        let noon_thirty = 1_796_050_830;
+        let seats =
+            [("A1", 30, 0), ("A2", 0, 0), ("A3", 30, 400_000_000)].map(|(label, later, nanos)| {
+                Seat {
+                    hold_expire_time: ends_at(noon_thirty + later, nanos),
+                    ..seat(label, SeatKind::Standard, 0, SeatStatus::Held, 1)
+                }
+            });
+        assert_eq!(
+            held_line(&seats, offset()).unwrap(),
+            "held: A2 until 12:00:30; A1, A3 until 12:01:00"
+        );
+        let sold = seat("A4", SeatKind::Standard, 0, SeatStatus::Sold, 2);
+        assert_eq!(held_line(&[sold], offset()), None);
     }
 
     #[test]

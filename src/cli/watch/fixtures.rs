@@ -1,16 +1,36 @@
 //! Seats and stream messages as the server sends them, for the unit tests
 //! of folding and drawing.
 
-use chrono::NaiveTime;
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 
 use super::view::{SeatMapView, fold};
-use crate::proto::v1::{
-    Seat, SeatKind, SeatMap, SeatMapEvent, SeatMapUpdate, SeatStatus, seat_map_event,
+use crate::proto::{
+    timestamp,
+    v1::{Seat, SeatKind, SeatMap, SeatMapEvent, SeatMapUpdate, SeatStatus, seat_map_event},
 };
 
-/// A time of day.
-pub fn at(h: u32, m: u32, s: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, m, s).expect("a valid time")
+/// The watcher's offset in these tests: São Paulo's, UTC-3.
+pub fn offset() -> FixedOffset {
+    FixedOffset::west_opt(3 * 3600).expect("a valid offset")
+}
+
+/// A time of day on the watcher's clock.
+pub fn at(h: u32, m: u32, s: u32) -> DateTime<FixedOffset> {
+    let day = NaiveDate::from_ymd_opt(2026, 11, 30).expect("a valid date");
+    let time = day.and_hms_opt(h, m, s).expect("a valid time");
+    offset()
+        .from_local_datetime(&time)
+        .single()
+        .expect("one instant")
+}
+
+/// A seat held until `until` (on the watcher's clock).
+pub fn held(label: &str, kind: SeatKind, x: u32, version: i64, until: (u32, u32, u32)) -> Seat {
+    let (h, m, s) = until;
+    Seat {
+        hold_expire_time: Some(timestamp(at(h, m, s).to_utc())),
+        ..seat(label, kind, x, SeatStatus::Held, version)
+    }
 }
 
 /// A seat at (`x`, the row's index) as the server sends it.
@@ -52,7 +72,7 @@ pub fn snapshot() -> SeatMapEvent {
     use SeatStatus::*;
     let seats = vec![
         seat("A1", Wheelchair, 0, Available, 0),
-        seat("A2", Companion, 1, Held, 1),
+        held("A2", Companion, 1, 1, (12, 0, 30)),
         blocked("A3", 3, "broken", 1),
         seat("A4", Standard, 4, Available, 0),
         seat("B1", Premium, 0, Sold, 2),

@@ -83,7 +83,8 @@ async fn follow(args: WatchArgs) -> anyhow::Result<()> {
     };
     let mut seen = None;
     while let Some(event) = stream.message().await.map_err(status_error)? {
-        let (folded_view, folded) = view::fold(seen.take(), event, chrono::Local::now().time())?;
+        let (folded_view, folded) =
+            view::fold(seen.take(), event, chrono::Local::now().fixed_offset())?;
         print_flushed(&draw::draw(&folded_view, &folded, output))?;
         seen = Some(folded_view);
     }

@@ -1,12 +1,15 @@
 //! What `cinema watch` knows: a seat map folded from a WatchSeatMap stream.
 //!
 //! A pure function of its arguments (the time a message arrived is passed
-//! in), so folding is tested without a server; [`super::draw`] turns the
-//! view into text.
+//! in, with the watcher's UTC offset), so folding is tested without a
+//! server; [`super::draw`] turns the view into text.
 
-use chrono::NaiveTime;
+use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::proto::v1::{Seat, SeatMap, SeatMapEvent, SeatMapUpdate, seat_map_event};
+use crate::proto::{
+    datetime,
+    v1::{Seat, SeatMap, SeatMapEvent, SeatMapUpdate, SeatStatus, seat_map_event},
+};
 
 /// The seat map as this watcher last saw it.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,8 +21,9 @@ pub struct SeatMapView {
     pub held: u32,
     pub sold: u32,
     pub blocked: u32,
-    /// When the last snapshot or change arrived (the stream carries no times).
-    pub last_change: NaiveTime,
+    /// When the last snapshot or change arrived (the stream carries no
+    /// times), in the watcher's offset, which every time is shown in.
+    pub last_change: DateTime<FixedOffset>,
 }
 
 /// What one message did to the view.
@@ -27,8 +31,18 @@ pub struct SeatMapView {
 pub enum Folded {
     /// The whole map was replaced: the first message, or a resynchronisation.
     Snapshot,
-    /// These seats changed; empty when the message held nothing newer.
-    Update(Vec<Seat>),
+    /// These seats changed, in map order (the server's order within one
+    /// update is arbitrary); empty when the message held nothing newer.
+    Update(Vec<Change>),
+}
+
+/// One seat of an update that was newer than the view's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The seat as the update sent it.
+    pub seat: Seat,
+    /// The seat stays held by the same hold, which now ends later.
+    pub extended: bool,
 }
 
 /// A message that cannot be folded: the server broke the stream's contract.
@@ -44,7 +58,7 @@ pub enum FoldError {
 pub fn fold(
     view: Option<SeatMapView>,
     event: SeatMapEvent,
-    at: NaiveTime,
+    at: DateTime<FixedOffset>,
 ) -> Result<(SeatMapView, Folded), FoldError> {
     match (event.event, view) {
         (Some(seat_map_event::Event::Snapshot(map)), _) => {
@@ -59,8 +73,27 @@ pub fn fold(
     }
 }
 
+/// When the hold on a HELD seat ends, if the server said.
+pub fn hold_end(seat: &Seat) -> Option<DateTime<Utc>> {
+    if seat.status() != SeatStatus::Held {
+        return None;
+    }
+    datetime(seat.hold_expire_time)
+}
+
+/// Whether `new` is `known`'s hold running longer: both HELD, the new end
+/// later, and the change seen while the old hold still ran. (A lapsed hold
+/// that another customer takes before the sweeper frees it also goes from
+/// HELD to HELD with a later end, but only after the old end.)
+fn extends(known: &Seat, new: &Seat, at: DateTime<FixedOffset>) -> bool {
+    match (hold_end(known), hold_end(new)) {
+        (Some(old), Some(end)) => end > old && at.to_utc() < old,
+        _ => false,
+    }
+}
+
 impl SeatMapView {
-    fn from_snapshot(map: SeatMap, at: NaiveTime) -> Self {
+    fn from_snapshot(map: SeatMap, at: DateTime<FixedOffset>) -> Self {
         Self {
             session_id: map.session_id,
             seats: map.seats,
@@ -72,25 +105,19 @@ impl SeatMapView {
         }
     }
 
-    /// Applies the seats of `update` newer than the view's; returns them.
-    fn apply(&mut self, update: &SeatMapUpdate, at: NaiveTime) -> Vec<Seat> {
-        let mut changed = Vec::new();
-        for seat in &update.seats {
-            // The server already drops stale changes; checking again keeps a
-            // seat from going backwards even if it did not.
-            let Some(known) = self.seats.iter_mut().find(|s| s.label == seat.label) else {
-                continue;
-            };
-            if seat.version > known.version {
-                // A room never changes under a session: only the seat's
-                // state is taken, so an update that carries less than the
-                // whole seat cannot move it or change its kind.
-                known.status = seat.status;
-                known.version = seat.version;
-                known.block_reason.clone_from(&seat.block_reason);
-                changed.push(seat.clone());
-            }
-        }
+    /// Applies the seats of `update` newer than the view's; returns them in
+    /// map order.
+    fn apply(&mut self, update: &SeatMapUpdate, at: DateTime<FixedOffset>) -> Vec<Change> {
+        let mut known: Vec<(usize, &Seat)> = update
+            .seats
+            .iter()
+            .filter_map(|seat| Some((self.position(&seat.label)?, seat)))
+            .collect();
+        known.sort_by_key(|(index, _)| *index);
+        let changed: Vec<Change> = known
+            .into_iter()
+            .filter_map(|(index, seat)| self.take(index, seat, at))
+            .collect();
         if !changed.is_empty() {
             self.available = update.available_count;
             self.held = update.held_count;
@@ -100,13 +127,39 @@ impl SeatMapView {
         }
         changed
     }
+
+    fn position(&self, label: &str) -> Option<usize> {
+        self.seats.iter().position(|seat| seat.label == label)
+    }
+
+    /// Takes the state of `seat` for the seat at `index` if it is newer.
+    fn take(&mut self, index: usize, seat: &Seat, at: DateTime<FixedOffset>) -> Option<Change> {
+        let known = &mut self.seats[index];
+        // The server already drops stale changes; checking again keeps a
+        // seat from going backwards even if it did not.
+        if seat.version <= known.version {
+            return None;
+        }
+        let extended = extends(known, seat, at);
+        // A room never changes under a session: only the seat's state is
+        // taken, so an update that carries less than the whole seat cannot
+        // move it or change its kind.
+        known.status = seat.status;
+        known.version = seat.version;
+        known.block_reason.clone_from(&seat.block_reason);
+        known.hold_expire_time = seat.hold_expire_time;
+        Some(Change {
+            seat: seat.clone(),
+            extended,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{
-        cli::watch::fixtures::{at, blocked, seat, snapshot, snapshot_view, update},
+        cli::watch::fixtures::{at, blocked, held, seat, snapshot, snapshot_view, update},
         proto::v1::{SeatKind, SeatStatus},
     };
 
@@ -130,13 +183,68 @@ mod tests {
             at(12, 1, 2),
         )
         .unwrap();
-        assert_eq!(folded, Folded::Update(vec![held.clone()]));
+        let change = Change {
+            seat: held.clone(),
+            extended: false,
+        };
+        assert_eq!(folded, Folded::Update(vec![change]));
         assert_eq!(view.seats[0], held);
         assert_eq!(
             (view.available, view.held, view.sold, view.blocked),
             (4, 2, 1, 1)
         );
         assert_eq!(view.last_change, at(12, 1, 2));
+    }
+
+    /// A2, held until 12:00:30 in the snapshot, held again with version 2
+    /// until 12:01:00, as seen at `seen`.
+    fn a2_held_longer(seen: DateTime<FixedOffset>) -> (SeatMapView, Folded) {
+        let longer = held("A2", SeatKind::Companion, 1, 2, (12, 1, 0));
+        fold(
+            Some(snapshot_view()),
+            update(vec![longer], (5, 1, 1, 1)),
+            seen,
+        )
+        .unwrap()
+    }
+
+    fn extended(folded: &Folded) -> Vec<bool> {
+        match folded {
+            Folded::Update(changes) => changes.iter().map(|c| c.extended).collect(),
+            Folded::Snapshot => panic!("a snapshot"),
+        }
+    }
+
+    #[test]
+    fn a_hold_ending_later_seen_before_its_old_end_is_an_extension() {
+        let (view, folded) = a2_held_longer(at(12, 0, 10));
+        assert_eq!(extended(&folded), [true]);
+        assert_eq!(hold_end(&view.seats[1]), Some(at(12, 1, 0).to_utc()));
+        assert_eq!(view.seats[1].version, 2);
+    }
+
+    #[test]
+    fn a_hold_ending_later_seen_after_the_old_end_is_a_new_hold() {
+        let (view, folded) = a2_held_longer(at(12, 0, 30));
+        assert_eq!(extended(&folded), [false]);
+        assert_eq!(hold_end(&view.seats[1]), Some(at(12, 1, 0).to_utc()));
+    }
+
+    #[test]
+    fn a_hold_end_leaves_with_its_hold() {
+        let sold = seat("A2", SeatKind::Companion, 1, SeatStatus::Sold, 2);
+        let (view, folded) = fold(
+            Some(snapshot_view()),
+            update(vec![sold], (5, 0, 2, 1)),
+            at(12, 0, 10),
+        )
+        .unwrap();
+        assert_eq!(extended(&folded), [false]);
+        assert_eq!(view.seats[1].hold_expire_time, None);
+        assert_eq!(
+            hold_end(&snapshot_view().seats[1]),
+            Some(at(12, 0, 30).to_utc())
+        );
     }
 
     #[test]
