@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::EventType;
 use crate::{
-    domain::{ChangedSeat, Reservation, Result, labels, reservation::LockedReservation},
+    domain::{ChangedSeat, Reservation, Result, SeatLabel, labels, reservation::LockedReservation},
     proto::{self, events as pb},
     store::{self, Tx},
 };
@@ -175,16 +175,20 @@ impl Outbox {
     }
 
     /// `seats.changed` for the seats of one session that changed.
+    /// The seats are listed by row then number, whatever order the
+    /// statement that changed them returned.
     pub fn seats_changed(&mut self, session_id: Uuid, seats: &[ChangedSeat]) {
         if seats.is_empty() {
             return;
         }
+        let mut seats: Vec<&ChangedSeat> = seats.iter().collect();
+        seats.sort_by_cached_key(|seat| seat.label.parse::<SeatLabel>().ok());
         self.push(EventType::SeatsChanged, |event_id, occur_time| {
             pb::SeatsChanged {
                 event_id,
                 occur_time,
                 session_id: session_id.to_string(),
-                seats: seats.iter().map(pb::Seat::from).collect(),
+                seats: seats.iter().map(|seat| pb::Seat::from(*seat)).collect(),
             }
         });
     }
