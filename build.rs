@@ -7,6 +7,7 @@ const PROTOS: &[&str] = &[
     "cinema/v1/session.proto",
     "cinema/v1/booking.proto",
     "cinema/v1/venue.proto",
+    "cinema/v1/ticket.proto",
     "cinema/events/v1/events.proto",
 ];
 

@@ -1,6 +1,7 @@
 //! Who is calling: HS256 JWTs, as sent in `authorization: Bearer <token>`.
 //!
-//! `sub` is the user id, `roles` may contain `"admin"`, `exp` is required.
+//! `sub` is the user id, `roles` may contain `"admin"` and `"staff"`, `exp`
+//! is required.
 //! The gRPC auth layer (`grpc::layers::auth`) verifies each call's token
 //! once, here; `cinema token` and the tests mint them.
 
@@ -16,6 +17,8 @@ use crate::{
 
 /// The role that may publish sessions.
 pub const ADMIN_ROLE: &str = "admin";
+/// The role of the people at the door, who admit tickets.
+pub const STAFF_ROLE: &str = "staff";
 
 /// Tokens longer than this are refused before any parsing.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -64,14 +67,21 @@ impl Authenticator {
 
     /// Mints a token for `user_id`, valid for `ttl`.
     pub fn mint(&self, user_id: &str, admin: bool, ttl: Duration) -> Result<String, Error> {
+        let roles: &[&str] = if admin { &[ADMIN_ROLE] } else { &[] };
+        self.mint_with_roles(user_id, roles, ttl)
+    }
+
+    /// Mints a token for `user_id` with these roles, valid for `ttl`.
+    pub fn mint_with_roles(
+        &self,
+        user_id: &str,
+        roles: &[&str],
+        ttl: Duration,
+    ) -> Result<String, Error> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
-            roles: if admin {
-                vec![ADMIN_ROLE.to_owned()]
-            } else {
-                Vec::new()
-            },
+            roles: roles.iter().map(|role| (*role).to_owned()).collect(),
             exp: now.saturating_add(ttl.as_secs()),
             iat: Some(now),
         };
@@ -113,6 +123,7 @@ impl Authenticator {
         Ok(Caller {
             user_id: user_id.to_owned(),
             is_admin: claims.roles.iter().any(|r| r == ADMIN_ROLE),
+            is_staff: claims.roles.iter().any(|r| r == STAFF_ROLE),
         })
     }
 }
@@ -145,9 +156,15 @@ mod tests {
             caller,
             Caller {
                 user_id: "alice".into(),
-                is_admin: true
+                is_admin: true,
+                is_staff: false,
             }
         );
+        let usher = auth
+            .mint_with_roles("usher", &[STAFF_ROLE], Duration::from_secs(60))
+            .unwrap();
+        let caller = auth.verify(Some(&format!("Bearer {usher}"))).unwrap();
+        assert!(caller.is_staff && !caller.is_admin);
         let token = auth.mint("bob", false, Duration::from_secs(60)).unwrap();
         assert!(
             !auth

@@ -15,7 +15,7 @@ use clap::{ArgAction, Args};
 
 use parse::{
     budget, duration, in_range, log_format, prefix, seconds, secret, setting, socket_addr, switch,
-    true_or_false, url,
+    ticket_seed, true_or_false, url,
 };
 
 /// Where a listener listens, or nowhere (`off`).
@@ -70,6 +70,31 @@ pub struct OptionalJwtSettings {
     pub secret: Option<Secret>,
 }
 
+/// The key that signs ticket codes, and when the doors open.
+#[derive(Args, Debug, Clone)]
+pub struct TicketSettings {
+    /// Ed25519 seed of the key that signs ticket codes: 32 bytes, base64url
+    /// (`cinema ticket-key --new` prints one). Unset: derived from
+    /// CINEMA_JWT_SECRET, so every instance sharing the secret signs alike.
+    #[arg(long = "ticket-key", value_name = "SEED", env = "CINEMA_TICKET_KEY", hide_env_values = true,
+          value_parser = setting("32 bytes in base64url, as `cinema ticket-key --new` prints", ticket_seed).hiding_value("another value"))]
+    pub key: Option<TicketSeed>,
+    /// How long before a session starts its tickets admit, e.g. 1h, 90m.
+    #[arg(long = "admission-opens", value_name = "DURATION", env = "CINEMA_ADMISSION_OPENS", default_value = "1h",
+          value_parser = setting("a duration such as 1h or 90m", duration))]
+    pub admission_opens: Duration,
+}
+
+/// A ticket key's seed, kept out of logs.
+#[derive(Clone)]
+pub struct TicketSeed(pub [u8; 32]);
+
+impl std::fmt::Debug for TicketSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TicketSeed(..)")
+    }
+}
+
 /// Everything `cinema serve` needs.
 #[derive(Args, Debug, Clone)]
 pub struct Settings {
@@ -81,6 +106,8 @@ pub struct Settings {
     pub logs: LogSettings,
     #[command(flatten)]
     pub jwt: JwtSettings,
+    #[command(flatten)]
+    pub tickets: TicketSettings,
     /// Redis for seat locks and rate limits, e.g. redis://127.0.0.1:6379.
     #[arg(long = "redis-url", value_name = "URL", env = "REDIS_URL", default_value = "", hide_default_value = true, hide_env_values = true,
           value_parser = setting("a Redis URL (redis://...)", url(&["redis", "rediss"])))]

@@ -49,6 +49,7 @@ pub mod proto;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod tickets;
 
 #[cfg(test)]
 mod arbitrary;

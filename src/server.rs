@@ -19,7 +19,7 @@ use crate::{
     figures::SalesFigures,
     gate::{self, RateLimiter, SeatGate},
     grpc::{
-        BookingApi, SessionApi, VenueApi,
+        BookingApi, SessionApi, TicketApi, VenueApi,
         layers::{
             auth::{AuthLayer, RequireCallerLayer},
             deadline::DeadlineLayer,
@@ -34,10 +34,12 @@ use crate::{
         self,
         v1::{
             booking_service_server::BookingServiceServer,
-            session_service_server::SessionServiceServer, venue_service_server::VenueServiceServer,
+            session_service_server::SessionServiceServer,
+            ticket_service_server::TicketServiceServer, venue_service_server::VenueServiceServer,
         },
     },
     store::{self, Db},
+    tickets::{self, Door},
 };
 
 /// How often health asks PostgreSQL whether it answers.
@@ -119,6 +121,7 @@ pub async fn run_with_hub(
         .await
         .context("configuring Redis")?;
     let seat_gate = Arc::new(SeatGate::new(redis.clone(), &settings.redis_prefix));
+    let ticket_signer = tickets::signer(&settings.tickets, settings.jwt.secret.expose());
     let booking = Arc::new(Booking::new(
         db.clone(),
         seat_gate,
@@ -126,6 +129,13 @@ pub async fn run_with_hub(
         settings.max_seats_per_reservation,
         settings.max_hold_extensions,
         expiry,
+        signal.clone(),
+        ticket_signer.clone(),
+    ));
+    let door = Arc::new(Door::new(
+        db.clone(),
+        ticket_signer.verifier(),
+        settings.tickets.admission_opens,
         signal.clone(),
     ));
     let auth = Authenticator::new(&settings.jwt.secret);
@@ -163,6 +173,8 @@ pub async fn run_with_hub(
     .max_decoding_message_size(limits.max_message_bytes);
     let venues = VenueServiceServer::new(VenueApi::new(db.clone(), page_tokens.clone()))
         .max_decoding_message_size(limits.max_message_bytes);
+    let tickets = TicketServiceServer::new(TicketApi::new(door))
+        .max_decoding_message_size(limits.max_message_bytes);
     let bookings = BookingServiceServer::new(BookingApi::new(booking, page_tokens))
         .max_decoding_message_size(limits.max_message_bytes);
     let serve = Server::builder()
@@ -183,6 +195,7 @@ pub async fn run_with_hub(
         .add_service(sessions)
         .add_service(bookings)
         .add_service(venues)
+        .add_service(tickets)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
     // A client that never closes its connection must not hold shutdown forever.
     let drain_deadline = async {
@@ -316,6 +329,7 @@ async fn set_health(health: &HealthReporter, status: ServingStatus) {
         "cinema.v1.SessionService",
         "cinema.v1.BookingService",
         "cinema.v1.VenueService",
+        "cinema.v1.TicketService",
     ] {
         health.set_service_status(service, status).await;
     }

@@ -59,6 +59,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("0003_read_views"),
             sql_migration!("0004_rooms"),
             sql_migration!("0005_seat_selection"),
+            sql_migration!("0006_tickets"),
         ]
     }
 }

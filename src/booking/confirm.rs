@@ -1,5 +1,6 @@
 //! ConfirmPayment: a pending reservation's seats become SOLD and a sale is
-//! recorded, in one transaction. Paying again returns the same sale.
+//! recorded with one ticket per seat, in one transaction. Paying again
+//! returns the same sale.
 
 use uuid::Uuid;
 
@@ -11,9 +12,11 @@ use crate::{
     domain::{
         Caller, ClosedReason, Error, ReservationStatus, Result, Sale,
         reservation::{LockedReservation, Standing},
+        ticket::NewTicket,
     },
     events::Outbox,
     store::{self, Tx, sales::NewSale},
+    tickets::code::TicketSigner,
 };
 
 impl Booking {
@@ -66,7 +69,7 @@ impl Booking {
             tx.rollback().await?;
             return self.read_sale(retry.twin(&self.db).await?).await;
         }
-        if !sell(&tx, &locked, sale_id, payment_reference).await? {
+        if !sell(&tx, &locked, sale_id, payment_reference, &self.signer).await? {
             // The hold ended while this transaction began: the clock decides.
             tx.rollback().await?;
             return Err(expired(reservation_id));
@@ -104,6 +107,7 @@ async fn sell(
     paid: &LockedReservation,
     sale_id: Uuid,
     payment_reference: &str,
+    signer: &TicketSigner,
 ) -> Result<bool> {
     let seat_labels = paid.seat_labels();
     let sold = store::seats::sell(tx, paid.session_id, &seat_labels, paid.reservation_id).await?;
@@ -121,6 +125,20 @@ async fn sell(
         payment_reference,
     };
     store::sales::insert(tx, &sale).await?;
+    let tickets: Vec<NewTicket> = paid
+        .seats
+        .iter()
+        .map(|seat| {
+            let ticket_id = Uuid::now_v7();
+            NewTicket {
+                ticket_id,
+                seat_label: seat.label.clone(),
+                ticket_type: seat.ticket_type,
+                code: signer.code(ticket_id),
+            }
+        })
+        .collect();
+    store::tickets::issue(tx, sale_id, paid.session_id, &tickets).await?;
     store::reservations::finish(tx, paid.reservation_id, ReservationStatus::Confirmed).await?;
     let mut outbox = Outbox::default();
     outbox.payment_confirmed(paid, sale_id, payment_reference);

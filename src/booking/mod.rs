@@ -29,6 +29,7 @@ use crate::{
     },
     events::Signal,
     gate::SeatGate,
+    tickets::code::TicketSigner,
     store::{self, Db},
 };
 
@@ -43,6 +44,8 @@ pub struct Booking {
     expiry: expiry::Waker,
     events: Signal,
     terms: terms::TermsCache,
+    /// Signs the codes of the tickets a sale issues.
+    signer: TicketSigner,
 }
 
 impl Booking {
@@ -54,6 +57,7 @@ impl Booking {
         max_extensions: u32,
         expiry: expiry::Waker,
         events: Signal,
+        signer: TicketSigner,
     ) -> Self {
         Self {
             db,
@@ -64,6 +68,7 @@ impl Booking {
             expiry,
             events,
             terms: terms::TermsCache::default(),
+            signer,
         }
     }
 

@@ -6,6 +6,7 @@ mod demo;
 mod health;
 mod serve;
 mod tail;
+mod ticket;
 mod watch;
 
 use std::{future::Future, process::ExitCode, time::Duration};
@@ -13,9 +14,10 @@ use std::{future::Future, process::ExitCode, time::Duration};
 use clap::{Parser, Subcommand};
 
 use crate::{
-    auth::Authenticator,
+    auth::{ADMIN_ROLE, Authenticator, STAFF_ROLE},
     config::{
-        CONFIGURATION_ERROR, DatabaseSettings, JwtSettings, LogSettings, NatsSettings, Settings,
+        CONFIGURATION_ERROR, DatabaseSettings, JwtSettings, LogSettings, NatsSettings,
+        OptionalJwtSettings, Settings, TicketSettings,
     },
 };
 
@@ -45,11 +47,30 @@ enum Command {
         /// Grant the admin role.
         #[arg(long)]
         admin: bool,
+        /// Grant the staff role (admits tickets at the door).
+        #[arg(long)]
+        staff: bool,
         /// How long the token is valid, e.g. 30m, 1h, 7d.
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
         ttl: Duration,
         #[command(flatten)]
         jwt: JwtSettings,
+    },
+    /// Print the public key that checks ticket codes (CINEMA_TICKET_KEY's,
+    /// or the one derived from CINEMA_JWT_SECRET), or a new private key.
+    TicketKey {
+        /// Print a new private key (a seed for CINEMA_TICKET_KEY) and its public key instead.
+        #[arg(long)]
+        new: bool,
+        #[command(flatten)]
+        jwt: OptionalJwtSettings,
+        #[command(flatten)]
+        tickets: TicketSettings,
+    },
+    /// Work with ticket codes offline.
+    Ticket {
+        #[command(subcommand)]
+        command: TicketCommand,
     },
     /// Publish the demo room and session ("Filme X" at 19:00 in "Sala 1") and print tokens to try it.
     Demo {
@@ -79,6 +100,19 @@ enum Command {
         /// The server's gRPC address.
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         addr: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TicketCommand {
+    /// Check a ticket code with the public key alone; exit 0 and print the
+    /// ticket id if it is genuine, exit 1 if not.
+    Verify {
+        /// The code, as the QR code carries it.
+        code: String,
+        /// The public key (`cinema ticket-key` prints it).
+        #[arg(long, env = "CINEMA_TICKET_PUBLIC_KEY")]
+        public_key: String,
     },
 }
 
@@ -137,15 +171,22 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Token {
             user,
             admin,
+            staff,
             ttl,
             jwt,
         } => {
-            println!(
-                "{}",
-                Authenticator::new(&jwt.secret).mint(&user, admin, ttl)?
-            );
+            let roles: Vec<&str> = [(admin, ADMIN_ROLE), (staff, STAFF_ROLE)]
+                .into_iter()
+                .filter_map(|(granted, role)| granted.then_some(role))
+                .collect();
+            let token = Authenticator::new(&jwt.secret).mint_with_roles(&user, &roles, ttl)?;
+            println!("{token}");
             Ok(())
         }
+        Command::TicketKey { new, jwt, tickets } => ticket::key(new, &jwt, &tickets),
+        Command::Ticket {
+            command: TicketCommand::Verify { code, public_key },
+        } => ticket::verify(&code, &public_key),
         Command::Demo { database, jwt } => demo::run(&database, &jwt).await,
         Command::Events {
             command: EventsCommand::Tail { from_start, nats },

@@ -125,6 +125,12 @@ pub fn log_format(value: &str) -> Option<LogFormat> {
 
 const SECRET_MIN_LEN: usize = 32;
 
+pub fn ticket_seed(value: &str) -> Option<super::TicketSeed> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let bytes = URL_SAFE_NO_PAD.decode(value.trim()).ok()?;
+    Some(super::TicketSeed(bytes.try_into().ok()?))
+}
+
 pub fn secret(value: &str) -> Option<Secret> {
     (value.chars().count() >= SECRET_MIN_LEN).then(|| Secret::new(value))
 }

@@ -1,4 +1,5 @@
-//! Who is calling: the user a verified token names, and whether they are an admin.
+//! Who is calling: the user a verified token names, and whether they are an
+//! admin or staff (ushers, at the door).
 
 use super::Error;
 
@@ -8,6 +9,7 @@ use super::Error;
 pub struct Caller {
     pub user_id: String,
     pub is_admin: bool,
+    pub is_staff: bool,
 }
 
 impl Caller {
@@ -17,6 +19,15 @@ impl Caller {
             Ok(())
         } else {
             Err(Error::PermissionDenied("this call needs the admin role"))
+        }
+    }
+
+    /// Fails with PERMISSION_DENIED unless the caller is staff or an admin.
+    pub fn require_staff(&self) -> Result<(), Error> {
+        if self.is_staff || self.is_admin {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied("this call needs the staff or admin role"))
         }
     }
 

@@ -16,6 +16,7 @@ pub mod seat;
 pub mod selection;
 pub mod session;
 pub mod terms;
+pub mod ticket;
 
 pub use caller::Caller;
 pub use error::{ClosedReason, Error, FieldViolation, Result, Rule, Violations, valid};
@@ -26,3 +27,4 @@ pub use reservation::{Reservation, ReservationStatus, Sale};
 pub use seat::{ChangedSeat, Seat, SeatMap, SeatStatus};
 pub use session::{NewSession, Session, SessionSales, ValidSession};
 pub use terms::SessionTerms;
+pub use ticket::{Ticket, TicketStatus};

@@ -46,6 +46,8 @@ pub struct Sale {
     pub paid_time: DateTime<Utc>,
     pub movie_title: String,
     pub starts_at: DateTime<Utc>,
+    /// One per seat, by row then number.
+    pub tickets: Vec<super::Ticket>,
 }
 
 impl Reservation {

@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 use super::EventType;
 use crate::{
-    domain::{ChangedSeat, Reservation, Result, SeatLabel, labels, reservation::LockedReservation},
+    domain::{
+        ChangedSeat, Reservation, Result, SeatLabel, Ticket, labels,
+        reservation::LockedReservation,
+    },
     proto::{self, events as pb},
     store::{self, Tx},
 };
@@ -99,6 +102,21 @@ impl Outbox {
                 seat_labels: extended.seat_labels(),
                 expire_time: Some(proto::timestamp(extended.expires_at)),
                 extensions_left: extended.extensions_left,
+            }
+        });
+    }
+
+    /// A ticket admitted its holder at `gate`.
+    pub fn ticket_admitted(&mut self, ticket: &Ticket, gate: &str) {
+        self.push(EventType::TicketAdmitted, |event_id, occur_time| {
+            pb::TicketAdmitted {
+                event_id,
+                occur_time,
+                ticket_id: ticket.ticket_id.to_string(),
+                sale_id: ticket.sale_id.to_string(),
+                session_id: ticket.session_id.to_string(),
+                seat_label: ticket.seat_label.clone(),
+                gate: gate.to_owned(),
             }
         });
     }

@@ -14,17 +14,19 @@ pub enum EventType {
     ReservationExtended,
     ReservationCancelled,
     PaymentConfirmed,
+    TicketAdmitted,
     SeatReleased,
     SeatsChanged,
 }
 
 impl EventType {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::ReservationCreated,
         Self::ReservationExpired,
         Self::ReservationExtended,
         Self::ReservationCancelled,
         Self::PaymentConfirmed,
+        Self::TicketAdmitted,
         Self::SeatReleased,
         Self::SeatsChanged,
     ];
@@ -38,6 +40,7 @@ impl EventType {
             Self::ReservationExtended => "reservation.extended",
             Self::ReservationCancelled => "reservation.cancelled",
             Self::PaymentConfirmed => "payment.confirmed",
+            Self::TicketAdmitted => "ticket.admitted",
             Self::SeatReleased => "seat.released",
             Self::SeatsChanged => "seats.changed",
         }
@@ -52,6 +55,7 @@ impl EventType {
             Self::ReservationExtended => "cinema.events.v1.ReservationExtended",
             Self::ReservationCancelled => "cinema.events.v1.ReservationCancelled",
             Self::PaymentConfirmed => "cinema.events.v1.PaymentConfirmed",
+            Self::TicketAdmitted => "cinema.events.v1.TicketAdmitted",
             Self::SeatReleased => "cinema.events.v1.SeatReleased",
             Self::SeatsChanged => "cinema.events.v1.SeatsChanged",
         }
@@ -70,6 +74,7 @@ impl EventType {
             Self::ReservationExtended => Event::ReservationExtended(Message::decode(payload)?),
             Self::ReservationCancelled => Event::ReservationCancelled(Message::decode(payload)?),
             Self::PaymentConfirmed => Event::PaymentConfirmed(Message::decode(payload)?),
+            Self::TicketAdmitted => Event::TicketAdmitted(Message::decode(payload)?),
             Self::SeatReleased => Event::SeatReleased(Message::decode(payload)?),
             Self::SeatsChanged => Event::SeatsChanged(Message::decode(payload)?),
         })
@@ -90,6 +95,7 @@ pub enum Event {
     ReservationExtended(pb::ReservationExtended),
     ReservationCancelled(pb::ReservationCancelled),
     PaymentConfirmed(pb::PaymentConfirmed),
+    TicketAdmitted(pb::TicketAdmitted),
     SeatReleased(pb::SeatReleased),
     SeatsChanged(pb::SeatsChanged),
 }
@@ -102,6 +108,7 @@ impl Event {
             Self::ReservationExtended(_) => EventType::ReservationExtended,
             Self::ReservationCancelled(_) => EventType::ReservationCancelled,
             Self::PaymentConfirmed(_) => EventType::PaymentConfirmed,
+            Self::TicketAdmitted(_) => EventType::TicketAdmitted,
             Self::SeatReleased(_) => EventType::SeatReleased,
             Self::SeatsChanged(_) => EventType::SeatsChanged,
         }
@@ -115,6 +122,7 @@ impl Event {
             Self::ReservationExtended(e) => &e.event_id,
             Self::ReservationCancelled(e) => &e.event_id,
             Self::PaymentConfirmed(e) => &e.event_id,
+            Self::TicketAdmitted(e) => &e.event_id,
             Self::SeatReleased(e) => &e.event_id,
             Self::SeatsChanged(e) => &e.event_id,
         }
@@ -128,6 +136,7 @@ impl Event {
             Self::ReservationExtended(e) => e.occur_time,
             Self::ReservationCancelled(e) => e.occur_time,
             Self::PaymentConfirmed(e) => e.occur_time,
+            Self::TicketAdmitted(e) => e.occur_time,
             Self::SeatReleased(e) => e.occur_time,
             Self::SeatsChanged(e) => e.occur_time,
         }
@@ -141,6 +150,7 @@ impl Event {
             Self::ReservationExtended(e) => e.encode_to_vec(),
             Self::ReservationCancelled(e) => e.encode_to_vec(),
             Self::PaymentConfirmed(e) => e.encode_to_vec(),
+            Self::TicketAdmitted(e) => e.encode_to_vec(),
             Self::SeatReleased(e) => e.encode_to_vec(),
             Self::SeatsChanged(e) => e.encode_to_vec(),
         }

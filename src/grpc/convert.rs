@@ -7,8 +7,9 @@ pub use crate::proto::{datetime, timestamp};
 use crate::{
     domain::{
         Error, KindPrice, Reservation, ReservationStatus, ReservedSeat, Room, RowLayout, Sale,
-        SeatMap, SeatStatus, Session, SessionSales, TicketType,
+        SeatMap, SeatStatus, Session, SessionSales, Ticket, TicketStatus, TicketType,
         seat::{SeatMapEvent, SeatMapUpdate},
+        ticket::Admission,
     },
     proto::{self, v1 as pb},
 };
@@ -17,7 +18,10 @@ use crate::{
 pub fn parse_id(field: &str, value: &str) -> Result<Uuid, Error> {
     let id = Uuid::try_parse(value.trim()).map_err(|_| Error::invalid(field, "must be a UUID"))?;
     // The span of a call names what it is about, so all its log lines do.
-    if matches!(field, "session_id" | "reservation_id" | "room_id") {
+    if matches!(
+        field,
+        "session_id" | "reservation_id" | "room_id" | "ticket_id"
+    ) {
         telemetry::record(field, id);
     }
     Ok(id)
@@ -89,6 +93,40 @@ pub fn room(r: Room) -> pb::Room {
             .collect(),
         seat_count: r.seat_count,
         create_time: Some(timestamp(r.create_time)),
+    }
+}
+
+pub fn ticket(t: Ticket) -> pb::Ticket {
+    let status = match t.status {
+        TicketStatus::Valid => pb::TicketStatus::Valid,
+        TicketStatus::Admitted => pb::TicketStatus::Admitted,
+        TicketStatus::Refunded => pb::TicketStatus::Refunded,
+    };
+    pb::Ticket {
+        ticket_id: t.ticket_id.to_string(),
+        sale_id: t.sale_id.to_string(),
+        session_id: t.session_id.to_string(),
+        seat_label: t.seat_label,
+        ticket_type: pb::TicketType::from(t.ticket_type).into(),
+        status: status.into(),
+        code: t.code,
+    }
+}
+
+pub fn admission(admission: Admission) -> pb::Admission {
+    use pb::AdmissionResult as R;
+    let (result, ticket, first) = match admission {
+        Admission::Admitted(ticket, first) => (R::Admitted, Some(ticket), Some(first)),
+        Admission::AlreadyAdmitted(ticket, first) => (R::AlreadyAdmitted, Some(ticket), Some(first)),
+        Admission::Refunded(ticket) => (R::Refunded, Some(ticket), None),
+        Admission::NotYetOpen(ticket) => (R::NotYetOpen, Some(ticket), None),
+        Admission::Invalid => (R::Invalid, None, None),
+    };
+    pb::Admission {
+        result: result.into(),
+        ticket: ticket.map(self::ticket),
+        first_admit_time: first.as_ref().map(|f| timestamp(f.time)),
+        first_gate: first.map(|f| f.gate).unwrap_or_default(),
     }
 }
 
@@ -177,6 +215,7 @@ pub fn sale(s: Sale) -> pb::Sale {
         paid_time: Some(timestamp(s.paid_time)),
         movie_title: s.movie_title,
         starts_at: Some(timestamp(s.starts_at)),
+        tickets: s.tickets.into_iter().map(ticket).collect(),
     }
 }
 

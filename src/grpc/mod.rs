@@ -1,7 +1,7 @@
 //! The gRPC adapter, the only module that knows tonic and the `cinema.v1`
 //! wire types: each service decodes and validates a request, reads the
 //! caller, calls a use case and encodes the answer ([`booking`],
-//! [`sessions`], [`venue`]); [`convert`] holds every conversion, [`status`] the one map
+//! [`sessions`], [`venue`], [`ticket`]); [`convert`] holds every conversion, [`status`] the one map
 //! from domain errors to gRPC statuses, [`layers`] the stack every call goes
 //! through.
 
@@ -12,8 +12,10 @@ pub mod layers;
 pub mod paging;
 mod sessions;
 pub mod status;
+mod ticket;
 mod venue;
 
 pub use booking::BookingApi;
 pub use sessions::SessionApi;
+pub use ticket::TicketApi;
 pub use venue::VenueApi;

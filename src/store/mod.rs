@@ -21,6 +21,7 @@ pub mod reservations;
 pub mod rooms;
 pub mod sales;
 pub mod seats;
+pub mod tickets;
 pub mod sessions;
 
 use std::time::Duration;

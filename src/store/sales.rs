@@ -12,7 +12,7 @@ use super::{
     Tx,
     entities::{reserved_seats, sale_details, sale_seats, sales},
 };
-use crate::domain::{Result, Sale, reservation::PurchaseCursor};
+use crate::domain::{Result, Sale, SeatLabel, reservation::PurchaseCursor};
 
 /// A sale to record.
 pub struct NewSale<'a> {
@@ -85,7 +85,7 @@ pub async fn of_user(
         );
     }
     let rows = query.all(db).await?;
-    Ok(rows.into_iter().map(Sale::from).collect())
+    with_tickets(db, rows.into_iter().map(Sale::from).collect()).await
 }
 
 async fn find(
@@ -96,7 +96,23 @@ async fn find(
         .filter(condition)
         .one(db)
         .await?;
-    Ok(found.map(Sale::from))
+    let sales = with_tickets(db, found.into_iter().map(Sale::from).collect()).await?;
+    Ok(sales.into_iter().next())
+}
+
+/// The sales with their tickets, read in one more query.
+async fn with_tickets(db: &impl ConnectionTrait, mut sales: Vec<Sale>) -> Result<Vec<Sale>> {
+    let ids: Vec<Uuid> = sales.iter().map(|sale| sale.sale_id).collect();
+    let mut tickets = super::tickets::of_sales(db, &ids).await?;
+    tickets.sort_by_cached_key(|t| (t.sale_id, t.seat_label.parse::<SeatLabel>().ok()));
+    for sale in &mut sales {
+        sale.tickets = tickets
+            .iter()
+            .filter(|ticket| ticket.sale_id == sale.sale_id)
+            .cloned()
+            .collect();
+    }
+    Ok(sales)
 }
 
 impl From<sale_details::Model> for Sale {
@@ -118,6 +134,7 @@ impl From<sale_details::Model> for Sale {
             paid_time: row.paid_time,
             movie_title: row.movie_title,
             starts_at: row.starts_at,
+            tickets: Vec::new(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod support;
 
+mod admission;
 mod auth;
 mod bench_smoke;
 mod blocked_seats;

@@ -55,6 +55,14 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
             money(e.amount_cents, &e.currency),
             text(&e.payment_reference),
         ),
+        Event::TicketAdmitted(e) => format!(
+            "ticket={} sale={} session={} seat={} gate={}",
+            text(&e.ticket_id),
+            text(&e.sale_id),
+            text(&e.session_id),
+            text(&e.seat_label),
+            text(&e.gate)
+        ),
         Event::SeatReleased(e) => {
             let reason = match e.reason() {
                 pb::ReleaseReason::Expired => "expired",

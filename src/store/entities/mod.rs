@@ -19,6 +19,7 @@ pub mod session_sales;
 pub mod session_sales_by_kind;
 pub mod session_states;
 pub mod sessions;
+pub mod tickets;
 
 use sea_orm::entity::prelude::*;
 
@@ -54,7 +55,29 @@ pub enum SeatKind {
     Couple,
 }
 
-/// `reservation_seats.ticket_type`.
+/// `tickets.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum TicketStatus {
+    #[sea_orm(string_value = "valid")]
+    Valid,
+    #[sea_orm(string_value = "admitted")]
+    Admitted,
+    #[sea_orm(string_value = "refunded")]
+    Refunded,
+}
+
+impl From<TicketStatus> for domain::TicketStatus {
+    fn from(status: TicketStatus) -> Self {
+        match status {
+            TicketStatus::Valid => Self::Valid,
+            TicketStatus::Admitted => Self::Admitted,
+            TicketStatus::Refunded => Self::Refunded,
+        }
+    }
+}
+
+/// `reservation_seats.ticket_type` (and `tickets.ticket_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
 pub enum TicketType {

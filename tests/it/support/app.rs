@@ -195,6 +195,15 @@ impl TestApp {
         Client::new(&self.channel, self.token(user))
     }
 
+    /// `user` with the staff role (an usher), calling this server.
+    pub fn staff(&self, user: &str) -> Client {
+        let token = self
+            .auth
+            .mint_with_roles(user, &["staff"], Duration::from_secs(600))
+            .expect("mint a token");
+        Client::new(&self.channel, token)
+    }
+
     /// An admin, calling this server.
     pub fn admin(&self) -> Client {
         Client::new(&self.channel, self.admin_token())

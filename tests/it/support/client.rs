@@ -18,6 +18,8 @@ use super::{
         Session, SessionSales, TicketType, UnblockSeatsRequest, WatchSeatMapRequest,
         booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
         venue_service_client::VenueServiceClient,
+        Admission, AdmitTicketRequest, GetTicketRequest, Ticket,
+        ticket_service_client::TicketServiceClient,
     },
 };
 
@@ -73,6 +75,26 @@ impl Client {
 
     pub fn sessions(&self) -> SessionServiceClient<Channel> {
         SessionServiceClient::new(self.channel.clone())
+    }
+
+    pub fn tickets(&self) -> TicketServiceClient<Channel> {
+        TicketServiceClient::new(self.channel.clone())
+    }
+
+    /// Scans a ticket code at `gate`.
+    pub async fn admit(&self, code: &str, gate: &str) -> Result<Admission, Status> {
+        let request = self.request(AdmitTicketRequest {
+            code: code.into(),
+            gate: gate.into(),
+        });
+        within(self.tickets().admit_ticket(request)).await
+    }
+
+    pub async fn get_ticket(&self, ticket_id: &str) -> Result<Ticket, Status> {
+        let request = self.request(GetTicketRequest {
+            ticket_id: ticket_id.into(),
+        });
+        within(self.tickets().get_ticket(request)).await
     }
 
     pub fn venues(&self) -> VenueServiceClient<Channel> {

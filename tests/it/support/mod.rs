@@ -38,6 +38,7 @@ pub use cinema::{
     config::{Budget, RateLimits, Secret, Settings},
     events::{EventType, Topology},
     proto::{events as ev, v1 as pb},
+    tickets::code::TicketSigner,
 };
 
 /// The internals some tests drive without a server: the catalog and events

@@ -1,0 +1,2 @@
+DROP TABLE tickets;
+DROP FUNCTION tickets_admitted_is_final();
