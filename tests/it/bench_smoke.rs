@@ -152,3 +152,31 @@ async fn watch_runs() {
     bench(&app, "watch", &args).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn best_runs_its_stampede_and_fills_sessions() {
+    let _heavy = heavy().await;
+    // Holds outlast the run: the checks count on no seat being freed.
+    let app = TestApp::spawn().await;
+    let args = [
+        "--callers",
+        "50",
+        "--clients",
+        "4",
+        "--sessions",
+        "2",
+        // Room for twice the callers' blocks.
+        "--rows",
+        "5",
+        "--seats-per-row",
+        "40",
+        "--connections",
+        "4",
+        "--timeout",
+        "60s",
+    ];
+    let report = bench(&app, "best", &args).await;
+    assert_eq!(report["stampede"]["winners"], 50, "{report}");
+    assert_eq!(report["throughput"]["sessions_filled"], 2, "{report}");
+    app.stop().await;
+}

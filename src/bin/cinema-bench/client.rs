@@ -11,8 +11,8 @@ use cinema::{
     grpc::status::code_name,
     proto::v1::{
         CancelReservationRequest, ConfirmPaymentRequest, CreateSessionRequest, Reservation,
-        ReserveSeatsRequest, Sale, booking_service_client::BookingServiceClient,
-        session_service_client::SessionServiceClient,
+        ReserveBestAvailableRequest, ReserveSeatsRequest, Sale,
+        booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
     },
 };
 use tonic::{
@@ -100,11 +100,24 @@ pub async fn connections_for(addr: &str, count: u32) -> anyhow::Result<Vec<Chann
 }
 
 /// A session of `rows` x `seats_per_row` starting tomorrow; returns its id.
+/// Seats are handed out in any order, so a hold may leave a single seat.
 pub async fn create_session(
     channel: &Channel,
     admin: &MetadataValue<Ascii>,
     rows: u32,
     seats_per_row: u32,
+) -> anyhow::Result<String> {
+    create_session_with_gaps(channel, admin, rows, seats_per_row, true).await
+}
+
+/// [`create_session`], saying whether a hold may leave a single seat
+/// stranded between taken ones.
+pub async fn create_session_with_gaps(
+    channel: &Channel,
+    admin: &MetadataValue<Ascii>,
+    rows: u32,
+    seats_per_row: u32,
+    allow_single_seat_gaps: bool,
 ) -> anyhow::Result<String> {
     let starts_at = chrono::Utc::now() + chrono::Duration::days(1);
     let request = CreateSessionRequest {
@@ -118,8 +131,7 @@ pub async fn create_session(
         currency: "BRL".into(),
         rows,
         seats_per_row,
-        // Seats are handed out in any order: a hold may leave a single seat.
-        allow_single_seat_gaps: true,
+        allow_single_seat_gaps,
         ..Default::default()
     };
     let session = SessionServiceClient::new(channel.clone())
@@ -166,6 +178,25 @@ pub async fn reserve(
     };
     booking
         .reserve_seats(authed(request, bearer))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// ReserveBestAvailable of `quantity` adjacent seats of any default kind,
+/// full price, without a request_id.
+pub async fn reserve_best(
+    booking: &mut BookingServiceClient<Channel>,
+    bearer: &MetadataValue<Ascii>,
+    session_id: &str,
+    quantity: u32,
+) -> Result<Reservation, tonic::Status> {
+    let request = ReserveBestAvailableRequest {
+        session_id: session_id.to_owned(),
+        quantity,
+        ..Default::default()
+    };
+    booking
+        .reserve_best_available(authed(request, bearer))
         .await
         .map(tonic::Response::into_inner)
 }

@@ -44,6 +44,11 @@ impl ServerDatabase {
         Ok(audit::reservations(&self.0, id(session)?).await? as i64)
     }
 
+    /// The connection, for a scenario's own queries.
+    pub fn db(&self) -> &Db {
+        &self.0
+    }
+
     pub async fn close(self) {
         let _ = self.0.close().await;
     }

@@ -9,7 +9,9 @@
 //! - `flow`: reserve, pay and read the purchase history at a steady rate;
 //! - `expiry`: how late after its end a hold shows as AVAILABLE on the seat
 //!   map and on a watch stream;
-//! - `watch`: fan-out latency of live seat maps.
+//! - `watch`: fan-out latency of live seat maps;
+//! - `best`: ReserveBestAvailable under load: a stampede on one session,
+//!   and clients filling sessions block by block.
 //!
 //! Each prints its figures and correctness checks to stdout (progress to
 //! stderr), can write them as JSON (`--json`), and exits non-zero when a
@@ -29,6 +31,7 @@ mod seat_supply;
 mod stats;
 
 // The scenarios, one module each.
+mod best;
 mod expiry;
 mod flow;
 mod stampede;
@@ -59,6 +62,9 @@ enum Scenario {
     Expiry(expiry::ExpiryArgs),
     /// Fan-out latency of live seat maps: many watchers, one change at a time.
     Watch(watch::WatchArgs),
+    /// ReserveBestAvailable: a stampede on one session, then clients
+    /// filling sessions block by block.
+    Best(best::BestArgs),
 }
 
 /// Where the server is and where the figures go; every scenario takes these.
@@ -92,6 +98,7 @@ fn main() -> ExitCode {
             Scenario::Flow(args) => flow::run(args).await,
             Scenario::Expiry(args) => expiry::run(args).await,
             Scenario::Watch(args) => watch::run(args).await,
+            Scenario::Best(args) => best::run(args).await,
         }
     });
     match outcome {
