@@ -14,8 +14,8 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{ArgAction, Args};
 
 use parse::{
-    budget, duration, in_range, log_format, prefix, seconds, secret, setting, socket_addr, switch,
-    ticket_seed, true_or_false, url,
+    budget, duration, in_range, log_format, prefix, refund_cutoff, seconds, secret, setting,
+    socket_addr, switch, ticket_seed, true_or_false, url,
 };
 
 /// Where a listener listens, or nowhere (`off`).
@@ -83,6 +83,10 @@ pub struct TicketSettings {
     #[arg(long = "admission-opens", value_name = "DURATION", env = "CINEMA_ADMISSION_OPENS", default_value = "1h",
           value_parser = setting("a duration such as 1h or 90m", duration))]
     pub admission_opens: Duration,
+    /// Until how long before a session starts its buyers may refund (admins: until the start).
+    #[arg(long = "refund-cutoff", value_name = "DURATION", env = "CINEMA_REFUND_CUTOFF", default_value = "2h",
+          value_parser = setting("a duration such as 2h or 30m, or 0s", refund_cutoff))]
+    pub refund_cutoff: Duration,
 }
 
 /// A ticket key's seed, kept out of logs.

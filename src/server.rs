@@ -125,9 +125,12 @@ pub async fn run_with_hub(
     let booking = Arc::new(Booking::new(
         db.clone(),
         seat_gate,
-        settings.hold_duration,
-        settings.max_seats_per_reservation,
-        settings.max_hold_extensions,
+        booking::Limits {
+            hold: settings.hold_duration,
+            max_seats: settings.max_seats_per_reservation,
+            max_extensions: settings.max_hold_extensions,
+            refund_cutoff: settings.tickets.refund_cutoff,
+        },
         expiry,
         signal.clone(),
         ticket_signer.clone(),

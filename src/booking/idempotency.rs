@@ -17,6 +17,7 @@ pub enum Operation {
     ReserveBest,
     Extend,
     Confirm,
+    Refund,
 }
 
 impl Operation {
@@ -25,6 +26,7 @@ impl Operation {
             Self::Reserve => "reserve_seats",
             Self::ReserveBest => "reserve_best_available",
             Self::Extend => "extend_reservation",
+            Self::Refund => "refund_sale",
             Self::Confirm => "confirm_payment",
         }
     }

@@ -13,6 +13,7 @@ mod confirm;
 pub mod expiry;
 mod extend;
 mod idempotency;
+mod refund;
 mod reserve;
 mod terms;
 
@@ -21,6 +22,7 @@ use std::{sync::Arc, time::Duration};
 use uuid::Uuid;
 
 pub use best::BestAvailable;
+pub use refund::RefundSale;
 pub use reserve::{Gaps, ReserveSeats, hold_in};
 
 use crate::{
@@ -29,9 +31,19 @@ use crate::{
     },
     events::Signal,
     gate::SeatGate,
-    tickets::code::TicketSigner,
     store::{self, Db},
+    tickets::code::TicketSigner,
 };
+
+/// The configured limits of booking.
+pub struct Limits {
+    /// How long a hold lasts (and an extension adds).
+    pub hold: Duration,
+    pub max_seats: usize,
+    pub max_extensions: u32,
+    /// How long before the start a buyer may still refund.
+    pub refund_cutoff: Duration,
+}
 
 /// The booking rules, shared by every RPC of BookingService.
 pub struct Booking {
@@ -41,6 +53,8 @@ pub struct Booking {
     max_seats: usize,
     /// How many times a new hold may be extended.
     max_extensions: u32,
+    /// How long before the start a buyer may still refund.
+    refund_cutoff: Duration,
     expiry: expiry::Waker,
     events: Signal,
     terms: terms::TermsCache,
@@ -52,9 +66,7 @@ impl Booking {
     pub fn new(
         db: Db,
         gate: Arc<SeatGate>,
-        hold: Duration,
-        max_seats: usize,
-        max_extensions: u32,
+        limits: Limits,
         expiry: expiry::Waker,
         events: Signal,
         signer: TicketSigner,
@@ -62,9 +74,10 @@ impl Booking {
         Self {
             db,
             gate,
-            hold,
-            max_seats,
-            max_extensions,
+            hold: limits.hold,
+            max_seats: limits.max_seats,
+            max_extensions: limits.max_extensions,
+            refund_cutoff: limits.refund_cutoff,
             expiry,
             events,
             terms: terms::TermsCache::default(),

@@ -34,14 +34,20 @@ pub async fn block_seats(db: &Db, events: &Signal, selection: SeatSelection) -> 
     check_seats(db, &selection).await?;
     let session_id = selection.session_id;
     let tx = store::begin(db).await?;
-    let blocked =
-        match store::seats::block(&tx, session_id, &selection.labels(), &selection.reason).await? {
-            Ok(blocked) => blocked,
-            Err(taken) => {
-                tx.rollback().await?;
-                return Err(Error::SeatsUnavailable(taken));
-            }
-        };
+    let blocked = match store::blocks::block(
+        &tx,
+        session_id,
+        &selection.labels(),
+        &selection.reason,
+    )
+    .await?
+    {
+        Ok(blocked) => blocked,
+        Err(taken) => {
+            tx.rollback().await?;
+            return Err(Error::SeatsUnavailable(taken));
+        }
+    };
     let mut outbox = Outbox::default();
     outbox.seats_changed(session_id, &blocked);
     outbox.write(&tx).await?;
@@ -56,7 +62,7 @@ pub async fn unblock_seats(db: &Db, events: &Signal, selection: SeatSelection) -
     check_seats(db, &selection).await?;
     let session_id = selection.session_id;
     let tx = store::begin(db).await?;
-    let unblocked = store::seats::unblock(&tx, session_id, &selection.labels()).await?;
+    let unblocked = store::blocks::unblock(&tx, session_id, &selection.labels()).await?;
     let mut outbox = Outbox::default();
     outbox.seats_changed(session_id, &unblocked);
     outbox.write(&tx).await?;

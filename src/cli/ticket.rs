@@ -17,7 +17,10 @@ pub fn key(new: bool, jwt: &OptionalJwtSettings, settings: &TicketSettings) -> a
         let seed = new_seed();
         let signer = TicketSigner::from_seed(seed);
         println!("CINEMA_TICKET_KEY={}", base64_seed(&seed));
-        println!("CINEMA_TICKET_PUBLIC_KEY={}", signer.verifier().public_key());
+        println!(
+            "CINEMA_TICKET_PUBLIC_KEY={}",
+            signer.verifier().public_key()
+        );
         return Ok(());
     }
     let signer = match (&settings.key, &jwt.secret) {
@@ -33,8 +36,9 @@ pub fn key(new: bool, jwt: &OptionalJwtSettings, settings: &TicketSettings) -> a
 
 /// Checks `code` with `public_key`: prints the ticket id, or fails.
 pub fn verify(code: &str, public_key: &str) -> anyhow::Result<()> {
-    let verifier = TicketVerifier::from_public_key(public_key)
-        .context("the public key is not an Ed25519 key in base64url (cinema ticket-key prints one)")?;
+    let verifier = TicketVerifier::from_public_key(public_key).context(
+        "the public key is not an Ed25519 key in base64url (cinema ticket-key prints one)",
+    )?;
     match verifier.verify(code) {
         Some(ticket_id) => {
             println!("genuine: ticket {ticket_id}");

@@ -125,6 +125,11 @@ pub fn log_format(value: &str) -> Option<LogFormat> {
 
 const SECRET_MIN_LEN: usize = 32;
 
+/// A duration that may be zero.
+pub fn refund_cutoff(value: &str) -> Option<Duration> {
+    humantime::parse_duration(value).ok()
+}
+
 pub fn ticket_seed(value: &str) -> Option<super::TicketSeed> {
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
     let bytes = URL_SAFE_NO_PAD.decode(value.trim()).ok()?;

@@ -27,7 +27,9 @@ impl Caller {
         if self.is_staff || self.is_admin {
             Ok(())
         } else {
-            Err(Error::PermissionDenied("this call needs the staff or admin role"))
+            Err(Error::PermissionDenied(
+                "this call needs the staff or admin role",
+            ))
         }
     }
 

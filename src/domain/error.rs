@@ -89,6 +89,12 @@ pub enum Rule {
     ExtensionLimit,
     /// The reservation is paid: its hold cannot change.
     ReservationPaid,
+    /// Too late to refund this sale.
+    RefundWindowClosed,
+    /// This seat's ticket admitted someone: it cannot be refunded.
+    TicketAdmitted,
+    /// This seat was refunded already.
+    AlreadyRefunded,
 }
 
 /// Why a reservation can no longer be paid or cancelled.

@@ -8,6 +8,7 @@
 
 pub mod caller;
 pub mod error;
+pub mod figures;
 pub mod labels;
 pub mod layout;
 pub mod price;
@@ -20,11 +21,12 @@ pub mod ticket;
 
 pub use caller::Caller;
 pub use error::{ClosedReason, Error, FieldViolation, Result, Rule, Violations, valid};
+pub use figures::SessionSales;
 pub use labels::SeatLabel;
 pub use layout::{NewRoom, Room, RowLayout, SeatKind};
 pub use price::{KindPrice, PriceList, ReservedSeat, TicketType};
 pub use reservation::{Reservation, ReservationStatus, Sale};
 pub use seat::{ChangedSeat, Seat, SeatMap, SeatStatus};
-pub use session::{NewSession, Session, SessionSales, ValidSession};
+pub use session::{NewSession, Session, ValidSession};
 pub use terms::SessionTerms;
 pub use ticket::{Ticket, TicketStatus};

@@ -41,6 +41,8 @@ pub struct Sale {
     /// Priced at hold time, by row then number.
     pub seats: Vec<ReservedSeat>,
     pub amount_cents: i64,
+    /// How much of `amount_cents` was refunded.
+    pub refunded_cents: i64,
     pub currency: String,
     pub payment_reference: String,
     pub paid_time: DateTime<Utc>,

@@ -118,8 +118,9 @@ pub enum SeatMapEvent {
 
 const MAX_BLOCK_REASON_CHARS: usize = 200;
 
-/// Why seats are blocked or unblocked: up to 200 characters, stored trimmed.
-pub fn parse_block_reason(reason: &str) -> super::Result<String> {
+/// Why seats are blocked or unblocked, or a sale refunded: up to 200
+/// characters, stored trimmed.
+pub fn parse_reason(reason: &str) -> super::Result<String> {
     let reason = reason.trim();
     // PostgreSQL text cannot hold a NUL character.
     if reason.chars().count() > MAX_BLOCK_REASON_CHARS || reason.contains('\0') {

@@ -10,7 +10,7 @@ use super::{
     Error, FieldViolation, Result,
     labels::{MAX_ROWS, MAX_SEATS_PER_ROW, MIN_SEATS},
     layout::{self, Room, RowLayout, SeatKind},
-    price::{self, KindPrice, PriceList, TicketType},
+    price::{self, KindPrice, PriceList},
 };
 
 const MAX_TITLE_CHARS: usize = 200;
@@ -188,29 +188,6 @@ fn shape(new: &NewSession, room: Option<&Room>) -> (Vec<RowLayout>, Vec<FieldVio
         }
     };
     (layout, problems)
-}
-
-/// The sales figures of a session, as the events consumer has counted them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionSales {
-    pub session_id: Uuid,
-    pub tickets_sold: i64,
-    pub revenue_cents: i64,
-    pub currency: String,
-    pub holds_expired: i64,
-    /// When an event last changed the figures, or the session's creation.
-    pub update_time: DateTime<Utc>,
-    /// The tickets and revenue by seat kind, then ticket type.
-    pub by_kind: Vec<KindSales>,
-}
-
-/// Tickets and revenue of one seat kind and ticket type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KindSales {
-    pub kind: SeatKind,
-    pub ticket_type: TicketType,
-    pub tickets_sold: i64,
-    pub revenue_cents: i64,
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::EventType;
 use crate::{
     domain::{
-        ChangedSeat, Reservation, Result, SeatLabel, Ticket, labels,
+        ChangedSeat, Reservation, Result, Sale, SeatLabel, Ticket, labels,
         reservation::LockedReservation,
     },
     proto::{self, events as pb},
@@ -39,6 +39,17 @@ impl Signal {
 pub enum Release {
     Expired,
     Cancelled,
+    Refunded,
+}
+
+/// A refund, as its event tells it.
+pub struct Refunded<'a> {
+    pub refund_id: Uuid,
+    pub sale: &'a Sale,
+    pub labels: &'a [String],
+    pub amount_cents: i64,
+    pub reason: &'a str,
+    pub actor: &'a str,
 }
 
 /// The events of one transaction, in the order they happened.
@@ -106,6 +117,25 @@ impl Outbox {
         });
     }
 
+    /// Seats of a sale were refunded.
+    pub fn sale_refunded(&mut self, refunded: &Refunded<'_>) {
+        self.push(EventType::SaleRefunded, |event_id, occur_time| {
+            pb::SaleRefunded {
+                event_id,
+                occur_time,
+                refund_id: refunded.refund_id.to_string(),
+                sale_id: refunded.sale.sale_id.to_string(),
+                session_id: refunded.sale.session_id.to_string(),
+                user_id: refunded.sale.user_id.clone(),
+                seat_labels: refunded.labels.to_vec(),
+                amount_cents: refunded.amount_cents,
+                currency: refunded.sale.currency.clone(),
+                reason: refunded.reason.to_owned(),
+                actor: refunded.actor.to_owned(),
+            }
+        });
+    }
+
     /// A ticket admitted its holder at `gate`.
     pub fn ticket_admitted(&mut self, ticket: &Ticket, gate: &str) {
         self.push(EventType::TicketAdmitted, |event_id, occur_time| {
@@ -163,6 +193,7 @@ impl Outbox {
         let reason = match why {
             Release::Expired => pb::ReleaseReason::Expired,
             Release::Cancelled => pb::ReleaseReason::Cancelled,
+            Release::Refunded => pb::ReleaseReason::Refunded,
         };
         for seat in freed {
             self.push(EventType::SeatReleased, |event_id, occur_time| {

@@ -10,7 +10,7 @@ use anyhow::{Context, anyhow, bail};
 use uuid::Uuid;
 
 use crate::{
-    domain::{Error, session::KindSales},
+    domain::{Error, figures::KindSales},
     events::{
         Event, EventType,
         consumer::{Failure, Handled, Handler},
@@ -73,7 +73,12 @@ impl Handler for SalesFigures {
 /// What an event changes in the figures; `None` for types that change nothing.
 fn change_of(event_type: &str, payload: &[u8]) -> anyhow::Result<Option<Change>> {
     let counted = match EventType::from_name(event_type) {
-        Some(t @ (EventType::PaymentConfirmed | EventType::ReservationExpired)) => t,
+        Some(
+            t @ (EventType::PaymentConfirmed
+            | EventType::ReservationExpired
+            | EventType::TicketAdmitted
+            | EventType::SaleRefunded),
+        ) => t,
         _ => return Ok(None),
     };
     let event = counted
@@ -85,22 +90,30 @@ fn change_of(event_type: &str, payload: &[u8]) -> anyhow::Result<Option<Change>>
                 bail!("amount_cents is negative: {}", paid.amount_cents);
             }
             Change {
-                event_id: parse_uuid("event_id", &paid.event_id)?,
-                session_id: parse_uuid("session_id", &paid.session_id)?,
                 tickets_sold: paid.seat_labels.len() as i64,
                 revenue_cents: paid.amount_cents,
-                holds_expired: 0,
                 by_kind: by_kind(&paid.seats)?,
+                ..zero(&paid.event_id, &paid.session_id)?
             }
         }
         Event::ReservationExpired(expired) => Change {
-            event_id: parse_uuid("event_id", &expired.event_id)?,
-            session_id: parse_uuid("session_id", &expired.session_id)?,
-            tickets_sold: 0,
-            revenue_cents: 0,
             holds_expired: 1,
-            by_kind: Vec::new(),
+            ..zero(&expired.event_id, &expired.session_id)?
         },
+        Event::TicketAdmitted(admitted) => Change {
+            tickets_admitted: 1,
+            ..zero(&admitted.event_id, &admitted.session_id)?
+        },
+        Event::SaleRefunded(refunded) => {
+            if refunded.amount_cents < 0 {
+                bail!("amount_cents is negative: {}", refunded.amount_cents);
+            }
+            Change {
+                tickets_refunded: refunded.seat_labels.len() as i64,
+                refunded_cents: refunded.amount_cents,
+                ..zero(&refunded.event_id, &refunded.session_id)?
+            }
+        }
         _ => return Ok(None),
     };
     Ok(Some(change))
@@ -125,6 +138,21 @@ fn by_kind(seats: &[crate::proto::events::ReservedSeat]) -> anyhow::Result<Vec<K
         sales.revenue_cents += seat.price_cents;
     }
     Ok(counted.into_values().collect())
+}
+
+/// A change of nothing yet, for this event of this session.
+fn zero(event_id: &str, session_id: &str) -> anyhow::Result<Change> {
+    Ok(Change {
+        event_id: parse_uuid("event_id", event_id)?,
+        session_id: parse_uuid("session_id", session_id)?,
+        tickets_sold: 0,
+        revenue_cents: 0,
+        holds_expired: 0,
+        tickets_admitted: 0,
+        tickets_refunded: 0,
+        refunded_cents: 0,
+        by_kind: Vec::new(),
+    })
 }
 
 fn parse_uuid(field: &str, value: &str) -> anyhow::Result<Uuid> {
@@ -185,6 +213,9 @@ mod tests {
                 tickets_sold: 2,
                 revenue_cents: 5000,
                 holds_expired: 0,
+                tickets_admitted: 0,
+                tickets_refunded: 0,
+                refunded_cents: 0,
                 by_kind: vec![
                     KindSales {
                         kind: crate::domain::SeatKind::Premium,

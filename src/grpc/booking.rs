@@ -11,14 +11,19 @@ use super::{
     status::reservation_outcome,
 };
 use crate::{
-    booking::{BestAvailable, Booking, ReserveSeats},
-    domain::{Error, Violations, reservation::parse_payment_reference, terms, valid},
+    booking::{BestAvailable, Booking, RefundSale, ReserveSeats},
+    domain::{
+        Error, Violations, reservation::parse_payment_reference, seat::parse_reason, terms, valid,
+    },
     metrics,
     proto::{
         self,
         v1::{self as pb, booking_service_server::BookingService},
     },
 };
+
+/// Seats one RefundSale may name (a sale has at most the per-reservation limit).
+const MAX_SEATS_PER_REFUND: usize = 100;
 
 pub struct BookingApi {
     booking: Arc<Booking>,
@@ -118,6 +123,35 @@ impl BookingService for BookingApi {
             .await?;
         tracing::info!(expires = %reservation.expires_at, "hold extended");
         Ok(Response::new(convert::reservation(reservation)))
+    }
+
+    async fn refund_sale(
+        &self,
+        request: Request<pb::RefundSaleRequest>,
+    ) -> Result<Response<pb::Sale>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let mut violations = Violations::default();
+        let sale_id = violations.check(convert::parse_id("sale_id", &r.sale_id))?;
+        if r.seat_labels.len() > MAX_SEATS_PER_REFUND {
+            violations.check::<()>(Err(Error::invalid(
+                "seat_labels",
+                format!("at most {MAX_SEATS_PER_REFUND} seats per refund"),
+            )))?;
+        }
+        let reason = violations.check(parse_reason(&r.reason))?;
+        let request_id =
+            violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
+        violations.finish()?;
+        let refund = RefundSale {
+            sale_id: valid(sale_id)?,
+            requested: r.seat_labels,
+            reason: valid(reason)?,
+            request_id: valid(request_id)?,
+        };
+        let sale = self.booking.refund(&caller, refund).await?;
+        tracing::info!(sale_id = %sale.sale_id, refunded = sale.refunded_cents, "sale refunded");
+        Ok(Response::new(convert::sale(sale)))
     }
 
     async fn get_reservation(

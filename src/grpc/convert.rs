@@ -117,7 +117,9 @@ pub fn admission(admission: Admission) -> pb::Admission {
     use pb::AdmissionResult as R;
     let (result, ticket, first) = match admission {
         Admission::Admitted(ticket, first) => (R::Admitted, Some(ticket), Some(first)),
-        Admission::AlreadyAdmitted(ticket, first) => (R::AlreadyAdmitted, Some(ticket), Some(first)),
+        Admission::AlreadyAdmitted(ticket, first) => {
+            (R::AlreadyAdmitted, Some(ticket), Some(first))
+        }
         Admission::Refunded(ticket) => (R::Refunded, Some(ticket), None),
         Admission::NotYetOpen(ticket) => (R::NotYetOpen, Some(ticket), None),
         Admission::Invalid => (R::Invalid, None, None),
@@ -141,6 +143,10 @@ pub fn session_sales(s: SessionSales) -> pb::SessionSales {
         revenue_cents: s.revenue_cents,
         currency: s.currency,
         holds_expired: s.holds_expired,
+        tickets_admitted: s.tickets_admitted,
+        tickets_refunded: s.tickets_refunded,
+        refunded_cents: s.refunded_cents,
+        net_revenue_cents: s.revenue_cents - s.refunded_cents,
         update_time: Some(timestamp(s.update_time)),
         by_kind: s
             .by_kind
@@ -216,6 +222,7 @@ pub fn sale(s: Sale) -> pb::Sale {
         movie_title: s.movie_title,
         starts_at: Some(timestamp(s.starts_at)),
         tickets: s.tickets.into_iter().map(ticket).collect(),
+        refunded_cents: s.refunded_cents,
     }
 }
 

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     catalog::{self, SeatSelection},
-    domain::{Error, NewSession, Violations, labels, seat::parse_block_reason, valid},
+    domain::{Error, NewSession, Violations, labels, seat::parse_reason, valid},
     events::Signal,
     live::{self, Hub},
     proto::v1::{self as pb, session_service_server::SessionService},
@@ -56,7 +56,7 @@ fn selection(
     let seats = violations.check(
         labels::parse_labels(&seat_labels, MAX_SEATS_PER_BLOCK).map_err(Error::InvalidArgument),
     )?;
-    let reason = violations.check(parse_block_reason(reason))?;
+    let reason = violations.check(parse_reason(reason))?;
     violations.finish()?;
     Ok(SeatSelection {
         session_id: valid(session_id)?,

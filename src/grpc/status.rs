@@ -156,6 +156,12 @@ fn refusal(rule: Rule) -> (&'static str, &'static str) {
             "the reservation was extended as often as it may be",
         ),
         Rule::ReservationPaid => ("RESERVATION_PAID", "the reservation is paid"),
+        Rule::RefundWindowClosed => ("REFUND_WINDOW_CLOSED", "it is too late to refund this sale"),
+        Rule::TicketAdmitted => (
+            "TICKET_ADMITTED",
+            "this seat's ticket admitted someone and cannot be refunded",
+        ),
+        Rule::AlreadyRefunded => ("ALREADY_REFUNDED", "this seat was refunded already"),
     }
 }
 

@@ -13,7 +13,7 @@ use super::{
     entities::{self, processed_events, session_sales},
     sql,
 };
-use crate::domain::{Result, session::KindSales};
+use crate::domain::{Result, figures::KindSales};
 
 /// One event's change to the figures of its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub struct Change {
     pub tickets_sold: i64,
     pub revenue_cents: i64,
     pub holds_expired: i64,
+    pub tickets_admitted: i64,
+    pub tickets_refunded: i64,
+    pub refunded_cents: i64,
     /// The tickets and revenue split by seat kind and ticket type.
     pub by_kind: Vec<KindSales>,
 }
@@ -66,18 +69,25 @@ pub async fn record(db: &Db, consumer: &str, change: &Change) -> Result<Recorded
     // sessions turns an unknown session into "no row" rather than an error.
     let counted = txn
         .execute_raw(sql(
-            "INSERT INTO session_sales (session_id, tickets_sold, revenue_cents, holds_expired)
-             SELECT session_id, $2, $3, $4 FROM sessions WHERE session_id = $1
+            "INSERT INTO session_sales (session_id, tickets_sold, revenue_cents, holds_expired,
+                                        tickets_admitted, tickets_refunded, refunded_cents)
+             SELECT session_id, $2, $3, $4, $5, $6, $7 FROM sessions WHERE session_id = $1
              ON CONFLICT (session_id) DO UPDATE SET
-                 tickets_sold  = session_sales.tickets_sold + EXCLUDED.tickets_sold,
-                 revenue_cents = session_sales.revenue_cents + EXCLUDED.revenue_cents,
-                 holds_expired = session_sales.holds_expired + EXCLUDED.holds_expired,
-                 update_time   = now()",
+                 tickets_sold     = session_sales.tickets_sold + EXCLUDED.tickets_sold,
+                 revenue_cents    = session_sales.revenue_cents + EXCLUDED.revenue_cents,
+                 holds_expired    = session_sales.holds_expired + EXCLUDED.holds_expired,
+                 tickets_admitted = session_sales.tickets_admitted + EXCLUDED.tickets_admitted,
+                 tickets_refunded = session_sales.tickets_refunded + EXCLUDED.tickets_refunded,
+                 refunded_cents   = session_sales.refunded_cents + EXCLUDED.refunded_cents,
+                 update_time      = now()",
             [
                 change.session_id.into(),
                 change.tickets_sold.into(),
                 change.revenue_cents.into(),
                 change.holds_expired.into(),
+                change.tickets_admitted.into(),
+                change.tickets_refunded.into(),
+                change.refunded_cents.into(),
             ],
         ))
         .await?

@@ -13,6 +13,7 @@
 //! accumulating upserts), each with a comment saying why.
 
 pub mod audit;
+pub mod blocks;
 pub(crate) mod entities;
 pub mod figures;
 pub mod idempotency;
@@ -21,8 +22,8 @@ pub mod reservations;
 pub mod rooms;
 pub mod sales;
 pub mod seats;
-pub mod tickets;
 pub mod sessions;
+pub mod tickets;
 
 use std::time::Duration;
 

@@ -1,16 +1,19 @@
-//! Sales: recording one with its seats (each seat in at most one sale, by
-//! the primary key of `sale_seats`), and reading them as receipts.
+//! Sales: recording one with its seats (each seat in at most one sale that
+//! is not refunded, by a unique index of `sale_seats`), reading them as
+//! receipts, and refunding seats of one.
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
 use super::{
     Tx,
-    entities::{reserved_seats, sale_details, sale_seats, sales},
+    entities::{refunds, reserved_seats, sale_details, sale_seats, sales},
+    sql,
 };
 use crate::domain::{Result, Sale, SeatLabel, reservation::PurchaseCursor};
 
@@ -45,6 +48,7 @@ pub async fn insert(tx: &Tx, new: &NewSale<'_>) -> Result<()> {
         session_id: Set(new.session_id),
         label: Set(label.clone()),
         sale_id: Set(new.sale_id),
+        refunded: Set(false),
     });
     sale_seats::Entity::insert_many(seats)
         .exec_without_returning(tx)
@@ -129,6 +133,7 @@ impl From<sale_details::Model> for Sale {
             session_id: row.session_id,
             user_id: row.user_id,
             amount_cents: row.amount_cents,
+            refunded_cents: row.refunded_cents,
             currency: row.currency,
             payment_reference: row.payment_reference,
             paid_time: row.paid_time,
@@ -137,4 +142,92 @@ impl From<sale_details::Model> for Sale {
             tickets: Vec::new(),
         }
     }
+}
+
+/// A sale locked by a transaction that will refund some of its seats, with
+/// its refund windows judged by the database clock.
+pub struct Refundable {
+    pub sale: Sale,
+    /// Whether the buyer's own window (until `cutoff` before the start) is open.
+    pub buyer_window_open: bool,
+    /// Whether an admin's window (until the start) is open.
+    pub admin_window_open: bool,
+}
+
+/// Locks a sale for a refund; `None` for no such sale.
+pub async fn lock_for_refund(
+    tx: &Tx,
+    sale_id: Uuid,
+    cutoff: std::time::Duration,
+) -> Result<Option<Refundable>> {
+    #[derive(FromQueryResult)]
+    struct Windows {
+        buyer_window_open: bool,
+        admin_window_open: bool,
+    }
+    // Raw: FOR UPDATE OF the sale alone, and the windows by now().
+    let windows = Windows::find_by_statement(sql(
+        "SELECT now() < se.starts_at - $2 * interval '1 millisecond' AS buyer_window_open,
+                now() < se.starts_at AS admin_window_open
+           FROM sales sa JOIN sessions se ON se.session_id = sa.session_id
+          WHERE sa.sale_id = $1
+            FOR UPDATE OF sa",
+        [sale_id.into(), (cutoff.as_millis() as i64).into()],
+    ))
+    .one(tx)
+    .await?;
+    let Some(windows) = windows else {
+        return Ok(None);
+    };
+    let sale = find(tx, sale_details::Column::SaleId.eq(sale_id))
+        .await?
+        .ok_or_else(|| crate::domain::Error::Internal(format!("sale {sale_id} vanished")))?;
+    Ok(Some(Refundable {
+        sale,
+        buyer_window_open: windows.buyer_window_open,
+        admin_window_open: windows.admin_window_open,
+    }))
+}
+
+/// Records a refund of `labels` of a locked sale: its seats' sale rows are
+/// marked refunded (so the seats can be sold again), the amount added to
+/// the sale's refunded total, and the refund kept with its reason and actor.
+pub async fn refund(tx: &Tx, refund: &NewRefund<'_>) -> Result<()> {
+    sale_seats::Entity::update_many()
+        .col_expr(sale_seats::Column::Refunded, Expr::value(true))
+        .filter(sale_seats::Column::SaleId.eq(refund.sale_id))
+        .filter(sale_seats::Column::Label.is_in(refund.labels.iter().cloned()))
+        .exec(tx)
+        .await?;
+    sales::Entity::update_many()
+        .col_expr(
+            sales::Column::RefundedCents,
+            Expr::col(sales::Column::RefundedCents).add(refund.amount_cents),
+        )
+        .filter(sales::Column::SaleId.eq(refund.sale_id))
+        .exec(tx)
+        .await?;
+    let row = refunds::ActiveModel {
+        refund_id: Set(refund.refund_id),
+        sale_id: Set(refund.sale_id),
+        seat_labels: Set(refund.labels.to_vec()),
+        amount_cents: Set(refund.amount_cents),
+        reason: Set(refund.reason.to_owned()),
+        actor: Set(refund.actor.to_owned()),
+        ..Default::default()
+    };
+    refunds::Entity::insert(row)
+        .exec_without_returning(tx)
+        .await?;
+    Ok(())
+}
+
+/// One refund to record.
+pub struct NewRefund<'a> {
+    pub refund_id: Uuid,
+    pub sale_id: Uuid,
+    pub labels: &'a [String],
+    pub amount_cents: i64,
+    pub reason: &'a str,
+    pub actor: &'a str,
 }

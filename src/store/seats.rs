@@ -22,7 +22,7 @@ use super::{
     entities::{self, seat_states},
     sql,
 };
-use crate::domain::{ChangedSeat, ReservedSeat, Result, Seat, SeatStatus, labels, price};
+use crate::domain::{ChangedSeat, ReservedSeat, Result, Seat, SeatStatus, price};
 
 /// One hold to write: the reservation, its seats priced, and its terms.
 pub struct NewHold<'a> {
@@ -244,64 +244,27 @@ pub async fn free(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<ChangedSeat>>
         .collect())
 }
 
-/// Blocks the named seats, all or none: locks them in label order and, if
-/// every one is available or blocked already, blocks the available ones.
-/// `Err` names the seats held or sold, by row then number.
-pub async fn block(
-    tx: &Tx,
-    session_id: Uuid,
-    seat_labels: &[String],
-    reason: &str,
-) -> Result<std::result::Result<Vec<ChangedSeat>, Vec<String>>> {
-    let locked = lock(tx, session_id, seat_labels).await?;
-    let taken: Vec<String> = locked
-        .iter()
-        .filter(|s| matches!(s.status, SeatStatus::Held | SeatStatus::Sold))
-        .map(|s| s.label.clone())
-        .collect();
-    if !taken.is_empty() {
-        return Ok(Err(labels::sorted(&taken)));
-    }
-    let blocked = Changed::find_by_statement(sql(
-        "UPDATE seats SET status = 'blocked', block_reason = $3, reservation_id = NULL,
-                held_until = NULL, version = version + 1
-          WHERE session_id = $1 AND label = ANY($2)
-            AND (status = 'available' OR (status = 'held' AND held_until <= now()))
-          RETURNING session_id, label, version, reservation_id, block_reason",
-        [
-            session_id.into(),
-            seat_labels.to_vec().into(),
-            reason.into(),
-        ],
-    ))
-    .all(tx)
-    .await?;
-    Ok(Ok(blocked
-        .into_iter()
-        .map(|seat| seat.to(SeatStatus::Blocked))
-        .collect()))
-}
-
-/// Puts the named seats that are blocked back on sale, locking them in
-/// label order first.
-pub async fn unblock(
+/// Puts seats whose sale was just refunded back on sale, locking them in
+/// label order first. The schema lets a sold seat change only once its
+/// sale of it is marked refunded ([`super::sales::refund`]).
+pub async fn release_refunded(
     tx: &Tx,
     session_id: Uuid,
     seat_labels: &[String],
 ) -> Result<Vec<ChangedSeat>> {
-    let unblocked = Changed::find_by_statement(sql(
-        "UPDATE seats s SET status = 'available', block_reason = NULL, version = s.version + 1
-           FROM (SELECT session_id, label FROM seats
+    let freed = Changed::find_by_statement(sql(
+        "UPDATE seats s SET status = 'available', reservation_id = NULL, version = s.version + 1
+           FROM (SELECT session_id, label, reservation_id FROM seats
                   WHERE session_id = $1 AND label = ANY($2)
                   ORDER BY label FOR UPDATE) locked
           WHERE s.session_id = locked.session_id AND s.label = locked.label
-            AND s.status = 'blocked'
-          RETURNING s.session_id, s.label, s.version, s.reservation_id, s.block_reason",
+            AND s.status = 'sold'
+          RETURNING s.session_id, s.label, s.version, locked.reservation_id, s.block_reason",
         [session_id.into(), seat_labels.to_vec().into()],
     ))
     .all(tx)
     .await?;
-    Ok(unblocked
+    Ok(freed
         .into_iter()
         .map(|seat| seat.to(SeatStatus::Available))
         .collect())
@@ -352,7 +315,7 @@ pub async fn map(db: &Db, session_id: Uuid) -> Result<Vec<Seat>> {
 
 /// A seat row a statement changed.
 #[derive(FromQueryResult)]
-struct Changed {
+pub(super) struct Changed {
     session_id: Uuid,
     label: String,
     version: i64,
@@ -361,7 +324,7 @@ struct Changed {
 }
 
 impl Changed {
-    fn to(self, status: SeatStatus) -> ChangedSeat {
+    pub(super) fn to(self, status: SeatStatus) -> ChangedSeat {
         ChangedSeat {
             session_id: self.session_id,
             label: self.label,

@@ -21,9 +21,7 @@ use super::{
 };
 use crate::domain::{
     self, PriceList, Result, SeatLabel, Session, SessionSales, SessionTerms, ValidSession,
-    layout::place,
-    session::{KindSales, SessionCursor},
-    terms::SeatTerms,
+    figures::KindSales, layout::place, session::SessionCursor, terms::SeatTerms,
 };
 
 /// Publishes a validated session with all its seats and prices, in one
@@ -181,6 +179,9 @@ pub async fn sales(db: &Db, session_id: Uuid) -> Result<Option<SessionSales>> {
         tickets_sold: figures.as_ref().map_or(0, |f| f.tickets_sold),
         revenue_cents: figures.as_ref().map_or(0, |f| f.revenue_cents),
         holds_expired: figures.as_ref().map_or(0, |f| f.holds_expired),
+        tickets_admitted: figures.as_ref().map_or(0, |f| f.tickets_admitted),
+        tickets_refunded: figures.as_ref().map_or(0, |f| f.tickets_refunded),
+        refunded_cents: figures.as_ref().map_or(0, |f| f.refunded_cents),
         update_time: figures.map_or(session.create_time, |f| f.update_time),
         by_kind,
     }))

@@ -9,13 +9,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::{
     Db, Tx,
-    entities::{TicketType, tickets},
+    entities::{TicketStatus, TicketType, tickets},
     sql,
 };
 use crate::domain::{
@@ -48,6 +48,29 @@ pub async fn of_sales(db: &impl ConnectionTrait, sale_ids: &[Uuid]) -> Result<Ve
         .all(db)
         .await?;
     Ok(rows.into_iter().map(Ticket::from).collect())
+}
+
+/// Locks a sale's tickets (in seat order, like every lock on them), for a
+/// refund that must not race an admission.
+pub async fn lock_of_sale(tx: &Tx, sale_id: Uuid) -> Result<Vec<Ticket>> {
+    let rows = tickets::Entity::find()
+        .filter(tickets::Column::SaleId.eq(sale_id))
+        .order_by_asc(tickets::Column::SeatLabel)
+        .lock_exclusive()
+        .all(tx)
+        .await?;
+    Ok(rows.into_iter().map(Ticket::from).collect())
+}
+
+/// Marks these (locked, VALID) tickets REFUNDED.
+pub async fn refund(tx: &Tx, ticket_ids: &[Uuid]) -> Result<()> {
+    tickets::Entity::update_many()
+        .col_expr(tickets::Column::Status, Expr::value(TicketStatus::Refunded))
+        .filter(tickets::Column::TicketId.is_in(ticket_ids.iter().copied()))
+        .filter(tickets::Column::Status.eq(TicketStatus::Valid))
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// A ticket and the user who bought it.

@@ -119,7 +119,10 @@ mod tests {
         let id = Uuid::now_v7();
         let code = signer().code(id);
         assert_eq!(code.len(), 107);
-        assert!(code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            code.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         let public = signer().verifier().public_key();
         let verifier = TicketVerifier::from_public_key(&public).unwrap();
         assert_eq!(verifier.verify(&code), Some(id));

@@ -70,7 +70,9 @@ impl Door {
         let ticket = scanned.ticket;
         Ok(match (scanned.admitted_now, ticket.status, scanned.first) {
             (true, _, Some(first)) => Admission::Admitted(ticket, first),
-            (false, TicketStatus::Admitted, Some(first)) => Admission::AlreadyAdmitted(ticket, first),
+            (false, TicketStatus::Admitted, Some(first)) => {
+                Admission::AlreadyAdmitted(ticket, first)
+            }
             (_, TicketStatus::Refunded, _) => Admission::Refunded(ticket),
             _ => Admission::NotYetOpen(ticket),
         })
@@ -82,7 +84,9 @@ impl Door {
             .await?
             .ok_or_else(|| Error::not_found("ticket", ticket_id))?;
         if !(caller.is_staff || caller.is_admin || caller.user_id == owned.owner) {
-            return Err(Error::PermissionDenied("this ticket belongs to another user"));
+            return Err(Error::PermissionDenied(
+                "this ticket belongs to another user",
+            ));
         }
         Ok(owned.ticket)
     }

@@ -23,7 +23,11 @@ async fn session_in(app: &TestApp, minutes: i64) -> String {
         seconds: starts.timestamp(),
         nanos: 0,
     });
-    app.admin().create_session(request).await.unwrap().session_id
+    app.admin()
+        .create_session(request)
+        .await
+        .unwrap()
+        .session_id
 }
 
 /// `buyer` holds and pays for `seats` (the first one HALF).
@@ -70,8 +74,18 @@ async fn a_sale_issues_one_ticket_per_seat_with_a_code_checked_offline() {
 
     let first = &sale.tickets[0];
     assert_eq!(&alice.get_ticket(&first.ticket_id).await.unwrap(), first);
-    assert_eq!(&app.staff("usher").get_ticket(&first.ticket_id).await.unwrap(), first);
-    let denied = app.user("bob").get_ticket(&first.ticket_id).await.unwrap_err();
+    assert_eq!(
+        &app.staff("usher")
+            .get_ticket(&first.ticket_id)
+            .await
+            .unwrap(),
+        first
+    );
+    let denied = app
+        .user("bob")
+        .get_ticket(&first.ticket_id)
+        .await
+        .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
     let unknown = uuid::Uuid::new_v4().to_string();
     let missing = alice.get_ticket(&unknown).await.unwrap_err();
@@ -89,7 +103,11 @@ async fn a_hundred_scans_at_once_on_two_instances_admit_a_ticket_once() {
     let start = Arc::new(Barrier::new(100));
     let mut scans = JoinSet::new();
     for scan in 0..100 {
-        let channel = if scan % 2 == 0 { &app.channel } else { &other.channel };
+        let channel = if scan % 2 == 0 {
+            &app.channel
+        } else {
+            &other.channel
+        };
         let usher = app.staff(&format!("usher-{}", scan % 4)).on(channel);
         let (start, code) = (Arc::clone(&start), code.clone());
         scans.spawn(async move {
@@ -124,7 +142,10 @@ async fn a_hundred_scans_at_once_on_two_instances_admit_a_ticket_once() {
             (&answer.first_gate, &answer.first_admit_time),
             (&first.first_gate, &first.first_admit_time)
         );
-        assert_eq!(answer.ticket.as_ref().unwrap().status(), TicketStatus::Admitted);
+        assert_eq!(
+            answer.ticket.as_ref().unwrap().status(),
+            TicketStatus::Admitted
+        );
     }
     let db = app.db().await;
     let events = count(
@@ -144,7 +165,10 @@ async fn early_refunded_forged_and_unauthorised_scans_change_nothing() {
     let scan = usher.admit(&early.tickets[0].code, "door 1").await.unwrap();
     assert_eq!(scan.result(), AdmissionResult::NotYetOpen);
     assert_eq!(scan.ticket.unwrap().status(), TicketStatus::Valid);
-    assert_eq!((scan.first_gate.as_str(), scan.first_admit_time), ("", None));
+    assert_eq!(
+        (scan.first_gate.as_str(), scan.first_admit_time),
+        ("", None)
+    );
 
     let soon = session_in(&app, 30).await;
     let sale = buy(&app.user("bob"), &soon, &["A1", "A2"]).await;
@@ -164,9 +188,18 @@ async fn early_refunded_forged_and_unauthorised_scans_change_nothing() {
     let mut edited = code.clone().into_bytes();
     edited[10] = if edited[10] == b'A' { b'B' } else { b'A' };
     let foreign = TicketSigner::from_seed([9; 32]).code(sale.tickets[0].ticket_id.parse().unwrap());
-    for bad in [String::from_utf8(edited).unwrap(), foreign, "not a code".into(), String::new()] {
+    for bad in [
+        String::from_utf8(edited).unwrap(),
+        foreign,
+        "not a code".into(),
+        String::new(),
+    ] {
         let answer = usher.admit(&bad, "door 1").await.unwrap();
-        assert_eq!((answer.result(), answer.ticket), (AdmissionResult::Invalid, None), "{bad:?}");
+        assert_eq!(
+            (answer.result(), answer.ticket),
+            (AdmissionResult::Invalid, None),
+            "{bad:?}"
+        );
     }
     let denied = app.user("bob").admit(code, "door 1").await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);

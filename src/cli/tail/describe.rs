@@ -55,6 +55,17 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
             money(e.amount_cents, &e.currency),
             text(&e.payment_reference),
         ),
+        Event::SaleRefunded(e) => format!(
+            "refund={} sale={} session={} user={} seats={} amount={} reason={} by={}",
+            text(&e.refund_id),
+            text(&e.sale_id),
+            text(&e.session_id),
+            text(&e.user_id),
+            seats(&e.seat_labels),
+            money(e.amount_cents, &e.currency),
+            text(&e.reason),
+            text(&e.actor)
+        ),
         Event::TicketAdmitted(e) => format!(
             "ticket={} sale={} session={} seat={} gate={}",
             text(&e.ticket_id),
@@ -67,6 +78,7 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
             let reason = match e.reason() {
                 pb::ReleaseReason::Expired => "expired",
                 pb::ReleaseReason::Cancelled => "cancelled",
+                pb::ReleaseReason::Refunded => "refunded",
                 pb::ReleaseReason::Unspecified => "unspecified",
             };
             format!(

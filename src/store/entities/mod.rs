@@ -4,6 +4,7 @@
 pub mod idempotency_keys;
 pub mod outbox;
 pub mod processed_events;
+pub mod refunds;
 pub mod reservation_seats;
 pub mod reservation_states;
 pub mod reservations;

@@ -11,6 +11,7 @@ pub struct Model {
     pub session_id: Uuid,
     pub user_id: String,
     pub amount_cents: i64,
+    pub refunded_cents: i64,
     pub currency: String,
     pub payment_reference: String,
     pub paid_time: DateTimeUtc,

@@ -10,6 +10,9 @@ pub struct Model {
     pub tickets_sold: i64,
     pub revenue_cents: i64,
     pub holds_expired: i64,
+    pub tickets_admitted: i64,
+    pub tickets_refunded: i64,
+    pub refunded_cents: i64,
     pub update_time: DateTimeUtc,
 }
 

@@ -9,17 +9,16 @@ use tonic_types::StatusExt;
 use super::{
     in_hours,
     pb::{
-        BlockSeatsRequest, CancelReservationRequest, ConfirmPaymentRequest, CreateRoomRequest,
-        CreateSessionRequest, ExtendReservationRequest, GetReservationRequest, GetRoomRequest,
-        GetSeatMapRequest, GetSessionRequest, GetSessionSalesRequest, KindPrice,
-        ListPurchasesRequest, ListPurchasesResponse, ListRoomsRequest, ListRoomsResponse,
-        ListSessionsRequest, ListSessionsResponse, Reservation, ReserveBestAvailableRequest,
+        Admission, AdmitTicketRequest, BlockSeatsRequest, CancelReservationRequest,
+        ConfirmPaymentRequest, CreateRoomRequest, CreateSessionRequest, ExtendReservationRequest,
+        GetReservationRequest, GetRoomRequest, GetSeatMapRequest, GetSessionRequest,
+        GetSessionSalesRequest, GetTicketRequest, KindPrice, ListPurchasesRequest,
+        ListPurchasesResponse, ListRoomsRequest, ListRoomsResponse, ListSessionsRequest,
+        ListSessionsResponse, RefundSaleRequest, Reservation, ReserveBestAvailableRequest,
         ReserveSeatsRequest, Room, RowLayout, Sale, SeatKind, SeatMap, SeatMapEvent, SeatStatus,
-        Session, SessionSales, TicketType, UnblockSeatsRequest, WatchSeatMapRequest,
+        Session, SessionSales, Ticket, TicketType, UnblockSeatsRequest, WatchSeatMapRequest,
         booking_service_client::BookingServiceClient, session_service_client::SessionServiceClient,
-        venue_service_client::VenueServiceClient,
-        Admission, AdmitTicketRequest, GetTicketRequest, Ticket,
-        ticket_service_client::TicketServiceClient,
+        ticket_service_client::TicketServiceClient, venue_service_client::VenueServiceClient,
     },
 };
 
@@ -95,6 +94,22 @@ impl Client {
             ticket_id: ticket_id.into(),
         });
         within(self.tickets().get_ticket(request)).await
+    }
+
+    /// Refunds `seats` of a sale (none: every seat not refunded yet).
+    pub async fn refund(
+        &self,
+        sale_id: &str,
+        seats: &[&str],
+        request_id: &str,
+    ) -> Result<Sale, Status> {
+        let request = self.request(RefundSaleRequest {
+            sale_id: sale_id.into(),
+            seat_labels: seats.iter().map(|s| (*s).to_owned()).collect(),
+            reason: "plans changed".into(),
+            request_id: request_id.into(),
+        });
+        within(self.booking().refund_sale(request)).await
     }
 
     pub fn venues(&self) -> VenueServiceClient<Channel> {

@@ -17,18 +17,38 @@ use super::{
 const RULES: &[(&str, &str)] = &[
     (
         "a seat sold twice",
-        "SELECT count(*)::bigint FROM (SELECT 1 FROM sale_seats GROUP BY session_id, label \
-         HAVING count(*) > 1) twice",
+        "SELECT count(*)::bigint FROM (SELECT 1 FROM sale_seats WHERE NOT refunded \
+         GROUP BY session_id, label HAVING count(*) > 1) twice",
     ),
     (
         "a seat of a sale is not SOLD",
         "SELECT count(*)::bigint FROM sale_seats ss JOIN seats s USING (session_id, label) \
-         WHERE s.status <> 'sold'",
+         WHERE NOT ss.refunded AND s.status <> 'sold'",
     ),
     (
         "a SOLD seat belongs to no sale",
         "SELECT count(*)::bigint FROM seats s WHERE s.status = 'sold' AND NOT EXISTS \
-         (SELECT 1 FROM sale_seats ss WHERE ss.session_id = s.session_id AND ss.label = s.label)",
+         (SELECT 1 FROM sale_seats ss WHERE ss.session_id = s.session_id AND ss.label = s.label \
+         AND NOT ss.refunded)",
+    ),
+    (
+        "a refunded seat still held or sold for the sale that refunded it",
+        "SELECT count(*)::bigint FROM sale_seats ss JOIN sales sa USING (sale_id) \
+         JOIN seats s ON s.session_id = ss.session_id AND s.label = ss.label \
+         WHERE ss.refunded AND s.reservation_id = sa.reservation_id",
+    ),
+    (
+        "a ticket whose state disagrees with its seat's sale",
+        "SELECT count(*)::bigint FROM tickets t JOIN sale_seats ss \
+         ON ss.sale_id = t.sale_id AND ss.label = t.seat_label \
+         WHERE (t.status = 'refunded') <> ss.refunded",
+    ),
+    (
+        "a sale whose refunded amount is not its refunded seats' prices",
+        "SELECT count(*)::bigint FROM sales sa WHERE sa.refunded_cents <> COALESCE( \
+         (SELECT sum(rs.price_cents) FROM sale_seats ss JOIN reservation_seats rs \
+          ON rs.reservation_id = sa.reservation_id AND rs.label = ss.label \
+          WHERE ss.sale_id = sa.sale_id AND ss.refunded), 0)",
     ),
     (
         "a reservation whose total is not the sum of its seats' prices",
