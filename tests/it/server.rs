@@ -16,6 +16,7 @@ async fn health_reports_serving_for_the_server_and_each_service() {
         "cinema.v1.SessionService",
         "cinema.v1.BookingService",
         "cinema.v1.VenueService",
+        "cinema.v1.TicketService",
     ] {
         let response = health
             .check(HealthCheckRequest {
@@ -39,6 +40,7 @@ async fn reflection_v1_and_v1alpha_list_every_service_and_health() {
     let expected = [
         "cinema.v1.BookingService",
         "cinema.v1.SessionService",
+        "cinema.v1.TicketService",
         "cinema.v1.VenueService",
         "grpc.health.v1.Health",
     ];
