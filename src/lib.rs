@@ -3,18 +3,20 @@
 //! Layers point one way, down; each module imports only those below it:
 //!
 //! ```text
-//! main.rs ─▶ cli ─▶ server ─▶ grpc ─▶ booking, catalog, live, figures ─▶ events, gate ─▶ store ─▶ domain
+//! main.rs ─▶ cli ─▶ server ─▶ grpc ─▶ booking, catalog, tickets, live, figures ─▶ events, gate ─▶ store ─▶ domain
 //! ```
 //!
 //! - [`cli`]: the commands (`serve`, `worker`, `migrate`, `token`, `demo`,
-//!   `events tail`, `watch`, `health`); [`config`] declares every setting once.
+//!   `events tail`, `watch`, `health`, `ticket-key`, `ticket verify`);
+//!   [`config`] declares every setting once.
 //! - [`server`]: wiring; one tower stack for every RPC, health, reflection,
 //!   shutdown in order.
 //! - [`grpc`]: the only module that knows tonic and the `cinema.v1` types:
 //!   services, every conversion, the one error-to-status map
 //!   (`grpc::status`), and the layers (telemetry, auth, rate limit, deadline).
-//! - Use cases: [`booking`] (hold, best available, extend, pay, cancel,
-//!   expire, idempotency),
+//! - Use cases: [`booking`] (hold, best available, extend, pay and issue
+//!   tickets, cancel, refund, expire, idempotency), [`tickets`] (ticket
+//!   codes, admission at the door; booking signs codes with it),
 //!   [`catalog`] (rooms, sessions, seat maps, blocked seats), [`live`] (live
 //!   seat maps over NATS),
 //!   [`figures`] (the sales figures, fed by an events consumer).
@@ -25,8 +27,10 @@
 //! - Beside them: [`auth`] (tokens), [`metrics`] (every Prometheus series),
 //!   [`telemetry`] (logs and spans), [`proto`] (generated code).
 //!
-//! Where each rule lives: a seat is sold at most once in `store::seats`
-//! and the schema (`migrations/src/sql/0001_schema.up.sql`); a room's
+//! Where each rule lives: a seat is sold at most once (at a time) in
+//! `store::seats` and the schema (`migrations/src/sql/0001_schema.up.sql`,
+//! `0006_tickets.up.sql`); a ticket admits at most once in
+//! `store::tickets` and the schema; a room's
 //! layout in `domain::layout`; prices and HALF tickets in `domain::price`,
 //! couple seats in `domain::terms`; stranded seats and the best block in
 //! `domain::selection` (a hold locks each seat's neighbours in

@@ -15,16 +15,17 @@ use tonic_health::pb::{
 };
 
 use crate::support::{
-    TestApp,
+    SECRET, TestApp, TicketSigner,
     client::room_request,
     crowd::{CALL_BOUND, Crowd, Plan, Sessions, Tally, Targets},
     db, eventually, eventually_every, heavy, invariants, labels,
     nats::PrivateNats,
     pb::{
-        BlockSeatsRequest, CancelReservationRequest, ConfirmPaymentRequest,
+        AdmitTicketRequest, BlockSeatsRequest, CancelReservationRequest, ConfirmPaymentRequest,
         ExtendReservationRequest, GetReservationRequest, GetSeatMapRequest, GetSessionRequest,
-        ListPurchasesRequest, ListRoomsRequest, ListSessionsRequest, ReserveBestAvailableRequest,
-        ReserveSeatsRequest, SeatMapEvent, WatchSeatMapRequest, seat_map_event::Event,
+        ListPurchasesRequest, ListRoomsRequest, ListSessionsRequest, RefundSaleRequest,
+        ReserveBestAvailableRequest, ReserveSeatsRequest, SeatMapEvent, WatchSeatMapRequest,
+        seat_map_event::Event,
     },
     postgres::PrivatePostgres,
     process::ServerProcess,
@@ -480,6 +481,7 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
     postgres.kill();
 
     let (sessions, booking, venues) = (app.sessions(), app.booking(), alice.venues());
+    let tickets = alice.tickets();
     let admin = app.admin();
     let id = pending.reservation_id.clone();
     let sid = &session;
@@ -562,6 +564,28 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
                 sessions,
                 list_sessions,
                 alice.request(ListSessionsRequest::default())
+            ),
+        ),
+        (
+            "AdmitTicket",
+            call!(
+                tickets,
+                admit_ticket,
+                admin.request(AdmitTicketRequest {
+                    code: TicketSigner::derived_from(SECRET).code(uuid::Uuid::now_v7()),
+                    gate: "door".into(),
+                })
+            ),
+        ),
+        (
+            "RefundSale",
+            call!(
+                booking,
+                refund_sale,
+                alice.request(RefundSaleRequest {
+                    sale_id: uuid::Uuid::now_v7().to_string(),
+                    ..Default::default()
+                })
             ),
         ),
         (

@@ -13,6 +13,7 @@
 mod strategies;
 
 mod rooms;
+mod tickets;
 
 use std::time::{Duration, Instant};
 
@@ -69,7 +70,10 @@ impl Decoder for RawBytes {
     }
 }
 
-const UNARY_METHODS: [&str; 17] = [
+const UNARY_METHODS: [&str; 20] = [
+    "/cinema.v1.TicketService/AdmitTicket",
+    "/cinema.v1.TicketService/GetTicket",
+    "/cinema.v1.BookingService/RefundSale",
     "/cinema.v1.BookingService/ReserveBestAvailable",
     "/cinema.v1.BookingService/ExtendReservation",
     "/cinema.v1.VenueService/CreateRoom",
