@@ -207,6 +207,14 @@ def test_a_refunded_seat_is_sold_again_with_a_new_ticket(users):
     assert tickets.admit(usher, sale.tickets[0].code, "door-1").result == REFUNDED_SCAN
 
 
+def test_someone_elses_sale_is_not_refunded(users):
+    admin, alice, bob, _ = users
+    session = tickets.create_session_at(admin, tickets.in_minutes(24 * 60))
+    sale = tickets.buy(alice, session.session_id, ["A7"])
+    refused = tickets.outcome(lambda: tickets.refund(bob, sale.sale_id))
+    assert refused.error.code == grpc.StatusCode.PERMISSION_DENIED
+
+
 def test_the_tickets_example_runs_as_a_script(config):
     done = subprocess.run(
         [sys.executable, str(HERE / "example_tickets.py")],
