@@ -1,7 +1,8 @@
 //! `cinema demo`: the example room ("Sala 1": aisles, wheelchair spaces with
 //! companion seats, a couple row, a premium back row) and session ("Filme X"
-//! there at 19:00, priced per seat kind), and a token for each role, printed
-//! to try the API with.
+//! there at 19:00, priced per seat kind), and a token for each role (an
+//! admin, an usher with the staff role, two users), printed to try the API
+//! with.
 
 use std::{fmt::Write as _, time::Duration};
 
@@ -9,7 +10,7 @@ use anyhow::Context;
 use chrono::{DateTime, Days, FixedOffset, NaiveTime, TimeZone, Utc};
 
 use crate::{
-    auth::Authenticator,
+    auth::{Authenticator, STAFF_ROLE},
     catalog,
     config::{DatabaseSettings, JwtSettings},
     domain::{KindPrice, NewRoom, NewSession, Result, Room, RowLayout, SeatKind, Session},
@@ -63,12 +64,14 @@ struct Demo {
     /// (published by an older demo).
     room: Option<Room>,
     admin_token: String,
+    /// An usher's: the staff role, to admit tickets at the door.
+    usher_token: String,
     user_tokens: Vec<(String, String)>,
 }
 
 /// Publishes "Filme X" at the next 19:00 in São Paulo in Sala 1 (once: a
 /// second run finds the session, and a later day's run finds the room), and
-/// mints tokens for an admin and two users.
+/// mints tokens for an admin, an usher and two users.
 async fn seed(db: &Db, auth: &Authenticator) -> Result<Demo> {
     let starts_at = next_evening(Utc::now());
     let existing = store::sessions::find_by_title(db, MOVIE_TITLE, starts_at).await?;
@@ -95,6 +98,7 @@ async fn seed(db: &Db, auth: &Authenticator) -> Result<Demo> {
         session,
         room,
         admin_token: auth.mint("admin", true, TOKEN_TTL)?,
+        usher_token: auth.mint_with_roles("usher", &[STAFF_ROLE], TOKEN_TTL)?,
         user_tokens,
     })
 }
@@ -192,6 +196,7 @@ fn summary(demo: &Demo) -> String {
         let _ = writeln!(text, "  ROOM_ID={}", room.room_id);
     }
     let _ = writeln!(text, "  ADMIN_TOKEN={}", demo.admin_token);
+    let _ = writeln!(text, "  USHER_TOKEN={}", demo.usher_token);
     for (user, token) in &demo.user_tokens {
         let _ = writeln!(text, "  {}_TOKEN={token}", user.to_uppercase());
     }

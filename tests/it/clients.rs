@@ -5,15 +5,17 @@
 use std::{
     path::{Path, PathBuf},
     process::Command,
+    time::Duration,
 };
 
-use crate::support::{TestApp, Topology};
+use crate::support::{Authenticator, TestApp, Topology};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs `program args` in `dir` with the server's address, tokens and event
+/// Runs `program args` in `dir` with the server's address, tokens (an
+/// admin's, alice's, bob's and an usher's with the staff role) and event
 /// stream in the environment, and fails with its output if it fails.
 async fn run_suite(app: &TestApp, dir: &Path, program: &Path, args: &[&str]) {
     assert!(
@@ -22,6 +24,9 @@ async fn run_suite(app: &TestApp, dir: &Path, program: &Path, args: &[&str]) {
         program.display()
     );
     let topology = Topology::new(&app.settings.nats.prefix);
+    let usher_token = Authenticator::new(&app.settings.jwt.secret)
+        .mint_with_roles("usher", &["staff"], Duration::from_secs(600))
+        .expect("mint a token");
     let mut command = Command::new(program);
     command
         .args(args)
@@ -30,6 +35,7 @@ async fn run_suite(app: &TestApp, dir: &Path, program: &Path, args: &[&str]) {
         .env("CINEMA_ADMIN_TOKEN", app.admin_token())
         .env("CINEMA_ALICE_TOKEN", app.token("alice"))
         .env("CINEMA_BOB_TOKEN", app.token("bob"))
+        .env("CINEMA_USHER_TOKEN", usher_token)
         .env("NATS_URL", &app.settings.nats.url)
         .env("CINEMA_EVENTS_STREAM", &topology.stream)
         .env("CINEMA_EVENTS_SUBJECT_ROOT", &topology.events_root);

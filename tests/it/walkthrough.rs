@@ -4,7 +4,7 @@ use std::{path::Path, process::Command};
 
 use chrono::{DateTime, FixedOffset, TimeDelta};
 
-use crate::support::{SECRET, TestApp};
+use crate::support::{SECRET, TestApp, TicketSigner};
 
 /// The shell block between the walkthrough markers of the README.
 fn walkthrough() -> String {
@@ -116,6 +116,19 @@ async fn the_readme_walkthrough_works_as_written() {
         r#"{"totalPriceCents":"6250","currency":"BRL"}"#,
         // alice refused B5 and B7, which would strand B6
         "  Code: FailedPrecondition",
+        // tickets: the verified code, then the edited one refused
+        "exit status 1",
+        // alice's A1 ticket after the usher admitted it
+        r#"{"seatLabel":"A1","status":"TICKET_STATUS_ADMITTED"}"#,
+        // alice too late to refund, then an admin refunds A3 of three seats
+        "  Code: FailedPrecondition",
+        r#"{"amountCents":"7500","refundedCents":"2500"}"#,
+        r#"{"seatLabel":"A1","status":"TICKET_STATUS_ADMITTED"}"#,
+        r#"{"seatLabel":"A2","status":"TICKET_STATUS_VALID"}"#,
+        r#"{"seatLabel":"A3","status":"TICKET_STATUS_REFUNDED"}"#,
+        // A3 on sale again, and A1's admitted ticket refused a refund
+        r#"{"label":"A3","status":"SEAT_STATUS_AVAILABLE"}"#,
+        "  Code: FailedPrecondition",
     ];
     let mut lines = stdout.lines();
     for expected in expected_lines {
@@ -128,18 +141,23 @@ async fn the_readme_walkthrough_works_as_written() {
         stdout.contains("created room ") && !stdout.contains("created room null"),
         "{stdout}"
     );
-    // The two refusals printed on stdout, one violation each: bob's
-    // SEAT_UNAVAILABLE for B5 (B6, asked for with it, is free), then
-    // alice's SINGLE_SEAT_GAP for B6 (B5 and B7 are free).
+    let sale_id = after_prefix(&stdout, "alice's sale ");
+    // The refusals printed on stdout, one violation each: bob's
+    // SEAT_UNAVAILABLE for B5 (B6, asked for with it, is free), alice's
+    // SINGLE_SEAT_GAP for B6 (B5 and B7 are free), alice's refund too late
+    // for her sale, and the admitted A1 refused a refund.
     assert_eq!(
         refusals(&stdout),
         [
             vec![("SEAT_UNAVAILABLE".to_owned(), "B5".to_owned())],
             vec![("SINGLE_SEAT_GAP".to_owned(), "B6".to_owned())],
+            vec![("REFUND_WINDOW_CLOSED".to_owned(), sale_id.to_owned())],
+            vec![("TICKET_ADMITTED".to_owned(), "A1".to_owned())],
         ],
         "{stdout}"
     );
     assert_extended(&stdout);
+    assert_tickets(&stdout, &stderr);
     assert!(
         stderr.contains(r#"{"type":"SEAT_UNAVAILABLE","subject":"A2""#),
         "{stderr}"
@@ -171,6 +189,90 @@ fn refusals(stdout: &str) -> Vec<Vec<(String, String)>> {
                 .collect()
         })
         .collect()
+}
+
+/// The rest of the one line that starts with `prefix`.
+fn after_prefix<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    let found: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix(prefix))
+        .collect();
+    let [rest] = found[..] else {
+        panic!("one line starting with {prefix:?}, not {found:?} in:\n{stdout}");
+    };
+    rest
+}
+
+/// The lines that start with `prefix`, as JSON.
+fn json_lines(stdout: &str, prefix: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Alice's three tickets with codes the printed public key (the one
+/// derived from the server's secret) checks, `cinema ticket verify`
+/// naming A1's ticket and refusing the edited code, and the usher's three
+/// scans: ADMITTED, ALREADY_ADMITTED at the first door and time, INVALID.
+fn assert_tickets(stdout: &str, stderr: &str) {
+    let public_key = after_prefix(stdout, "public key ");
+    let verifier = TicketSigner::derived_from(SECRET).verifier();
+    assert_eq!(public_key, verifier.public_key());
+    let tickets = json_lines(stdout, r#"{"ticketId":"#);
+    let seats: Vec<(String, String)> = tickets
+        .iter()
+        .map(|t| (text(&t["seatLabel"]), text(&t["status"])))
+        .collect();
+    assert_eq!(
+        seats,
+        ["A1", "A2", "A3"].map(|seat| (seat.to_owned(), "TICKET_STATUS_VALID".to_owned())),
+        "{stdout}"
+    );
+    for ticket in &tickets {
+        let code = text(&ticket["code"]);
+        assert_eq!(code.len(), 107, "{code}");
+        assert!(
+            code.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{code}"
+        );
+        let id = verifier.verify(&code).expect("a genuine code");
+        assert_eq!(id.to_string(), text(&ticket["ticketId"]));
+    }
+    assert_eq!(
+        after_prefix(stdout, "genuine: ticket "),
+        text(&tickets[0]["ticketId"])
+    );
+    assert!(
+        stderr.contains(
+            "cinema: not a ticket of this key: edited, forged or signed by another box office"
+        ),
+        "{stderr}"
+    );
+
+    let scans = json_lines(stdout, r#"{"result":"#);
+    let [admitted, again, invalid] = &scans[..] else {
+        panic!("three scans, not {scans:?} in:\n{stdout}");
+    };
+    assert_eq!(text(&admitted["result"]), "ADMISSION_RESULT_ADMITTED");
+    assert_eq!(text(&again["result"]), "ADMISSION_RESULT_ALREADY_ADMITTED");
+    for scan in [admitted, again] {
+        assert_eq!(text(&scan["seatLabel"]), "A1");
+        assert_eq!(text(&scan["firstGate"]), "door-1");
+        DateTime::parse_from_rfc3339(&text(&scan["firstAdmitTime"])).expect("a time");
+    }
+    assert_eq!(admitted["firstAdmitTime"], again["firstAdmitTime"]);
+    assert_eq!(
+        invalid,
+        &serde_json::json!({
+            "result": "ADMISSION_RESULT_INVALID",
+            "seatLabel": null,
+            "firstGate": null,
+            "firstAdmitTime": null,
+        })
+    );
 }
 
 fn text(value: &serde_json::Value) -> String {

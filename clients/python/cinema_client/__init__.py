@@ -30,6 +30,8 @@ from cinema.v1 import (  # noqa: E402
     booking_pb2_grpc,
     session_pb2,
     session_pb2_grpc,
+    ticket_pb2,
+    ticket_pb2_grpc,
     venue_pb2,
     venue_pb2_grpc,
 )
@@ -44,6 +46,7 @@ from .client import (  # noqa: E402
     connect,
     error_details,
     session_stub,
+    ticket_stub,
     venue_stub,
 )
 
@@ -62,6 +65,9 @@ __all__ = [
     "session_pb2",
     "session_pb2_grpc",
     "session_stub",
+    "ticket_pb2",
+    "ticket_pb2_grpc",
+    "ticket_stub",
     "venue_pb2",
     "venue_pb2_grpc",
     "venue_stub",

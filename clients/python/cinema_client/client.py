@@ -8,7 +8,7 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from cinema.v1 import booking_pb2_grpc, session_pb2_grpc, venue_pb2_grpc
+from cinema.v1 import booking_pb2_grpc, session_pb2_grpc, ticket_pb2_grpc, venue_pb2_grpc
 
 
 def connect(addr: str, timeout: float | None = 10.0) -> grpc.Channel:
@@ -36,13 +36,17 @@ def venue_stub(channel: grpc.Channel) -> venue_pb2_grpc.VenueServiceStub:
     return venue_pb2_grpc.VenueServiceStub(channel)
 
 
+def ticket_stub(channel: grpc.Channel) -> ticket_pb2_grpc.TicketServiceStub:
+    return ticket_pb2_grpc.TicketServiceStub(channel)
+
+
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     """The call metadata that identifies the caller: pass as `metadata=`."""
     return (("authorization", f"Bearer {token}"),)
 
 
 class Client:
-    """The three stubs over one channel, with one user's token on every call.
+    """The four stubs over one channel, with one user's token on every call.
 
         alice = Client(channel, token)
         alice.booking.ReserveSeats(request, metadata=alice.auth)
@@ -54,6 +58,7 @@ class Client:
         self.sessions = session_stub(channel)
         self.booking = booking_stub(channel)
         self.venues = venue_stub(channel)
+        self.tickets = ticket_stub(channel)
 
 
 @dataclass(frozen=True)

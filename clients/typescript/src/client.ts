@@ -1,7 +1,8 @@
 // Hand-written helpers over the generated stubs (src/gen/, made by ./generate
 // with ts-proto for @grpc/grpc-js): connect to a cinema server, send a bearer
-// token, call unary RPCs of the three services as promises, watch a seat map,
-// and read the google.rpc error details the server attaches to its errors.
+// token, call unary RPCs of the four services as promises, watch a seat map,
+// check a ticket code's shape, and read the google.rpc error details the
+// server attaches to its errors.
 
 import {
   type CallOptions,
@@ -24,11 +25,15 @@ import {
   GetReservationRequest,
   ListPurchasesRequest,
   type ListPurchasesResponse,
+  RefundSaleRequest,
   type Reservation,
   ReserveBestAvailableRequest,
   ReserveSeatsRequest,
   type Sale,
+  type Ticket,
+  TicketStatus,
   TicketType,
+  ticketStatusToJSON,
   ticketTypeToJSON,
 } from "./gen/cinema/v1/booking";
 import {
@@ -50,6 +55,14 @@ import {
   WatchSeatMapRequest,
   seatStatusToJSON,
 } from "./gen/cinema/v1/session";
+import {
+  type Admission,
+  AdmissionResult,
+  AdmitTicketRequest,
+  GetTicketRequest,
+  TicketServiceClient,
+  admissionResultToJSON,
+} from "./gen/cinema/v1/ticket";
 import {
   CreateRoomRequest,
   GetRoomRequest,
@@ -124,7 +137,7 @@ export interface CinemaClientOptions {
 }
 
 /**
- * The three cinema services over one insecure (plaintext) channel, with
+ * The four cinema services over one insecure (plaintext) channel, with
  * promise methods for every unary RPC. `close()` it when done, or node will
  * not exit.
  */
@@ -132,6 +145,7 @@ export class CinemaClient {
   readonly sessions: SessionServiceClient;
   readonly booking: BookingServiceClient;
   readonly venues: VenueServiceClient;
+  readonly tickets: TicketServiceClient;
   private readonly timeoutMs: number;
 
   constructor(address: string = DEFAULT_ADDRESS, options: CinemaClientOptions = {}) {
@@ -141,6 +155,7 @@ export class CinemaClient {
     const shared = { interceptors, channelOverride: this.sessions.getChannel() };
     this.booking = new BookingServiceClient(address, credentials.createInsecure(), shared);
     this.venues = new VenueServiceClient(address, credentials.createInsecure(), shared);
+    this.tickets = new TicketServiceClient(address, credentials.createInsecure(), shared);
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -253,6 +268,38 @@ export class CinemaClient {
   listPurchases(request: DeepPartial<ListPurchasesRequest> = {}): Promise<ListPurchasesResponse> {
     const b = this.booking;
     return this.call(b.listPurchases.bind(b), ListPurchasesRequest.fromPartial(request));
+  }
+
+  /**
+   * Refunds seats of a sale (`seatLabels` empty: every seat not refunded
+   * yet) and puts them back on sale; the sale after it, with
+   * `refundedCents` and the tickets REFUNDED. The buyer may until
+   * CINEMA_REFUND_CUTOFF (2h) before the start, an admin until the start.
+   * FAILED_PRECONDITION: REFUND_WINDOW_CLOSED (subject the sale id),
+   * TICKET_ADMITTED and ALREADY_REFUNDED (subject each seat).
+   */
+  refundSale(request: DeepPartial<RefundSaleRequest>): Promise<Sale> {
+    const b = this.booking;
+    return this.call(b.refundSale.bind(b), RefundSaleRequest.fromPartial(request));
+  }
+
+  // TicketService
+
+  /**
+   * Scans a ticket's code at `gate` (staff or admin only). Always answers
+   * OK with a `result`: ADMITTED the first time, ALREADY_ADMITTED after
+   * (`firstGate`, `firstAdmitTime`), REFUNDED, INVALID (no `ticket`),
+   * NOT_YET_OPEN (earlier than CINEMA_ADMISSION_OPENS before the start).
+   */
+  admitTicket(code: string, gate: string): Promise<Admission> {
+    const t = this.tickets;
+    return this.call(t.admitTicket.bind(t), AdmitTicketRequest.fromPartial({ code, gate }));
+  }
+
+  /** One ticket: the caller's own (staff and admins read any). */
+  getTicket(ticketId: string): Promise<Ticket> {
+    const t = this.tickets;
+    return this.call(t.getTicket.bind(t), GetTicketRequest.fromPartial({ ticketId }));
   }
 
   // VenueService
@@ -448,6 +495,35 @@ export function ticketTypeName(type: TicketType): string {
   return ticketTypeToJSON(type).replace(/^TICKET_TYPE_/, "").toLowerCase();
 }
 
+/** "TICKET_STATUS_ADMITTED" → "ADMITTED". */
+export function ticketStatusName(s: TicketStatus): string {
+  return ticketStatusToJSON(s).replace(/^TICKET_STATUS_/, "");
+}
+
+/** "ADMISSION_RESULT_ALREADY_ADMITTED" → "ALREADY_ADMITTED". */
+export function admissionResultName(result: AdmissionResult): string {
+  return admissionResultToJSON(result).replace(/^ADMISSION_RESULT_/, "");
+}
+
+// ---- ticket codes -------------------------------------------------------
+
+const CODE = /^[A-Za-z0-9_-]{107}$/;
+
+/**
+ * The ticket id a code names, after checking the code's shape: 107 base64url
+ * characters (no padding) that decode to the ticket id's 16 bytes and a
+ * 64-byte Ed25519 signature. Throws otherwise. Only the public key tells a
+ * genuine code from a forged one (`cinema ticket verify CODE --public-key
+ * KEY`, or the door).
+ */
+export function codeTicketId(code: string): string {
+  if (!CODE.test(code)) throw new Error(`a ticket code is 107 base64url characters, not ${JSON.stringify(code)}`);
+  const bytes = Buffer.from(code, "base64url");
+  if (bytes.length !== 16 + 64) throw new Error(`a ticket code decodes to 80 bytes, not ${bytes.length}`);
+  const hex = bytes.subarray(0, 16).toString("hex");
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+}
+
 /** A seat map's (or update's) counts, e.g. "25 available, 0 held, 4 sold, 1 blocked". */
 export function describeCounts(m: SeatMap | SeatMapUpdate): string {
   return `${m.availableCount} available, ${m.heldCount} held, ${m.soldCount} sold, ${m.blockedCount} blocked`;
@@ -475,5 +551,5 @@ export function describeSeatMapEvent(event: SeatMapEvent): string {
   }
 }
 
-export { SeatKind, SeatStatus, TicketType, status };
-export type { Reservation, Room, Sale, SeatMap, SeatMapEvent, SeatMapUpdate, Session };
+export { AdmissionResult, SeatKind, SeatStatus, TicketStatus, TicketType, status };
+export type { Admission, Reservation, Room, Sale, SeatMap, SeatMapEvent, SeatMapUpdate, Session, Ticket };
