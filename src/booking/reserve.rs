@@ -182,7 +182,8 @@ impl Booking {
 
 /// The statements of one hold, inside `tx` and without the service around
 /// it (so `cinema-bench` can drive the very same statements straight at
-/// PostgreSQL): locks the seats' runs in label order; refuses with
+/// PostgreSQL): locks the seats (and, to judge stranding, their neighbours)
+/// in label order; refuses with
 /// [`Error::SeatsUnavailable`] naming every seat held, sold or blocked, and
 /// with SINGLE_SEAT_GAP naming every seat the hold would strand (unless the
 /// session or `gaps` allows it); else records the reservation, takes the
@@ -198,14 +199,16 @@ pub async fn hold_in(
         .iter()
         .filter_map(|s| s.label.parse().ok())
         .collect();
-    // Locking the whole runs serialises holds that could strand a seat
-    // together, on every instance.
-    let around: Vec<String> = terms
-        .runs
-        .around(&taking)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    // Judging stranding needs each seat's neighbours locked too, which
+    // serialises the holds that could strand a seat together, on every
+    // instance; where gaps are allowed, the seats alone are locked.
+    let judge_gaps = gaps == Gaps::Refuse && !terms.allow_gaps;
+    let locking = if judge_gaps {
+        terms.runs.around(&taking)
+    } else {
+        taking.clone()
+    };
+    let around: Vec<String> = locking.iter().map(ToString::to_string).collect();
     let locked = store::seats::lock(tx, new.session_id, &around).await?;
     let free: HashSet<SeatLabel> = locked
         .iter()
@@ -221,7 +224,7 @@ pub async fn hold_in(
                 .collect::<Vec<_>>(),
         )));
     }
-    if gaps == Gaps::Refuse && !terms.allow_gaps {
+    if judge_gaps {
         let stranded = terms.runs.newly_stranded(&free, &taking);
         if !stranded.is_empty() {
             return Err(Error::Refused {
