@@ -103,12 +103,12 @@ impl Booking {
             .iter()
             .map(|t| (t.seat_label.as_str(), t.status))
             .collect();
-        let labels = refundable(&sale, &request.requested, &status)?;
         if let Some(retry) = retry
             && !retry.remember(tx, sale_id).await?
         {
             return Ok(None);
         }
+        let labels = refundable(&sale, &request.requested, &status)?;
         let amount_cents: i64 = sale
             .seats
             .iter()
@@ -142,7 +142,6 @@ impl Booking {
             actor: &caller.user_id,
         });
         outbox.seats_released(&freed, Release::Refunded);
-        outbox.seats_changed(sale.session_id, &freed);
         outbox.write(tx).await?;
         Ok(Some((sale, labels)))
     }
