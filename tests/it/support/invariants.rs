@@ -1,5 +1,8 @@
 //! The promises of the box office, checked from outside after faults: in
-//! PostgreSQL (the only truth) and in the JetStream event stream.
+//! PostgreSQL (the only truth), in its outbox read as a history
+//! ([`history`]) and in the JetStream event stream.
+
+pub mod history;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -51,6 +54,22 @@ const RULES: &[(&str, &str)] = &[
           WHERE ss.sale_id = sa.sale_id AND ss.refunded), 0)",
     ),
     (
+        "a seat of a sale without its one ticket, or a ticket of no seat of its sale",
+        "SELECT count(*)::bigint FROM sale_seats ss FULL JOIN tickets t \
+         ON t.sale_id = ss.sale_id AND t.seat_label = ss.label \
+         WHERE ss.sale_id IS NULL OR t.ticket_id IS NULL",
+    ),
+    (
+        "a refunded seat in no refund or in several, or a refund of a seat not refunded",
+        "SELECT count(*)::bigint FROM sale_seats ss WHERE ss.refunded::int <> \
+         (SELECT count(*) FROM refunds f WHERE f.sale_id = ss.sale_id AND ss.label = ANY(f.seat_labels))",
+    ),
+    (
+        "a sale whose refunds do not add up to its refunded amount",
+        "SELECT count(*)::bigint FROM sales sa WHERE sa.refunded_cents <> \
+         COALESCE((SELECT sum(f.amount_cents) FROM refunds f WHERE f.sale_id = sa.sale_id), 0)",
+    ),
+    (
         "a reservation whose total is not the sum of its seats' prices",
         "SELECT count(*)::bigint FROM reservations r WHERE r.total_price_cents IS DISTINCT FROM \
          (SELECT sum(rs.price_cents) FROM reservation_seats rs WHERE rs.reservation_id = r.reservation_id)",
@@ -93,8 +112,10 @@ const RULES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every broken rule of the store, and every acknowledged sale or hold that
-/// is missing from it or differs from what the client was told.
+/// Every broken rule of the store and of its history (a seat sold at most
+/// once at a time, a ticket admitted at most once, a refunded seat back on
+/// sale at once: [`history`]), and every acknowledged sale or hold that is
+/// missing from it or differs from what the client was told.
 pub async fn store_problems(
     database_url: &str,
     sales: &[Sale],
@@ -108,6 +129,7 @@ pub async fn store_problems(
             problems.push(format!("{n} x {rule}"));
         }
     }
+    problems.extend(history::replay(&db).await.problems);
     // sale id -> "reservation id|sorted labels"
     let stored_sales: HashMap<String, String> = strings(
         &db,
