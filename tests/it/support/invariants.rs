@@ -9,11 +9,13 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, Utc};
+
 use super::{
     Topology,
     db::{connect, count, strings},
     eventually,
-    pb::{Reservation, Sale},
+    pb::{Reservation, Sale, TicketStatus},
 };
 
 /// Each query counts rows that break one rule; every count must be zero.
@@ -178,6 +180,113 @@ pub async fn store_problems(
                 "acknowledged reservation {} ({expected}) is stored as {:?}",
                 hold.reservation_id,
                 stored_holds.get(&hold.reservation_id)
+            ));
+        }
+    }
+    db.close().await.expect("close");
+    problems
+}
+
+/// Every acknowledged admission and refund that the store does not hold
+/// as told: `admitted`, the tickets a scan answered ADMITTED (each at most
+/// once: a ticket admits once); `refunds`, the sales RefundSale answered
+/// (their REFUNDED and ADMITTED tickets stay so for good).
+pub async fn after_sales_problems(
+    database_url: &str,
+    admitted: &[String],
+    refunds: &[Sale],
+) -> Vec<String> {
+    let db = connect(database_url).await;
+    let mut problems = Vec::new();
+    let tickets: HashMap<String, String> = strings(
+        &db,
+        "SELECT ticket_id::text || ' ' || status || CASE WHEN ss.refunded THEN '+refunded' ELSE '' END \
+         FROM tickets t JOIN sale_seats ss ON ss.sale_id = t.sale_id AND ss.label = t.seat_label",
+    )
+    .await
+    .into_iter()
+    .filter_map(|line| {
+        line.split_once(' ')
+            .map(|(id, status)| (id.to_owned(), status.to_owned()))
+    })
+    .collect();
+    let mut answers: HashMap<&str, usize> = HashMap::new();
+    for ticket in admitted {
+        *answers.entry(ticket).or_default() += 1;
+    }
+    for (ticket, n) in answers {
+        let stored = tickets.get(ticket).map(String::as_str);
+        if n > 1 || stored != Some("admitted") {
+            problems.push(format!(
+                "ticket {ticket} was answered ADMITTED {n} times and is stored as {stored:?}"
+            ));
+        }
+    }
+    for sale in refunds {
+        for ticket in &sale.tickets {
+            let told = match ticket.status() {
+                TicketStatus::Refunded => "refunded+refunded",
+                TicketStatus::Admitted => "admitted",
+                _ => continue,
+            };
+            let stored = tickets.get(&ticket.ticket_id).map(String::as_str);
+            if stored != Some(told) {
+                problems.push(format!(
+                    "{} of sale {} was told {told} and is stored as {stored:?}",
+                    ticket.seat_label, sale.sale_id
+                ));
+            }
+        }
+    }
+    db.close().await.expect("close");
+    problems
+}
+
+/// A seat refused (SEAT_UNAVAILABLE) to its buyer right after they had it
+/// refunded: only right if someone else took it in between.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub session_id: String,
+    pub label: String,
+    /// The reservation of the sale that refunded the seat.
+    pub refunded: String,
+    pub sent: DateTime<Utc>,
+    pub received: DateTime<Utc>,
+}
+
+/// The refusals no other reservation explains: none held or bought the
+/// seat at any moment between the call and its answer, so the refunded
+/// seat was not on sale again at once.
+pub async fn unexplained_refusals(database_url: &str, refusals: &[Refusal]) -> Vec<String> {
+    let db = connect(database_url).await;
+    let mut problems = Vec::new();
+    for refusal in refusals {
+        // Until when another reservation kept the seat: its hold's end, its
+        // cancellation, or, once paid, the refund of the seat (if any).
+        let sql = format!(
+            "SELECT count(*)::bigint FROM reservations r JOIN reservation_seats rs USING (reservation_id) \
+             WHERE r.session_id = '{session}' AND rs.label = '{label}' \
+               AND r.reservation_id <> '{refunded}' \
+               AND r.create_time <= '{received}'::timestamptz + interval '250 milliseconds' \
+               AND CASE r.status \
+                     WHEN 'cancelled' THEN r.finish_time \
+                     WHEN 'confirmed' THEN COALESCE((SELECT min(f.create_time) FROM refunds f \
+                          JOIN sales sa USING (sale_id) \
+                          WHERE sa.reservation_id = r.reservation_id AND rs.label = ANY(f.seat_labels)), \
+                          'infinity') \
+                     ELSE r.expires_at END \
+                   >= '{sent}'::timestamptz - interval '250 milliseconds'",
+            session = refusal.session_id,
+            label = refusal.label,
+            refunded = refusal.refunded,
+            received = refusal.received.to_rfc3339(),
+            sent = refusal.sent.to_rfc3339(),
+        );
+        if count(&db, &sql).await == 0 {
+            problems.push(format!(
+                "{} of session {} was refused between {} and {}, just after its refund, \
+                 and nobody else held it",
+                refusal.label, refusal.session_id, refusal.sent, refusal.received
             ));
         }
     }
