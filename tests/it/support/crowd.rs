@@ -8,6 +8,7 @@
 
 mod after_sales;
 pub mod bought;
+pub mod exact;
 
 use std::{
     collections::BTreeMap,
