@@ -1,9 +1,14 @@
 //! The soak: three `cinema serve` instances on a private PostgreSQL, Redis
-//! and NATS, under a crowd that reserves, pays, cancels and watches for a
-//! configurable time, while faults are injected at random: Redis, NATS or
-//! PostgreSQL killed (or PostgreSQL stopped) and restarted, an instance
-//! SIGKILLed and started again. At the end every promise is checked and the
-//! figures are printed. Run it with `scripts/soak --duration 10m`.
+//! and NATS, under a crowd that reserves, pays, cancels, refunds, has its
+//! tickets scanned at the door and watches for a configurable time, while
+//! faults are injected at random: Redis, NATS or PostgreSQL killed (or
+//! PostgreSQL stopped) and restarted, an instance SIGKILLed and started
+//! again. Sessions open by turns tomorrow (buyers refund; the doors are not
+//! open yet) and in 45 minutes (the doors are open; only the box office
+//! refunds). At the end every promise is checked (a seat sold at most once
+//! at a time, a ticket admitted at most once, every refunded seat on sale
+//! again at once...) and the figures are printed. Run it with
+//! `scripts/soak --duration 10m`.
 //!
 //! Settings (environment): `CINEMA_SOAK_DURATION` (default 5m),
 //! `CINEMA_SOAK_SEED` (default: from the clock; printed, to replay a run).
@@ -19,7 +24,8 @@ use std::{
 
 use crate::support::{
     Authenticator, Client, Settings,
-    crowd::{Crowd, Plan, Sessions, Targets},
+    crowd::{Crowd, Plan, Sessions, Staff, Targets},
+    db::connect,
     fresh_prefix, invariants,
     nats::PrivateNats,
     pb::{CreateSessionRequest, seat_map_event::Event},
@@ -130,35 +136,48 @@ async fn run(
     let reader = auth
         .mint("reader", false, Duration::from_secs(24 * 3600))
         .unwrap();
+    let usher = auth
+        .mint_with_roles("usher", &["staff"], Duration::from_secs(24 * 3600))
+        .unwrap();
     let targets = Targets::new(instances.iter().flatten().map(|i| i.channel.clone()));
     let sessions = Sessions::new([]);
+    let mut created = 0;
     for _ in 0..3 {
         sessions.add(
-            create_session(&targets, &admin)
+            create_session(&targets, &admin, created)
                 .await
                 .expect("the first sessions"),
         );
+        created += 1;
     }
     let labels: Vec<String> = ('A'..='Z')
         .flat_map(|row| (1..=50).map(move |n| format!("{row}{n}")))
         .collect();
-    let crowd = Crowd::start(Plan {
-        targets: targets.clone(),
-        sessions: sessions.clone(),
-        labels,
-        tokens: (0..CUSTOMERS)
-            .map(|i| {
-                auth.mint(
-                    &format!("customer-{i}"),
-                    false,
-                    Duration::from_secs(24 * 3600),
-                )
-                .unwrap()
-            })
-            .collect(),
-        allow_unavailable: true,
-        seed,
-    });
+    let crowd = Crowd::start_with(
+        Plan {
+            targets: targets.clone(),
+            sessions: sessions.clone(),
+            labels,
+            tokens: (0..CUSTOMERS)
+                .map(|i| {
+                    auth.mint(
+                        &format!("customer-{i}"),
+                        false,
+                        Duration::from_secs(24 * 3600),
+                    )
+                    .unwrap()
+                })
+                .collect(),
+            allow_unavailable: true,
+            seed,
+        },
+        // The servers' windows are the defaults.
+        Staff {
+            usher: Some(usher),
+            clerk: Some(admin.clone()),
+            ..Staff::default()
+        },
+    );
 
     let stop_watching = Arc::new(AtomicBool::new(false));
     let watch_figures = Arc::new(WatchFigures::default());
@@ -187,9 +206,10 @@ async fn run(
         // pauses are the scenario.
         tokio::time::sleep(rng.between(BETWEEN_FAULTS)).await;
         if last_session.elapsed() >= NEW_SESSION_EVERY
-            && let Ok(id) = create_session(&targets, &admin).await
+            && let Ok(id) = create_session(&targets, &admin, created).await
         {
             sessions.add(id);
+            created += 1;
             last_session = Instant::now();
         }
         if Instant::now() >= until {
@@ -256,12 +276,38 @@ async fn run(
         invariants::store_problems(&settings.database.url, &tally.sales, &tally.reservations).await;
     checks.push((
         format!(
-            "no seat sold twice, {} acknowledged sales and {} reservations present as told, \
-             every reservation and sale whole: {problems:?}",
+            "no seat sold twice at a time, no ticket admitted twice nor refunded once \
+             admitted, every refunded seat on sale again at once (the store and its outbox \
+             history), {} acknowledged sales and {} reservations present as told, every \
+             reservation and sale whole: {} problems {:?}",
             tally.sales.len(),
-            tally.reservations.len()
+            tally.reservations.len(),
+            problems.len(),
+            &problems[..problems.len().min(5)]
         ),
         problems.is_empty(),
+    ));
+    let told =
+        invariants::after_sales_problems(&settings.database.url, &tally.admitted, &tally.refunds)
+            .await;
+    checks.push((
+        format!(
+            "{} admissions and {} refunds acknowledged are stored as told, no ticket \
+             admitted twice: {told:?}",
+            tally.admitted.len(),
+            tally.refunds.len()
+        ),
+        told.is_empty(),
+    ));
+    let unexplained =
+        invariants::unexplained_refusals(&settings.database.url, &tally.refusals).await;
+    checks.push((
+        format!(
+            "refunded seats on sale again at once: {} asked for again and refused, \
+             unexplained: {unexplained:?}",
+            tally.refusals.len()
+        ),
+        unexplained.is_empty(),
     ));
     let stuck = invariants::seats_held_past_expiry(&settings.database.url, SWEEP_MARGIN).await;
     checks.push((
@@ -293,6 +339,12 @@ async fn run(
         converged == WATCHERS,
     ));
     stop_watching.store(true, Ordering::Relaxed);
+    let history = {
+        let db = connect(&settings.database.url).await;
+        let history = invariants::history::replay(&db).await;
+        db.close().await.expect("close");
+        history
+    };
 
     println!("\n==== soak figures ====");
     println!("duration {run_time:.0?} (asked {duration:?}), seed {seed}");
@@ -305,11 +357,19 @@ async fn run(
     for (answer, n) in &tally.answers {
         println!("  {answer:<32} {n}");
     }
+    println!("refunds and scans of sales known exactly");
+    for (outcome, n) in &tally.outcomes {
+        println!("  {outcome:<32} {n}");
+    }
     println!(
         "sessions {}, sales {}, reservations {}",
         sessions.all().len(),
         tally.sales.len(),
         tally.reservations.len()
+    );
+    println!(
+        "history: {} events, {} seats sold, {} refunded, {} sold again, {} tickets admitted",
+        history.events, history.sold, history.refunded, history.resold, history.admitted
     );
     println!(
         "watch: {} snapshots, {} updates, {} reconnects",
@@ -331,14 +391,23 @@ async fn run(
     );
 }
 
-async fn create_session(targets: &Targets, admin: &str) -> Result<String, tonic::Status> {
+/// The `n`th session of the run: tomorrow when `n` is even, in 45 minutes
+/// when it is odd.
+async fn create_session(targets: &Targets, admin: &str, n: usize) -> Result<String, tonic::Status> {
     let channel = targets
         .any(0)
         .ok_or_else(|| tonic::Status::unavailable("no instance is up"))?;
-    let request = CreateSessionRequest {
+    let mut request = CreateSessionRequest {
         room: "Sala 9".into(),
         ..session_request("Soak", 24, 26, 50)
     };
+    if n % 2 == 1 {
+        let at = chrono::Utc::now() + chrono::Duration::minutes(45);
+        request.starts_at = Some(prost_types::Timestamp {
+            seconds: at.timestamp(),
+            nanos: 0,
+        });
+    }
     Ok(Client::new(&channel, admin)
         .create_session(request)
         .await?

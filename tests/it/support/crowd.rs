@@ -1,8 +1,14 @@
-//! A crowd of customers that reserve, pay for and cancel seats on several
-//! instances at once until told to stop, while a test breaks things under
-//! them. Every call must be answered within [`CALL_BOUND`] with a code the
-//! contract allows; what the crowd was told (its sales and reservations) is
-//! kept, to be checked against the database afterwards.
+//! A crowd of customers that reserve, pay for, cancel and refund seats and
+//! have their tickets scanned, on several instances at once until told to
+//! stop, while a test breaks things under them. Every call must be answered
+//! within [`CALL_BOUND`] with a code the contract allows, and a sale's
+//! refunds and scans exactly as its buyer's record of it says
+//! ([`bought`]) as long as no answer about it was lost; what the crowd was
+//! told is kept, to be checked against the database afterwards.
+
+mod after_sales;
+pub mod bought;
+pub mod exact;
 
 use std::{
     collections::BTreeMap,
@@ -19,11 +25,14 @@ use tonic::{Code, Status, transport::Channel};
 use super::{
     client::authed,
     eventually,
+    invariants::Refusal,
     pb::{
         CancelReservationRequest, ConfirmPaymentRequest, Reservation, ReserveSeatsRequest, Sale,
         booking_service_client::BookingServiceClient,
     },
 };
+use after_sales::Mine;
+use bought::{Bought, Windows};
 
 /// No call may take longer than this, whatever is down.
 pub const CALL_BOUND: Duration = Duration::from_secs(5);
@@ -119,6 +128,14 @@ pub struct Tally {
     pub failures: Vec<String>,
     /// The slowest answer.
     pub slowest: Duration,
+    /// Every ticket a scan answered ADMITTED (as often as it did).
+    pub admitted: Vec<String>,
+    /// Every sale as a successful refund answered it.
+    pub refunds: Vec<Sale>,
+    /// Seats refused to their buyer right after their refund.
+    pub refusals: Vec<Refusal>,
+    /// How refunds and scans of sales known exactly went, e.g. `"admit again"`.
+    pub outcomes: BTreeMap<String, usize>,
 }
 
 impl Tally {
@@ -130,6 +147,12 @@ impl Tally {
         self.reservations.extend(other.reservations);
         self.failures.extend(other.failures);
         self.slowest = self.slowest.max(other.slowest);
+        self.admitted.extend(other.admitted);
+        self.refunds.extend(other.refunds);
+        self.refusals.extend(other.refusals);
+        for (outcome, n) in other.outcomes {
+            *self.outcomes.entry(outcome).or_default() += n;
+        }
     }
 
     pub fn operations(&self) -> usize {
@@ -151,6 +174,19 @@ pub struct Plan {
     pub seed: u64,
 }
 
+/// Who serves the customers after they pay.
+#[derive(Clone, Default)]
+pub struct Staff {
+    /// A token with the `staff` role: an usher scans customers' tickets.
+    /// Without one, nobody scans.
+    pub usher: Option<String>,
+    /// An admin token: a clerk refunds at the box office, also once the
+    /// buyer's own window has closed. Without one, buyers refund alone.
+    pub clerk: Option<String>,
+    /// The servers' refund and admission windows.
+    pub windows: Windows,
+}
+
 pub struct Crowd {
     stop: Arc<AtomicBool>,
     workers: JoinSet<Tally>,
@@ -159,13 +195,20 @@ pub struct Crowd {
 }
 
 impl Crowd {
+    /// Customers who book, pay, cancel and refund their own sales.
     pub fn start(plan: Plan) -> Self {
+        Self::start_with(plan, Staff::default())
+    }
+
+    /// Customers served by `staff` too.
+    pub fn start_with(plan: Plan, staff: Staff) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let reserved = Arc::new(AtomicUsize::new(0));
         let mut workers = JoinSet::new();
         for (customer, token) in plan.tokens.iter().enumerate() {
             workers.spawn(customer_loop(
                 plan.clone(),
+                staff.clone(),
                 token.clone(),
                 plan.seed ^ (customer as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                 Arc::clone(&stop),
@@ -233,8 +276,12 @@ async fn bounded<T>(
     (answer, started.elapsed())
 }
 
+/// How many of their latest sales a customer refunds and has scanned.
+const KEPT_SALES: usize = 6;
+
 async fn customer_loop(
     plan: Plan,
+    staff: Staff,
     token: String,
     seed: u64,
     stop: Arc<AtomicBool>,
@@ -242,7 +289,20 @@ async fn customer_loop(
 ) -> Tally {
     let mut rng = Rng(seed);
     let mut tally = Tally::default();
+    let mut mine: Vec<Mine> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
+        if !mine.is_empty() && rng.below(3) == 0 {
+            let mut customer = after_sales::Customer {
+                plan: &plan,
+                staff: &staff,
+                token: &token,
+                rng: &mut rng,
+                tally: &mut tally,
+                reserved: &reserved,
+            };
+            customer.after_sale(&mut mine).await;
+            continue;
+        }
         let Some((slot, channel, generation)) = plan.targets.pick(rng.below(1 << 16)) else {
             // Every instance is down (the test restarts one): a customer
             // comes back a moment later, as a person would.
@@ -284,6 +344,10 @@ async fn customer_loop(
                 if let Some(sale) =
                     judge(&plan, &mut tally, "confirm", answer, took, slot, generation)
                 {
+                    if mine.len() == KEPT_SALES {
+                        mine.remove(0);
+                    }
+                    mine.push(Mine::new(Bought::new(sale.clone())));
                     tally.sales.push(sale);
                 }
             }
@@ -309,6 +373,21 @@ fn judge<T>(
     slot: usize,
     generation: u64,
 ) -> Option<T> {
+    record(plan, tally, operation, &answer, took, slot, generation);
+    answer.and_then(Result::ok)
+}
+
+/// Records an answer; whether it is the server's final word on the call
+/// (a success or a refusal), so that the caller knows what it did.
+fn record<T>(
+    plan: &Plan,
+    tally: &mut Tally,
+    operation: &str,
+    answer: &Option<Result<T, Status>>,
+    took: Duration,
+    slot: usize,
+    generation: u64,
+) -> bool {
     tally.slowest = tally.slowest.max(took);
     let Some(answer) = answer else {
         *tally
@@ -318,7 +397,7 @@ fn judge<T>(
         tally.failures.push(format!(
             "{operation} on instance {slot}: no answer within {CALL_BOUND:?}"
         ));
-        return None;
+        return false;
     };
     let code = answer.as_ref().err().map_or(Code::Ok, Status::code);
     let killed_under_the_call = plan.targets.generation(slot) != generation;
@@ -345,5 +424,5 @@ fn judge<T>(
             answer.as_ref().err()
         ));
     }
-    answer.ok()
+    matches!(code, Code::Ok | Code::FailedPrecondition)
 }

@@ -1,16 +1,21 @@
 //! The promises of the box office, checked from outside after faults: in
-//! PostgreSQL (the only truth) and in the JetStream event stream.
+//! PostgreSQL (the only truth), in its outbox read as a history
+//! ([`history`]) and in the JetStream event stream.
+
+pub mod history;
 
 use std::{
     collections::{HashMap, HashSet},
     time::Duration,
 };
 
+use chrono::{DateTime, Utc};
+
 use super::{
     Topology,
     db::{connect, count, strings},
     eventually,
-    pb::{Reservation, Sale},
+    pb::{Reservation, Sale, TicketStatus},
 };
 
 /// Each query counts rows that break one rule; every count must be zero.
@@ -49,6 +54,22 @@ const RULES: &[(&str, &str)] = &[
          (SELECT sum(rs.price_cents) FROM sale_seats ss JOIN reservation_seats rs \
           ON rs.reservation_id = sa.reservation_id AND rs.label = ss.label \
           WHERE ss.sale_id = sa.sale_id AND ss.refunded), 0)",
+    ),
+    (
+        "a seat of a sale without its one ticket, or a ticket of no seat of its sale",
+        "SELECT count(*)::bigint FROM sale_seats ss FULL JOIN tickets t \
+         ON t.sale_id = ss.sale_id AND t.seat_label = ss.label \
+         WHERE ss.sale_id IS NULL OR t.ticket_id IS NULL",
+    ),
+    (
+        "a refunded seat in no refund or in several, or a refund of a seat not refunded",
+        "SELECT count(*)::bigint FROM sale_seats ss WHERE ss.refunded::int <> \
+         (SELECT count(*) FROM refunds f WHERE f.sale_id = ss.sale_id AND ss.label = ANY(f.seat_labels))",
+    ),
+    (
+        "a sale whose refunds do not add up to its refunded amount",
+        "SELECT count(*)::bigint FROM sales sa WHERE sa.refunded_cents <> \
+         COALESCE((SELECT sum(f.amount_cents) FROM refunds f WHERE f.sale_id = sa.sale_id), 0)",
     ),
     (
         "a reservation whose total is not the sum of its seats' prices",
@@ -93,8 +114,10 @@ const RULES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every broken rule of the store, and every acknowledged sale or hold that
-/// is missing from it or differs from what the client was told.
+/// Every broken rule of the store and of its history (a seat sold at most
+/// once at a time, a ticket admitted at most once, a refunded seat back on
+/// sale at once: [`history`]), and every acknowledged sale or hold that is
+/// missing from it or differs from what the client was told.
 pub async fn store_problems(
     database_url: &str,
     sales: &[Sale],
@@ -108,6 +131,7 @@ pub async fn store_problems(
             problems.push(format!("{n} x {rule}"));
         }
     }
+    problems.extend(history::replay(&db).await.problems);
     // sale id -> "reservation id|sorted labels"
     let stored_sales: HashMap<String, String> = strings(
         &db,
@@ -156,6 +180,113 @@ pub async fn store_problems(
                 "acknowledged reservation {} ({expected}) is stored as {:?}",
                 hold.reservation_id,
                 stored_holds.get(&hold.reservation_id)
+            ));
+        }
+    }
+    db.close().await.expect("close");
+    problems
+}
+
+/// Every acknowledged admission and refund that the store does not hold
+/// as told: `admitted`, the tickets a scan answered ADMITTED (each at most
+/// once: a ticket admits once); `refunds`, the sales RefundSale answered
+/// (their REFUNDED and ADMITTED tickets stay so for good).
+pub async fn after_sales_problems(
+    database_url: &str,
+    admitted: &[String],
+    refunds: &[Sale],
+) -> Vec<String> {
+    let db = connect(database_url).await;
+    let mut problems = Vec::new();
+    let tickets: HashMap<String, String> = strings(
+        &db,
+        "SELECT ticket_id::text || ' ' || status || CASE WHEN ss.refunded THEN '+refunded' ELSE '' END \
+         FROM tickets t JOIN sale_seats ss ON ss.sale_id = t.sale_id AND ss.label = t.seat_label",
+    )
+    .await
+    .into_iter()
+    .filter_map(|line| {
+        line.split_once(' ')
+            .map(|(id, status)| (id.to_owned(), status.to_owned()))
+    })
+    .collect();
+    let mut answers: HashMap<&str, usize> = HashMap::new();
+    for ticket in admitted {
+        *answers.entry(ticket).or_default() += 1;
+    }
+    for (ticket, n) in answers {
+        let stored = tickets.get(ticket).map(String::as_str);
+        if n > 1 || stored != Some("admitted") {
+            problems.push(format!(
+                "ticket {ticket} was answered ADMITTED {n} times and is stored as {stored:?}"
+            ));
+        }
+    }
+    for sale in refunds {
+        for ticket in &sale.tickets {
+            let told = match ticket.status() {
+                TicketStatus::Refunded => "refunded+refunded",
+                TicketStatus::Admitted => "admitted",
+                _ => continue,
+            };
+            let stored = tickets.get(&ticket.ticket_id).map(String::as_str);
+            if stored != Some(told) {
+                problems.push(format!(
+                    "{} of sale {} was told {told} and is stored as {stored:?}",
+                    ticket.seat_label, sale.sale_id
+                ));
+            }
+        }
+    }
+    db.close().await.expect("close");
+    problems
+}
+
+/// A seat refused (SEAT_UNAVAILABLE) to its buyer right after they had it
+/// refunded: only right if someone else took it in between.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub session_id: String,
+    pub label: String,
+    /// The reservation of the sale that refunded the seat.
+    pub refunded: String,
+    pub sent: DateTime<Utc>,
+    pub received: DateTime<Utc>,
+}
+
+/// The refusals no other reservation explains: none held or bought the
+/// seat at any moment between the call and its answer, so the refunded
+/// seat was not on sale again at once.
+pub async fn unexplained_refusals(database_url: &str, refusals: &[Refusal]) -> Vec<String> {
+    let db = connect(database_url).await;
+    let mut problems = Vec::new();
+    for refusal in refusals {
+        // Until when another reservation kept the seat: its hold's end, its
+        // cancellation, or, once paid, the refund of the seat (if any).
+        let sql = format!(
+            "SELECT count(*)::bigint FROM reservations r JOIN reservation_seats rs USING (reservation_id) \
+             WHERE r.session_id = '{session}' AND rs.label = '{label}' \
+               AND r.reservation_id <> '{refunded}' \
+               AND r.create_time <= '{received}'::timestamptz + interval '250 milliseconds' \
+               AND CASE r.status \
+                     WHEN 'cancelled' THEN r.finish_time \
+                     WHEN 'confirmed' THEN COALESCE((SELECT min(f.create_time) FROM refunds f \
+                          JOIN sales sa USING (sale_id) \
+                          WHERE sa.reservation_id = r.reservation_id AND rs.label = ANY(f.seat_labels)), \
+                          'infinity') \
+                     ELSE r.expires_at END \
+                   >= '{sent}'::timestamptz - interval '250 milliseconds'",
+            session = refusal.session_id,
+            label = refusal.label,
+            refunded = refusal.refunded,
+            received = refusal.received.to_rfc3339(),
+            sent = refusal.sent.to_rfc3339(),
+        );
+        if count(&db, &sql).await == 0 {
+            problems.push(format!(
+                "{} of session {} was refused between {} and {}, just after its refund, \
+                 and nobody else held it",
+                refusal.label, refusal.session_id, refusal.sent, refusal.received
             ));
         }
     }
