@@ -24,6 +24,8 @@ pub struct RefundSale {
     pub sale_id: Uuid,
     /// The labels as sent; empty means every seat not refunded yet.
     pub requested: Vec<String>,
+    /// The same labels parsed, sorted by row then number.
+    pub seats: Vec<SeatLabel>,
     pub reason: String,
     pub request_id: Option<Uuid>,
 }
@@ -31,18 +33,8 @@ pub struct RefundSale {
 impl Booking {
     /// Refunds seats of a sale (the caller's; any for an admin) and frees them.
     pub async fn refund(&self, caller: &Caller, request: RefundSale) -> Result<Sale> {
-        let mut sorted: Vec<String> = request
-            .requested
-            .iter()
-            .map(|l| l.trim().to_uppercase())
-            .collect();
-        sorted.sort();
-        let fingerprint = format!(
-            "{}:{}:{}",
-            request.sale_id,
-            sorted.join(","),
-            request.reason
-        );
+        let seats: Vec<String> = request.seats.iter().map(ToString::to_string).collect();
+        let fingerprint = format!("{}:{}:{}", request.sale_id, seats.join(","), request.reason);
         let retry = request.request_id.map(|request_id| Request {
             caller,
             request_id,

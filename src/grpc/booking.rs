@@ -13,7 +13,8 @@ use super::{
 use crate::{
     booking::{BestAvailable, Booking, RefundSale, ReserveSeats},
     domain::{
-        Error, Violations, reservation::parse_payment_reference, seat::parse_reason, terms, valid,
+        Error, Violations, labels, reservation::parse_payment_reference, seat::parse_reason, terms,
+        valid,
     },
     metrics,
     proto::{
@@ -133,18 +134,22 @@ impl BookingService for BookingApi {
         let r = request.into_inner();
         let mut violations = Violations::default();
         let sale_id = violations.check(convert::parse_id("sale_id", &r.sale_id))?;
-        if r.seat_labels.len() > MAX_SEATS_PER_REFUND {
-            violations.check::<()>(Err(Error::invalid(
-                "seat_labels",
-                format!("at most {MAX_SEATS_PER_REFUND} seats per refund"),
-            )))?;
-        }
+        // No labels means every seat; any label named must be one.
+        let seats = if r.seat_labels.is_empty() {
+            Some(Vec::new())
+        } else {
+            violations.check(
+                labels::parse_labels(&r.seat_labels, MAX_SEATS_PER_REFUND)
+                    .map_err(Error::InvalidArgument),
+            )?
+        };
         let reason = violations.check(parse_reason(&r.reason))?;
         let request_id =
             violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
         violations.finish()?;
         let refund = RefundSale {
             sale_id: valid(sale_id)?,
+            seats: valid(seats)?,
             requested: r.seat_labels,
             reason: valid(reason)?,
             request_id: valid(request_id)?,

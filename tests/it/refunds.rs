@@ -157,15 +157,9 @@ async fn refunded_seats_go_back_on_sale_everywhere_and_are_refunded_once() {
         .refund(&resold.sale_id, &["B9", "x"], "no")
         .await
         .unwrap_err();
-    assert_eq!(violated_fields(&unknown), ["request_id"]);
-    let unknown = bob
-        .refund(&resold.sale_id, &["B9", "x"], "")
-        .await
-        .unwrap_err();
-    assert_eq!(
-        violated_fields(&unknown),
-        ["seat_labels[0]", "seat_labels[1]"]
-    );
+    assert_eq!(violated_fields(&unknown), ["seat_labels[1]", "request_id"]);
+    let unknown = bob.refund(&resold.sale_id, &["B9"], "").await.unwrap_err();
+    assert_eq!(violated_fields(&unknown), ["seat_labels[0]"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
