@@ -64,12 +64,6 @@ impl Sale {
     }
 }
 
-impl LockedReservation {
-    pub fn seat_labels(&self) -> Vec<String> {
-        labels_of(&self.seats)
-    }
-}
-
 /// The labels of `seats`, in their order.
 pub fn labels_of(seats: &[ReservedSeat]) -> Vec<String> {
     seats.iter().map(|seat| seat.label.clone()).collect()
@@ -112,6 +106,10 @@ pub enum Standing {
 }
 
 impl LockedReservation {
+    pub fn seat_labels(&self) -> Vec<String> {
+        labels_of(&self.seats)
+    }
+
     pub fn standing(&self) -> Standing {
         match self.status {
             ReservationStatus::Pending if self.lapsed => Standing::Lapsed,

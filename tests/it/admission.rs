@@ -8,43 +8,19 @@ use tokio::{sync::Barrier, task::JoinSet};
 use tonic::Code;
 
 use crate::support::{
-    Client, TestApp, TicketSigner,
+    TestApp, TicketSigner,
     db::{count, rows},
-    pb::{AdmissionResult, Sale, TicketStatus, TicketType},
+    pb::{AdmissionResult, TicketStatus, TicketType},
     process::ServerProcess,
-    session_request, violated_fields,
+    violated_fields,
 };
-
-/// A session starting in `minutes`, two rows of eight.
-async fn session_in(app: &TestApp, minutes: i64) -> String {
-    let mut request = session_request("Filme X", 0, 2, 8);
-    let starts = chrono::Utc::now() + chrono::Duration::minutes(minutes);
-    request.starts_at = Some(prost_types::Timestamp {
-        seconds: starts.timestamp(),
-        nanos: 0,
-    });
-    app.admin()
-        .create_session(request)
-        .await
-        .unwrap()
-        .session_id
-}
-
-/// `buyer` holds and pays for `seats` (the first one HALF).
-async fn buy(buyer: &Client, session_id: &str, seats: &[&str]) -> Sale {
-    let held = buyer
-        .reserve_typed(session_id, seats, &seats[..1])
-        .await
-        .unwrap();
-    buyer.confirm(&held.reservation_id).await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sale_issues_one_ticket_per_seat_with_a_code_checked_offline() {
     let app = TestApp::spawn().await;
-    let session = session_in(&app, 30).await;
+    let session = app.session_starting_in(chrono::Duration::minutes(30)).await;
     let alice = app.user("alice");
-    let sale = buy(&alice, &session, &["B2", "A7"]).await;
+    let sale = alice.buy(&session, &["B2", "A7"]).await;
     let tickets: Vec<(String, TicketType, TicketStatus)> = sale
         .tickets
         .iter()
@@ -96,8 +72,8 @@ async fn a_sale_issues_one_ticket_per_seat_with_a_code_checked_offline() {
 async fn a_hundred_scans_at_once_on_two_instances_admit_a_ticket_once() {
     let app = TestApp::spawn().await;
     let other = ServerProcess::spawn(&app).await;
-    let session = session_in(&app, 30).await;
-    let sale = buy(&app.user("alice"), &session, &["A1"]).await;
+    let session = app.session_starting_in(chrono::Duration::minutes(30)).await;
+    let sale = app.user("alice").buy(&session, &["A1"]).await;
     let code = sale.tickets[0].code.clone();
 
     let start = Arc::new(Barrier::new(100));
@@ -160,8 +136,10 @@ async fn a_hundred_scans_at_once_on_two_instances_admit_a_ticket_once() {
 async fn early_refunded_forged_and_unauthorised_scans_change_nothing() {
     let app = TestApp::spawn().await;
     let usher = app.staff("usher");
-    let tomorrow = session_in(&app, 24 * 60).await;
-    let early = buy(&app.user("alice"), &tomorrow, &["A1"]).await;
+    let tomorrow = app
+        .session_starting_in(chrono::Duration::minutes(24 * 60))
+        .await;
+    let early = app.user("alice").buy(&tomorrow, &["A1"]).await;
     let scan = usher.admit(&early.tickets[0].code, "door 1").await.unwrap();
     assert_eq!(scan.result(), AdmissionResult::NotYetOpen);
     assert_eq!(scan.ticket.unwrap().status(), TicketStatus::Valid);
@@ -170,8 +148,8 @@ async fn early_refunded_forged_and_unauthorised_scans_change_nothing() {
         ("", None)
     );
 
-    let soon = session_in(&app, 30).await;
-    let sale = buy(&app.user("bob"), &soon, &["A1", "A2"]).await;
+    let soon = app.session_starting_in(chrono::Duration::minutes(30)).await;
+    let sale = app.user("bob").buy(&soon, &["A1", "A2"]).await;
     let db = app.db().await;
     rows(
         &db,

@@ -12,7 +12,7 @@ use crate::{
         precondition_violations,
         process::ServerProcess,
         seat_unavailable, violated_fields,
-        watch::next,
+        watch::{next, watch_from_snapshot},
     },
 };
 
@@ -39,15 +39,8 @@ async fn a_blocked_seat_is_refused_and_every_instance_streams_the_change() {
     let session = vip_session(&app).await.session_id;
     let admin = app.admin();
     let alice = app.user("alice").on(&other.channel);
-    let mut stream = app
-        .user("watcher")
-        .on(&other.channel)
-        .watch(&session)
-        .await
-        .unwrap();
-    let Event::Snapshot(snapshot) = next(&mut stream).await else {
-        panic!("the first message is not a snapshot")
-    };
+    let watcher = app.user("watcher").on(&other.channel);
+    let (mut stream, snapshot) = watch_from_snapshot(&watcher, &session).await;
     assert_eq!(counts(&snapshot), (30, 0, 0, 0));
 
     let map = admin

@@ -14,7 +14,7 @@ use crate::support::{
     precondition_violations,
     process::ServerProcess,
     seat, seat_unavailable, to_chrono, violation,
-    watch::next,
+    watch::{next, watch_from_snapshot},
 };
 
 const HOLD: Duration = Duration::from_secs(2);
@@ -79,15 +79,8 @@ async fn extended_seats_stay_held_everywhere_until_the_new_end_then_free() {
     let other = ServerProcess::spawn_with_env(&app, &[("CINEMA_HOLD_SECONDS", "2")]).await;
     let session = app.create_session(2, 8).await.session_id;
     let alice = app.user("alice");
-    let mut stream = app
-        .user("watcher")
-        .on(&other.channel)
-        .watch(&session)
-        .await
-        .unwrap();
-    let Event::Snapshot(_) = next(&mut stream).await else {
-        panic!("the first message is not a snapshot")
-    };
+    let watcher = app.user("watcher").on(&other.channel);
+    let (mut stream, _) = watch_from_snapshot(&watcher, &session).await;
     let held = alice.reserve(&session, &["B4"]).await.unwrap();
     let Event::Update(hold) = next(&mut stream).await else {
         panic!("the hold came as something else")

@@ -7,39 +7,15 @@ use std::time::Duration;
 use tonic::Code;
 
 use crate::support::{
-    Client, PATIENCE, TestApp,
+    PATIENCE, TestApp,
     db::{count, strings},
     eventually,
     pb::{AdmissionResult, Sale, SeatStatus, TicketStatus, seat_map_event::Event},
     precondition_violations,
     process::ServerProcess,
-    seat, session_request, violated_fields, violation,
-    watch::next,
+    seat, violated_fields, violation,
+    watch::{next, watch_from_snapshot},
 };
-
-/// A session starting in `minutes`, two rows of eight, gaps allowed.
-async fn session_in(app: &TestApp, minutes: i64) -> String {
-    let mut request = session_request("Filme X", 0, 2, 8);
-    let starts = chrono::Utc::now() + chrono::Duration::seconds(minutes * 60);
-    request.starts_at = Some(prost_types::Timestamp {
-        seconds: starts.timestamp(),
-        nanos: 0,
-    });
-    app.admin()
-        .create_session(request)
-        .await
-        .unwrap()
-        .session_id
-}
-
-/// `buyer` pays for `seats`, the first one HALF.
-async fn buy(buyer: &Client, session_id: &str, seats: &[&str]) -> Sale {
-    let held = buyer
-        .reserve_typed(session_id, seats, &seats[..1])
-        .await
-        .unwrap();
-    buyer.confirm(&held.reservation_id).await.unwrap()
-}
 
 fn statuses(sale: &Sale) -> Vec<(String, TicketStatus)> {
     sale.tickets
@@ -52,19 +28,14 @@ fn statuses(sale: &Sale) -> Vec<(String, TicketStatus)> {
 async fn refunded_seats_go_back_on_sale_everywhere_and_are_refunded_once() {
     let app = TestApp::spawn().await;
     let other = ServerProcess::spawn(&app).await;
-    let session = session_in(&app, 24 * 60).await;
+    let session = app
+        .session_starting_in(chrono::Duration::minutes(24 * 60))
+        .await;
     let (alice, bob) = (app.user("alice"), app.user("bob"));
-    let sale = buy(&alice, &session, &["A1", "A2", "A3"]).await;
+    let sale = alice.buy(&session, &["A1", "A2", "A3"]).await;
     let before = seat(&app.seat_map(&session).await, "A2").1;
-    let mut stream = app
-        .user("watcher")
-        .on(&other.channel)
-        .watch(&session)
-        .await
-        .unwrap();
-    let Event::Snapshot(_) = next(&mut stream).await else {
-        panic!("the first message is not a snapshot")
-    };
+    let watcher = app.user("watcher").on(&other.channel);
+    let (mut stream, _) = watch_from_snapshot(&watcher, &session).await;
 
     let request_id = uuid::Uuid::new_v4().to_string();
     let partial = alice
@@ -100,7 +71,7 @@ async fn refunded_seats_go_back_on_sale_everywhere_and_are_refunded_once() {
         .unwrap();
     assert_eq!(again, partial);
     // Someone else buys the seat at once: a second sale of it.
-    let resold = buy(&bob, &session, &["A2"]).await;
+    let resold = bob.buy(&session, &["A2"]).await;
     assert_eq!(resold.seat_labels, ["A2"]);
 
     let twice = alice.refund(&sale.sale_id, &["A2"], "").await.unwrap_err();
@@ -166,9 +137,11 @@ async fn refunded_seats_go_back_on_sale_everywhere_and_are_refunded_once() {
 async fn buyers_refund_until_the_cutoff_and_admins_until_the_start() {
     let app =
         TestApp::spawn_with(|s| s.tickets.refund_cutoff = Duration::from_secs(48 * 3600)).await;
-    let session = session_in(&app, 24 * 60).await;
+    let session = app
+        .session_starting_in(chrono::Duration::minutes(24 * 60))
+        .await;
     let alice = app.user("alice");
-    let sale = buy(&alice, &session, &["B1", "B2"]).await;
+    let sale = alice.buy(&session, &["B1", "B2"]).await;
     let late = alice.refund(&sale.sale_id, &[], "").await.unwrap_err();
     assert_eq!(
         precondition_violations(&late),
@@ -182,20 +155,8 @@ async fn buyers_refund_until_the_cutoff_and_admins_until_the_start() {
     assert_eq!(by_admin.refunded_cents, 1250);
 
     // A session that starts in a few seconds: once it has, nobody refunds.
-    let soon = {
-        let mut request = session_request("Filme X", 0, 2, 8);
-        let starts = chrono::Utc::now() + chrono::Duration::seconds(3);
-        request.starts_at = Some(prost_types::Timestamp {
-            seconds: starts.timestamp() + 1,
-            nanos: 0,
-        });
-        app.admin()
-            .create_session(request)
-            .await
-            .unwrap()
-            .session_id
-    };
-    let bought = buy(&alice, &soon, &["A1"]).await;
+    let soon = app.session_starting_in(chrono::Duration::seconds(4)).await;
+    let bought = alice.buy(&soon, &["A1"]).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let after = app
         .admin()
@@ -212,10 +173,10 @@ async fn buyers_refund_until_the_cutoff_and_admins_until_the_start() {
 async fn an_admission_and_a_refund_racing_on_one_ticket_end_in_exactly_one() {
     let app = TestApp::spawn_with(|s| s.tickets.refund_cutoff = Duration::ZERO).await;
     let other = ServerProcess::spawn_with_env(&app, &[("CINEMA_REFUND_CUTOFF", "0s")]).await;
-    let session = session_in(&app, 30).await;
+    let session = app.session_starting_in(chrono::Duration::minutes(30)).await;
     let (alice, usher) = (app.user("alice"), app.staff("usher").on(&other.channel));
 
-    let sale = buy(&alice, &session, &["A1", "A2"]).await;
+    let sale = alice.buy(&session, &["A1", "A2"]).await;
     let admitted = usher.admit(&sale.tickets[0].code, "door").await.unwrap();
     assert_eq!(admitted.result(), AdmissionResult::Admitted);
     let refused = alice.refund(&sale.sale_id, &[], "").await.unwrap_err();
@@ -226,7 +187,7 @@ async fn an_admission_and_a_refund_racing_on_one_ticket_end_in_exactly_one() {
 
     let mut outcomes = (0, 0);
     for label in ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8"] {
-        let sale = buy(&alice, &session, &[label]).await;
+        let sale = alice.buy(&session, &[label]).await;
         let code = sale.tickets[0].code.clone();
         let (scan, refund) = tokio::join!(
             usher.admit(&code, "door"),

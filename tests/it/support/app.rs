@@ -217,6 +217,22 @@ impl TestApp {
             .expect("create a session")
     }
 
+    /// Publishes "Filme X" starting `from_now`, two rows of eight, gaps
+    /// allowed; its id.
+    pub async fn session_starting_in(&self, from_now: chrono::Duration) -> String {
+        let mut request = session_request("Filme X", 0, 2, 8);
+        let starts = chrono::Utc::now() + from_now;
+        request.starts_at = Some(prost_types::Timestamp {
+            seconds: starts.timestamp(),
+            nanos: 0,
+        });
+        self.admin()
+            .create_session(request)
+            .await
+            .expect("create a session")
+            .session_id
+    }
+
     /// The seat map of a session, as any user reads it.
     pub async fn seat_map(&self, session_id: &str) -> SeatMap {
         self.user("reader")

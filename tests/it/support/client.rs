@@ -166,6 +166,15 @@ impl Client {
         within(self.booking().extend_reservation(request)).await
     }
 
+    /// Holds and pays for `seats`, the first one a HALF ticket.
+    pub async fn buy(&self, session_id: &str, seats: &[&str]) -> Sale {
+        let held = self
+            .reserve_typed(session_id, seats, &seats[..1])
+            .await
+            .expect("hold the seats");
+        self.confirm(&held.reservation_id).await.expect("pay")
+    }
+
     /// Asks to hold `seats`, without a request id.
     pub async fn reserve(
         &self,

@@ -4,7 +4,10 @@ use std::{collections::HashMap, time::Duration};
 
 use tonic::Streaming;
 
-use super::pb::{SeatMap, SeatMapEvent, SeatStatus, seat_map_event::Event};
+use super::{
+    Client,
+    pb::{SeatMap, SeatMapEvent, SeatStatus, seat_map_event::Event},
+};
 
 /// Seat label -> (status, version), as a watcher folds its stream.
 pub type Folded = HashMap<String, (i32, i64)>;
@@ -15,6 +18,19 @@ pub fn folded(map: SeatMap) -> Folded {
         .into_iter()
         .map(|s| (s.label, (s.status, s.version)))
         .collect()
+}
+
+/// A watch of `session_id` by `watcher`, past its first message, which must
+/// be a snapshot; with that snapshot.
+pub async fn watch_from_snapshot(
+    watcher: &Client,
+    session_id: &str,
+) -> (Streaming<SeatMapEvent>, SeatMap) {
+    let mut stream = watcher.watch(session_id).await.expect("watch");
+    let Event::Snapshot(snapshot) = next(&mut stream).await else {
+        panic!("the first message is not a snapshot")
+    };
+    (stream, snapshot)
 }
 
 /// The next event of `stream`, which must come within 10 s.
