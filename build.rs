@@ -8,6 +8,7 @@ const PROTOS: &[&str] = &[
     "cinema/v1/booking.proto",
     "cinema/v1/venue.proto",
     "cinema/v1/ticket.proto",
+    "cinema/v1/movie.proto",
     "cinema/events/v1/events.proto",
 ];
 

@@ -14,7 +14,7 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{ArgAction, Args};
 
 use parse::{
-    budget, duration, in_range, log_format, prefix, refund_cutoff, seconds, secret, setting,
+    budget, duration, duration_or_zero, in_range, log_format, prefix, seconds, secret, setting,
     socket_addr, switch, ticket_seed, true_or_false, url,
 };
 
@@ -85,7 +85,7 @@ pub struct TicketSettings {
     pub admission_opens: Duration,
     /// Until how long before a session starts its buyers may refund (admins: until the start).
     #[arg(long = "refund-cutoff", value_name = "DURATION", env = "CINEMA_REFUND_CUTOFF", default_value = "2h",
-          value_parser = setting("a duration such as 2h or 30m, or 0s", refund_cutoff))]
+          value_parser = setting("a duration such as 2h or 30m, or 0s", duration_or_zero))]
     pub refund_cutoff: Duration,
 }
 
@@ -136,6 +136,12 @@ pub struct Settings {
     #[arg(long = "max-hold-extensions", env = "CINEMA_MAX_HOLD_EXTENSIONS", default_value = "2",
           value_parser = setting("a whole number from 0 to 10", in_range(0u32, 10)))]
     pub max_hold_extensions: u32,
+    /// How long a room needs between two shows (cleaning, seating the next
+    /// audience): a session of a movie takes its room until the movie ends
+    /// plus this.
+    #[arg(long = "turnaround", value_name = "DURATION", env = "CINEMA_TURNAROUND", default_value = "15m",
+          value_parser = setting("a duration such as 15m, or 0s", duration_or_zero))]
+    pub turnaround: Duration,
     /// Apply pending migrations at start.
     #[arg(long = "auto-migrate", action = ArgAction::Set, env = "CINEMA_AUTO_MIGRATE", default_value = "true",
           value_parser = setting("true or false", true_or_false))]

@@ -19,7 +19,7 @@ use crate::{
     figures::SalesFigures,
     gate::{self, RateLimiter, SeatGate},
     grpc::{
-        BookingApi, SessionApi, TicketApi, VenueApi,
+        BookingApi, MovieApi, SessionApi, TicketApi, VenueApi,
         layers::{
             auth::{AuthLayer, RequireCallerLayer},
             deadline::DeadlineLayer,
@@ -33,7 +33,7 @@ use crate::{
     proto::{
         self,
         v1::{
-            booking_service_server::BookingServiceServer,
+            booking_service_server::BookingServiceServer, movie_service_server::MovieServiceServer,
             session_service_server::SessionServiceServer,
             ticket_service_server::TicketServiceServer, venue_service_server::VenueServiceServer,
         },
@@ -172,8 +172,12 @@ pub async fn run_with_hub(
         page_tokens.clone(),
         hub,
         signal.clone(),
+        booking.clone(),
+        settings.turnaround,
     ))
     .max_decoding_message_size(limits.max_message_bytes);
+    let movies = MovieServiceServer::new(MovieApi::new(db.clone(), page_tokens.clone()))
+        .max_decoding_message_size(limits.max_message_bytes);
     let venues = VenueServiceServer::new(VenueApi::new(db.clone(), page_tokens.clone()))
         .max_decoding_message_size(limits.max_message_bytes);
     let tickets = TicketServiceServer::new(TicketApi::new(door))
@@ -198,6 +202,7 @@ pub async fn run_with_hub(
         .add_service(sessions)
         .add_service(bookings)
         .add_service(venues)
+        .add_service(movies)
         .add_service(tickets)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
     // A client that never closes its connection must not hold shutdown forever.
@@ -332,6 +337,7 @@ async fn set_health(health: &HealthReporter, status: ServingStatus) {
         "cinema.v1.SessionService",
         "cinema.v1.BookingService",
         "cinema.v1.VenueService",
+        "cinema.v1.MovieService",
         "cinema.v1.TicketService",
     ] {
         health.set_service_status(service, status).await;

@@ -60,6 +60,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("0004_rooms"),
             sql_migration!("0005_seat_selection"),
             sql_migration!("0006_tickets"),
+            sql_migration!("0007_programme"),
         ]
     }
 }

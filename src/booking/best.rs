@@ -12,7 +12,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, Error, FieldViolation, Reservation, Result, Rule, SeatKind, SeatLabel, TicketType,
+        Caller, Error, FieldViolation, Reservation, Result, Rule, SeatKind, SeatLabel,
+        SessionState, TicketType,
     },
     store,
 };
@@ -121,6 +122,9 @@ impl Booking {
             return self.get_reservation(caller, earlier).await;
         }
         let terms = self.terms.get(&self.db, request.session_id).await?;
+        if terms.starts_at <= chrono::Utc::now() {
+            return Err(Error::refused(Rule::SessionStarted, request.session_id));
+        }
         let accept = |seat: &SeatLabel| {
             terms
                 .seats
@@ -138,10 +142,7 @@ impl Booking {
                 .runs
                 .best_blocks(&free, request.party.quantity, accept, pair);
             let Some(first) = blocks.first() else {
-                return Err(Error::refused(
-                    Rule::NotEnoughAdjacentSeats,
-                    request.session_id,
-                ));
+                return Err(self.no_block(request.session_id).await);
             };
             // Only when no block strands none may the hold strand a seat.
             let gaps = if first.strands {
@@ -170,11 +171,28 @@ impl Booking {
                 match held {
                     Ok(held) => return self.finish_hold(caller, held).await,
                     // Someone else took part of it first: the next block.
-                    Err(Error::Contended | Error::SeatsUnavailable(_) | Error::Refused { .. }) => {}
+                    Err(
+                        Error::Contended
+                        | Error::SeatsUnavailable(_)
+                        | Error::Refused {
+                            rule: Rule::SingleSeatGap,
+                            ..
+                        },
+                    ) => {}
                     Err(other) => return Err(other),
                 }
             }
         }
         Err(Error::Contended)
+    }
+
+    /// Why no block was found: the session was cancelled (none of its seats
+    /// is on sale), or not enough adjacent seats are free.
+    async fn no_block(&self, session_id: Uuid) -> Error {
+        match store::sessions::state(&self.db, session_id).await {
+            Ok(Some(SessionState::Cancelled)) => Error::refused(Rule::SessionCancelled, session_id),
+            Ok(_) => Error::refused(Rule::NotEnoughAdjacentSeats, session_id),
+            Err(err) => err,
+        }
     }
 }

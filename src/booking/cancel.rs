@@ -37,7 +37,12 @@ impl Booking {
                     .await?;
                 let freed = store::seats::free(&tx, &[reservation_id]).await?;
                 let mut outbox = Outbox::default();
-                outbox.reservation_cancelled(&locked, &freed);
+                outbox.reservation_cancelled(
+                    reservation_id,
+                    locked.session_id,
+                    &locked.user_id,
+                    &freed,
+                );
                 outbox.seats_released(&freed, Release::Cancelled);
                 outbox.write(&tx).await?;
                 tx.commit().await?;

@@ -18,6 +18,7 @@ pub enum Operation {
     Extend,
     Confirm,
     Refund,
+    CancelSession,
 }
 
 impl Operation {
@@ -28,6 +29,7 @@ impl Operation {
             Self::Extend => "extend_reservation",
             Self::Refund => "refund_sale",
             Self::Confirm => "confirm_payment",
+            Self::CancelSession => "cancel_session",
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Booking: hold seats (chosen, or the best available), extend a hold, pay,
-//! cancel, expire, and the caller's purchases.
+//! cancel, expire, refund, cancel a whole session, and the caller's purchases.
 //!
 //! Each use case here is one short PostgreSQL transaction over the store's
 //! statements (`store::seats` re-checks every seat's state and locks seat
@@ -9,6 +9,7 @@
 
 mod best;
 mod cancel;
+mod cancel_session;
 mod confirm;
 pub mod expiry;
 mod extend;
@@ -22,6 +23,7 @@ use std::{sync::Arc, time::Duration};
 use uuid::Uuid;
 
 pub use best::BestAvailable;
+pub use cancel_session::CancelSession;
 pub use refund::RefundSale;
 pub use reserve::{Gaps, ReserveSeats, hold_in};
 

@@ -132,6 +132,7 @@ impl Booking {
             amount_cents,
             reason: &request.reason,
             actor: &caller.user_id,
+            admitted: &[],
         });
         outbox.seats_released(&freed, Release::Refunded);
         outbox.write(tx).await?;

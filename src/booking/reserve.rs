@@ -109,6 +109,10 @@ impl Booking {
         gaps: Gaps,
         retry: Option<&Request<'_>>,
     ) -> Result<Held> {
+        // A session's start never moves: no need to ask anyone once it passed.
+        if terms.starts_at <= chrono::Utc::now() {
+            return Err(Error::refused(Rule::SessionStarted, session_id));
+        }
         let labels: Vec<SeatLabel> = seats.iter().filter_map(|s| s.label.parse().ok()).collect();
         let guard = match self.gate.acquire(session_id, &labels).await {
             Gate::Contended => return Err(Error::Contended),
@@ -183,7 +187,7 @@ impl Booking {
 /// The statements of one hold, inside `tx` and without the service around
 /// it (so `cinema-bench` can drive the very same statements straight at
 /// PostgreSQL): locks the seats (and, to judge stranding, their neighbours)
-/// in label order; refuses with
+/// in label order; refuses a cancelled or started session; refuses with
 /// [`Error::SeatsUnavailable`] naming every seat held, sold or blocked, and
 /// with SINGLE_SEAT_GAP naming every seat the hold would strand (unless the
 /// session or `gaps` allows it); else records the reservation, takes the
@@ -210,7 +214,14 @@ pub async fn hold_in(
     };
     let around: Vec<String> = locking.iter().map(ToString::to_string).collect();
     let locked = store::seats::lock(tx, new.session_id, &around).await?;
+    if locked.cancelled {
+        return Err(Error::refused(Rule::SessionCancelled, new.session_id));
+    }
+    if locked.started {
+        return Err(Error::refused(Rule::SessionStarted, new.session_id));
+    }
     let free: HashSet<SeatLabel> = locked
+        .seats
         .iter()
         .filter(|seat| seat.status == SeatStatus::Available)
         .filter_map(|seat| seat.label.parse().ok())

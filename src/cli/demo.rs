@@ -86,7 +86,8 @@ async fn seed(db: &Db, auth: &Authenticator) -> Result<Demo> {
         }
         None => {
             let room = demo_room(db).await?;
-            let session = catalog::create_session(db, new_session(&room, starts_at)).await?;
+            let session =
+                catalog::create_session(db, new_session(&room, starts_at), Duration::ZERO).await?;
             (session, Some(room))
         }
     };
@@ -157,6 +158,7 @@ fn new_session(room: &Room, starts_at: DateTime<Utc>) -> NewSession {
             })
             .collect(),
         allow_single_seat_gaps: false,
+        movie_id: None,
     }
 }
 

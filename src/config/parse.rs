@@ -126,7 +126,7 @@ pub fn log_format(value: &str) -> Option<LogFormat> {
 const SECRET_MIN_LEN: usize = 32;
 
 /// A duration that may be zero.
-pub fn refund_cutoff(value: &str) -> Option<Duration> {
+pub fn duration_or_zero(value: &str) -> Option<Duration> {
     humantime::parse_duration(value).ok()
 }
 

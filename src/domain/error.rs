@@ -95,6 +95,12 @@ pub enum Rule {
     TicketAdmitted,
     /// This seat was refunded already.
     AlreadyRefunded,
+    /// Another scheduled session takes the room at that time.
+    RoomBusy,
+    /// The session was cancelled: nothing of it is on sale.
+    SessionCancelled,
+    /// The session has started: too late to book it or cancel it.
+    SessionStarted,
 }
 
 /// Why a reservation can no longer be paid or cancelled.

@@ -1,5 +1,5 @@
 //! The box office's own types and rules, free of any framework: seat labels,
-//! rooms and their layouts, prices and ticket types, sessions, seats and seat maps, reservations and sales, who is
+//! rooms and their layouts, movies, prices and ticket types, sessions, seats and seat maps, reservations and sales, who is
 //! calling, and the one [`Error`] every layer speaks.
 //!
 //! Only std, chrono, uuid and thiserror are imported here; the layers above
@@ -11,6 +11,7 @@ pub mod error;
 pub mod figures;
 pub mod labels;
 pub mod layout;
+pub mod movie;
 pub mod price;
 pub mod reservation;
 pub mod seat;
@@ -24,9 +25,10 @@ pub use error::{ClosedReason, Error, FieldViolation, Result, Rule, Violations, v
 pub use figures::SessionSales;
 pub use labels::SeatLabel;
 pub use layout::{NewRoom, Room, RowLayout, SeatKind};
+pub use movie::{AgeRating, Movie, NewMovie};
 pub use price::{KindPrice, PriceList, ReservedSeat, TicketType};
 pub use reservation::{Reservation, ReservationStatus, Sale};
 pub use seat::{ChangedSeat, Seat, SeatMap, SeatStatus};
-pub use session::{NewSession, Session, ValidSession};
+pub use session::{NewSession, Session, SessionFilter, SessionState, ValidSession};
 pub use terms::SessionTerms;
 pub use ticket::{Ticket, TicketStatus};

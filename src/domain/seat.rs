@@ -68,6 +68,8 @@ pub struct SeatChange {
 pub struct SeatMap {
     pub session_id: Uuid,
     pub seats: Vec<Seat>,
+    /// The session was cancelled: this map is its last.
+    pub cancelled: bool,
 }
 
 impl SeatMap {
@@ -95,6 +97,8 @@ pub struct ChangedSeat {
 pub struct SeatsChanged {
     pub session_id: Uuid,
     pub seats: Vec<SeatChange>,
+    /// The last change of a cancelled session.
+    pub session_cancelled: bool,
 }
 
 /// The seats of a watched map that changed, with the counts after them.

@@ -1,8 +1,10 @@
 //! The terms of a session, as a hold needs them: every seat with its kind,
-//! price and couple partner; pricing the seats of a request with their
+//! price and couple partner, and when it starts; pricing the seats of a request with their
 //! ticket types, and naming every seat it cannot have.
 
 use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 
 use super::{
     FieldViolation, SeatLabel,
@@ -35,16 +37,24 @@ pub struct SessionTerms {
     pub allow_gaps: bool,
     /// The seats as runs side by side, to judge stranding and find blocks.
     pub runs: Runs,
+    /// When the session starts: nothing is booked from then on.
+    pub starts_at: DateTime<Utc>,
 }
 
 impl SessionTerms {
-    pub fn new(currency: String, seats: HashMap<SeatLabel, SeatTerms>, allow_gaps: bool) -> Self {
+    pub fn new(
+        currency: String,
+        seats: HashMap<SeatLabel, SeatTerms>,
+        allow_gaps: bool,
+        starts_at: DateTime<Utc>,
+    ) -> Self {
         let runs = Runs::new(seats.iter().map(|(label, seat)| (*label, seat.x, seat.y)));
         Self {
             currency,
             seats,
             allow_gaps,
             runs,
+            starts_at,
         }
     }
 
@@ -192,6 +202,7 @@ mod tests {
                 (label("B2"), seat(SeatKind::Couple, 3000, Some("B1"))),
             ]),
             false,
+            Utc::now(),
         )
     }
 

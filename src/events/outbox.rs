@@ -50,6 +50,18 @@ pub struct Refunded<'a> {
     pub amount_cents: i64,
     pub reason: &'a str,
     pub actor: &'a str,
+    /// Refunded seats whose ticket had admitted someone.
+    pub admitted: &'a [String],
+}
+
+/// A cancelled session, as its event tells it.
+pub struct SessionCancelled<'a> {
+    pub session_id: Uuid,
+    pub reason: &'a str,
+    pub actor: &'a str,
+    pub reservations_cancelled: u32,
+    pub sales_refunded: u32,
+    pub refunded_cents: i64,
 }
 
 /// The events of one transaction, in the order they happened.
@@ -132,6 +144,7 @@ impl Outbox {
                 currency: refunded.sale.currency.clone(),
                 reason: refunded.reason.to_owned(),
                 actor: refunded.actor.to_owned(),
+                admitted_labels: refunded.admitted.to_vec(),
             }
         });
     }
@@ -151,16 +164,23 @@ impl Outbox {
         });
     }
 
-    /// A pending reservation was cancelled and these seats freed.
-    pub fn reservation_cancelled(&mut self, cancelled: &LockedReservation, freed: &[ChangedSeat]) {
+    /// A pending reservation was cancelled and gave up these seats (freed,
+    /// or out of sale when its session was cancelled).
+    pub fn reservation_cancelled(
+        &mut self,
+        reservation_id: Uuid,
+        session_id: Uuid,
+        user_id: &str,
+        seats: &[ChangedSeat],
+    ) {
         self.push(EventType::ReservationCancelled, |event_id, occur_time| {
             pb::ReservationCancelled {
                 event_id,
                 occur_time,
-                reservation_id: cancelled.reservation_id.to_string(),
-                session_id: cancelled.session_id.to_string(),
-                user_id: cancelled.user_id.clone(),
-                seat_labels: labels_of(freed.iter()),
+                reservation_id: reservation_id.to_string(),
+                session_id: session_id.to_string(),
+                user_id: user_id.to_owned(),
+                seat_labels: labels_of(seats.iter()),
             }
         });
     }
@@ -227,9 +247,31 @@ impl Outbox {
     /// The seats are listed by row then number, whatever order the
     /// statement that changed them returned.
     pub fn seats_changed(&mut self, session_id: Uuid, seats: &[ChangedSeat]) {
-        if seats.is_empty() {
-            return;
+        if !seats.is_empty() {
+            self.push_seats_changed(session_id, seats, false);
         }
+    }
+
+    /// A session was cancelled: the last `seats.changed` of its live maps
+    /// (sent even if no seat changed, as it ends them), then
+    /// `session.cancelled`.
+    pub fn session_cancelled(&mut self, cancelled: &SessionCancelled<'_>, seats: &[ChangedSeat]) {
+        self.push_seats_changed(cancelled.session_id, seats, true);
+        self.push(EventType::SessionCancelled, |event_id, occur_time| {
+            pb::SessionCancelled {
+                event_id,
+                occur_time,
+                session_id: cancelled.session_id.to_string(),
+                reason: cancelled.reason.to_owned(),
+                actor: cancelled.actor.to_owned(),
+                reservations_cancelled: cancelled.reservations_cancelled,
+                sales_refunded: cancelled.sales_refunded,
+                refunded_cents: cancelled.refunded_cents,
+            }
+        });
+    }
+
+    fn push_seats_changed(&mut self, session_id: Uuid, seats: &[ChangedSeat], last: bool) {
         let mut seats: Vec<&ChangedSeat> = seats.iter().collect();
         seats.sort_by_cached_key(|seat| seat.label.parse::<SeatLabel>().ok());
         self.push(EventType::SeatsChanged, |event_id, occur_time| {
@@ -238,6 +280,7 @@ impl Outbox {
                 occur_time,
                 session_id: session_id.to_string(),
                 seats: seats.iter().map(|seat| pb::Seat::from(*seat)).collect(),
+                session_cancelled: last,
             }
         });
     }

@@ -16,12 +16,13 @@ pub enum EventType {
     PaymentConfirmed,
     SaleRefunded,
     TicketAdmitted,
+    SessionCancelled,
     SeatReleased,
     SeatsChanged,
 }
 
 impl EventType {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::ReservationCreated,
         Self::ReservationExpired,
         Self::ReservationExtended,
@@ -29,6 +30,7 @@ impl EventType {
         Self::PaymentConfirmed,
         Self::SaleRefunded,
         Self::TicketAdmitted,
+        Self::SessionCancelled,
         Self::SeatReleased,
         Self::SeatsChanged,
     ];
@@ -44,6 +46,7 @@ impl EventType {
             Self::PaymentConfirmed => "payment.confirmed",
             Self::SaleRefunded => "sale.refunded",
             Self::TicketAdmitted => "ticket.admitted",
+            Self::SessionCancelled => "session.cancelled",
             Self::SeatReleased => "seat.released",
             Self::SeatsChanged => "seats.changed",
         }
@@ -60,6 +63,7 @@ impl EventType {
             Self::PaymentConfirmed => "cinema.events.v1.PaymentConfirmed",
             Self::SaleRefunded => "cinema.events.v1.SaleRefunded",
             Self::TicketAdmitted => "cinema.events.v1.TicketAdmitted",
+            Self::SessionCancelled => "cinema.events.v1.SessionCancelled",
             Self::SeatReleased => "cinema.events.v1.SeatReleased",
             Self::SeatsChanged => "cinema.events.v1.SeatsChanged",
         }
@@ -80,6 +84,7 @@ impl EventType {
             Self::PaymentConfirmed => Event::PaymentConfirmed(Message::decode(payload)?),
             Self::SaleRefunded => Event::SaleRefunded(Message::decode(payload)?),
             Self::TicketAdmitted => Event::TicketAdmitted(Message::decode(payload)?),
+            Self::SessionCancelled => Event::SessionCancelled(Message::decode(payload)?),
             Self::SeatReleased => Event::SeatReleased(Message::decode(payload)?),
             Self::SeatsChanged => Event::SeatsChanged(Message::decode(payload)?),
         })
@@ -102,6 +107,7 @@ pub enum Event {
     PaymentConfirmed(pb::PaymentConfirmed),
     SaleRefunded(pb::SaleRefunded),
     TicketAdmitted(pb::TicketAdmitted),
+    SessionCancelled(pb::SessionCancelled),
     SeatReleased(pb::SeatReleased),
     SeatsChanged(pb::SeatsChanged),
 }
@@ -116,6 +122,7 @@ impl Event {
             Self::PaymentConfirmed(_) => EventType::PaymentConfirmed,
             Self::SaleRefunded(_) => EventType::SaleRefunded,
             Self::TicketAdmitted(_) => EventType::TicketAdmitted,
+            Self::SessionCancelled(_) => EventType::SessionCancelled,
             Self::SeatReleased(_) => EventType::SeatReleased,
             Self::SeatsChanged(_) => EventType::SeatsChanged,
         }
@@ -131,6 +138,7 @@ impl Event {
             Self::PaymentConfirmed(e) => &e.event_id,
             Self::SaleRefunded(e) => &e.event_id,
             Self::TicketAdmitted(e) => &e.event_id,
+            Self::SessionCancelled(e) => &e.event_id,
             Self::SeatReleased(e) => &e.event_id,
             Self::SeatsChanged(e) => &e.event_id,
         }
@@ -146,6 +154,7 @@ impl Event {
             Self::PaymentConfirmed(e) => e.occur_time,
             Self::SaleRefunded(e) => e.occur_time,
             Self::TicketAdmitted(e) => e.occur_time,
+            Self::SessionCancelled(e) => e.occur_time,
             Self::SeatReleased(e) => e.occur_time,
             Self::SeatsChanged(e) => e.occur_time,
         }
@@ -161,6 +170,7 @@ impl Event {
             Self::PaymentConfirmed(e) => e.encode_to_vec(),
             Self::SaleRefunded(e) => e.encode_to_vec(),
             Self::TicketAdmitted(e) => e.encode_to_vec(),
+            Self::SessionCancelled(e) => e.encode_to_vec(),
             Self::SeatReleased(e) => e.encode_to_vec(),
             Self::SeatsChanged(e) => e.encode_to_vec(),
         }

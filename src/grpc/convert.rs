@@ -6,8 +6,9 @@ use super::layers::telemetry;
 pub use crate::proto::{datetime, timestamp};
 use crate::{
     domain::{
-        Error, KindPrice, Reservation, ReservationStatus, ReservedSeat, Room, RowLayout, Sale,
-        SeatMap, SeatStatus, Session, SessionSales, Ticket, TicketStatus, TicketType,
+        AgeRating, Error, KindPrice, Movie, Reservation, ReservationStatus, ReservedSeat, Room,
+        RowLayout, Sale, SeatMap, SeatStatus, Session, SessionSales, SessionState, Ticket,
+        TicketStatus, TicketType,
         seat::{SeatMapEvent, SeatMapUpdate},
         ticket::Admission,
     },
@@ -20,7 +21,7 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid, Error> {
     // The span of a call names what it is about, so all its log lines do.
     if matches!(
         field,
-        "session_id" | "reservation_id" | "room_id" | "ticket_id"
+        "session_id" | "reservation_id" | "room_id" | "ticket_id" | "movie_id"
     ) {
         telemetry::record(field, id);
     }
@@ -42,6 +43,18 @@ pub fn session(s: Session) -> pb::Session {
         seats_per_row: s.seats_per_row,
         room_id: s.room_id.map(|id| id.to_string()).unwrap_or_default(),
         allow_single_seat_gaps: s.allow_single_seat_gaps,
+        movie_id: s.movie_id.map(|id| id.to_string()).unwrap_or_default(),
+        ends_at: s.ends_at.map(timestamp),
+        rating: s
+            .rating
+            .map_or(pb::AgeRating::Unspecified, pb::AgeRating::from)
+            .into(),
+        state: match s.state {
+            SessionState::Scheduled => pb::SessionState::Scheduled,
+            SessionState::Cancelled => pb::SessionState::Cancelled,
+        }
+        .into(),
+        cancel_reason: s.cancel_reason.unwrap_or_default(),
         prices: s
             .prices
             .iter()
@@ -93,6 +106,55 @@ pub fn room(r: Room) -> pb::Room {
             .collect(),
         seat_count: r.seat_count,
         create_time: Some(timestamp(r.create_time)),
+    }
+}
+
+pub fn movie(m: Movie) -> pb::Movie {
+    pb::Movie {
+        movie_id: m.movie_id.to_string(),
+        title: m.title,
+        duration: Some(prost_types::Duration {
+            seconds: i64::try_from(m.duration.as_secs()).unwrap_or(i64::MAX),
+            nanos: 0,
+        }),
+        rating: pb::AgeRating::from(m.rating).into(),
+        synopsis: m.synopsis,
+        create_time: Some(timestamp(m.create_time)),
+    }
+}
+
+/// A duration as the client sent it; `None` when missing or negative.
+pub fn duration(d: Option<prost_types::Duration>) -> Option<std::time::Duration> {
+    let d = d?;
+    Some(std::time::Duration::new(
+        u64::try_from(d.seconds).ok()?,
+        u32::try_from(d.nanos).ok()?,
+    ))
+}
+
+/// The age rating of a wire value, `None` for UNSPECIFIED or an unknown number.
+pub fn age_rating(value: i32) -> Option<AgeRating> {
+    match pb::AgeRating::try_from(value).ok()? {
+        pb::AgeRating::L => Some(AgeRating::L),
+        pb::AgeRating::AgeRating10 => Some(AgeRating::Ten),
+        pb::AgeRating::AgeRating12 => Some(AgeRating::Twelve),
+        pb::AgeRating::AgeRating14 => Some(AgeRating::Fourteen),
+        pb::AgeRating::AgeRating16 => Some(AgeRating::Sixteen),
+        pb::AgeRating::AgeRating18 => Some(AgeRating::Eighteen),
+        pb::AgeRating::Unspecified => None,
+    }
+}
+
+impl From<AgeRating> for pb::AgeRating {
+    fn from(rating: AgeRating) -> Self {
+        match rating {
+            AgeRating::L => Self::L,
+            AgeRating::Ten => Self::AgeRating10,
+            AgeRating::Twelve => Self::AgeRating12,
+            AgeRating::Fourteen => Self::AgeRating14,
+            AgeRating::Sixteen => Self::AgeRating16,
+            AgeRating::Eighteen => Self::AgeRating18,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The gRPC adapter, the only module that knows tonic and the `cinema.v1`
 //! wire types: each service decodes and validates a request, reads the
 //! caller, calls a use case and encodes the answer ([`booking`],
-//! [`sessions`], [`venue`], [`ticket`]); [`convert`] holds every conversion, [`status`] the one map
+//! [`sessions`], [`venue`], [`movies`], [`ticket`]); [`convert`] holds every conversion, [`status`] the one map
 //! from domain errors to gRPC statuses, [`layers`] the stack every call goes
 //! through.
 
@@ -9,6 +9,7 @@ mod booking;
 pub mod codec;
 pub mod convert;
 pub mod layers;
+mod movies;
 pub mod paging;
 mod sessions;
 pub mod status;
@@ -16,6 +17,7 @@ mod ticket;
 mod venue;
 
 pub use booking::BookingApi;
+pub use movies::MovieApi;
 pub use sessions::SessionApi;
 pub use ticket::TicketApi;
 pub use venue::VenueApi;

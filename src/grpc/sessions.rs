@@ -1,7 +1,7 @@
 //! SessionService: publish sessions, read them, list them, show seat maps
-//! and, for admins, block seats and read sales figures.
+//! and, for admins, block seats, cancel sessions and read sales figures.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, codegen::BoxStream};
@@ -12,8 +12,9 @@ use super::{
     paging::{self, PageTokens},
 };
 use crate::{
+    booking::{Booking, CancelSession},
     catalog::{self, SeatSelection},
-    domain::{Error, NewSession, Violations, labels, seat::parse_reason, valid},
+    domain::{Error, NewSession, SessionFilter, Violations, labels, seat::parse_reason, valid},
     events::Signal,
     live::{self, Hub},
     proto::v1::{self as pb, session_service_server::SessionService},
@@ -28,17 +29,78 @@ pub struct SessionApi {
     page_tokens: PageTokens,
     hub: Arc<Hub>,
     events: Signal,
+    booking: Arc<Booking>,
+    /// How long a room needs between two shows.
+    turnaround: Duration,
 }
 
 impl SessionApi {
-    pub fn new(db: Db, page_tokens: PageTokens, hub: Arc<Hub>, events: Signal) -> Self {
+    pub fn new(
+        db: Db,
+        page_tokens: PageTokens,
+        hub: Arc<Hub>,
+        events: Signal,
+        booking: Arc<Booking>,
+        turnaround: Duration,
+    ) -> Self {
         Self {
             db,
             page_tokens,
             hub,
             events,
+            booking,
+            turnaround,
         }
     }
+}
+
+/// The filters of a ListSessions, each field checked.
+fn filter(r: &pb::ListSessionsRequest) -> Result<SessionFilter, Status> {
+    let mut violations = Violations::default();
+    let movie_id = violations.check(convert::parse_optional_id("movie_id", &r.movie_id))?;
+    let room_id = violations.check(convert::parse_optional_id("room_id", &r.room_id))?;
+    let time = |field: &str, at: Option<prost_types::Timestamp>| match at {
+        None => Ok(None),
+        Some(at) => convert::datetime(Some(at))
+            .map(Some)
+            .ok_or_else(|| Error::invalid(field, "must be a valid timestamp")),
+    };
+    let starts_after = violations.check(time("starts_after", r.starts_after))?;
+    let starts_before = violations.check(time("starts_before", r.starts_before))?;
+    violations.finish()?;
+    let filter = SessionFilter {
+        movie_id: valid(movie_id)?,
+        room_id: valid(room_id)?,
+        starts_after: valid(starts_after)?,
+        starts_before: valid(starts_before)?,
+        only_with_seats: r.only_with_seats,
+    };
+    Ok(filter.checked()?)
+}
+
+/// Longest reason an admin may give for a cancellation.
+const MAX_REASON_CHARS: usize = 200;
+
+/// A CancelSession request, each field checked.
+fn cancellation(r: pb::CancelSessionRequest) -> Result<CancelSession, Status> {
+    let mut violations = Violations::default();
+    let session_id = violations.check(convert::parse_id("session_id", &r.session_id))?;
+    let reason_ok = !r.reason.trim().is_empty()
+        && r.reason.chars().count() <= MAX_REASON_CHARS
+        && !r.reason.contains('\0');
+    if !reason_ok {
+        violations.check::<()>(Err(Error::invalid(
+            "reason",
+            "must be 1 to 200 characters, not blank, with no NUL character",
+        )))?;
+    }
+    let request_id = violations.check(convert::parse_optional_id("request_id", &r.request_id))?;
+    violations.finish()?;
+    Ok(CancelSession {
+        session_id: valid(session_id)?,
+        reason: r.reason.trim().to_owned(),
+        request_id: valid(request_id)?,
+    })
 }
 
 /// Seats an admin blocks or unblocks at once, at most.
@@ -85,8 +147,9 @@ impl SessionService for SessionApi {
             room_id: convert::parse_optional_id("room_id", &r.room_id)?,
             prices: r.prices.into_iter().map(convert::kind_price).collect(),
             allow_single_seat_gaps: r.allow_single_seat_gaps,
+            movie_id: convert::parse_optional_id("movie_id", &r.movie_id)?,
         };
-        let session = catalog::create_session(&self.db, new).await?;
+        let session = catalog::create_session(&self.db, new, self.turnaround).await?;
         telemetry::record("session_id", session.session_id);
         tracing::info!("session created");
         Ok(Response::new(convert::session(session)))
@@ -106,14 +169,17 @@ impl SessionService for SessionApi {
         request: Request<pb::ListSessionsRequest>,
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
         let r = request.into_inner();
+        let filter = filter(&r)?;
         let limit = paging::page_size(r.page_size)?;
-        let cursor = self.page_tokens.decode(LIST_SCOPE, &r.page_token)?;
-        let mut sessions = catalog::list_sessions(&self.db, cursor, limit + 1).await?;
-        let next_page_token =
-            self.page_tokens
-                .finish_page(LIST_SCOPE, &mut sessions, limit, |last| {
-                    (last.starts_at, last.session_id)
-                });
+        // A token is good only for the filters it was made with.
+        let scope = format!("{LIST_SCOPE}?{}", filter.key());
+        let cursor = self.page_tokens.decode(&scope, &r.page_token)?;
+        let mut sessions = catalog::list_sessions(&self.db, &filter, cursor, limit + 1).await?;
+        let next_page_token = self
+            .page_tokens
+            .finish_page(&scope, &mut sessions, limit, |last| {
+                (last.starts_at, last.session_id)
+            });
         Ok(Response::new(pb::ListSessionsResponse {
             sessions: sessions.into_iter().map(convert::session).collect(),
             next_page_token,
@@ -159,6 +225,20 @@ impl SessionService for SessionApi {
         let selection = selection(&r.session_id, r.seat_labels, &r.reason)?;
         let map = catalog::unblock_seats(&self.db, &self.events, selection).await?;
         Ok(Response::new(convert::seat_map(map)))
+    }
+
+    async fn cancel_session(
+        &self,
+        request: Request<pb::CancelSessionRequest>,
+    ) -> Result<Response<pb::Session>, Status> {
+        let caller = caller(&request)?;
+        caller.require_admin()?;
+        let cancel = cancellation(request.into_inner())?;
+        let session_id = cancel.session_id;
+        self.booking.cancel_session(&caller, cancel).await?;
+        tracing::info!("session cancelled");
+        let session = catalog::get_session(&self.db, session_id).await?;
+        Ok(Response::new(convert::session(session)))
     }
 
     async fn watch_seat_map(

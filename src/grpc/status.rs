@@ -162,6 +162,12 @@ fn refusal(rule: Rule) -> (&'static str, &'static str) {
             "this seat's ticket admitted someone and cannot be refunded",
         ),
         Rule::AlreadyRefunded => ("ALREADY_REFUNDED", "this seat was refunded already"),
+        Rule::RoomBusy => ("ROOM_BUSY", "another session takes the room at that time"),
+        Rule::SessionCancelled => (
+            "SESSION_CANCELLED",
+            "the session was cancelled; nothing of it is on sale",
+        ),
+        Rule::SessionStarted => ("SESSION_STARTED", "the session has started"),
     }
 }
 

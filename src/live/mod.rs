@@ -214,5 +214,6 @@ fn seats_changed(payload: &[u8]) -> Option<SeatsChanged> {
             .iter()
             .filter_map(|seat| seat.to_change())
             .collect(),
+        session_cancelled: change.session_cancelled,
     })
 }

@@ -123,6 +123,7 @@ mod tests {
         SeatMap {
             session_id: Uuid::nil(),
             seats: vec![seat("A1", 0), seat("A2", 1), seat("B1", 0), seat("B2", 2)],
+            cancelled: false,
         }
     }
 
@@ -130,6 +131,7 @@ mod tests {
         SeatsChanged {
             session_id: Uuid::nil(),
             seats,
+            session_cancelled: false,
         }
     }
 

@@ -1,5 +1,5 @@
-//! One WatchSeatMap call: a snapshot, then updates, until the client leaves
-//! or the server shuts down.
+//! One WatchSeatMap call: a snapshot, then updates, until the client leaves,
+//! the server shuts down or the session is cancelled (after its last map).
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{Hub, SeatMapState, Subscription};
 use crate::{
     catalog,
-    domain::{Error, SeatMap, seat::SeatMapEvent},
+    domain::{Error, Rule, SeatMap, seat::SeatMapEvent},
     store::Db,
 };
 
@@ -37,7 +37,7 @@ type Sender = mpsc::Sender<Result<SeatMapEvent, Error>>;
 async fn forward(db: Db, mut sub: Subscription, first: SeatMap, tx: Sender) {
     let session_id = first.session_id;
     let mut state = SeatMapState::new(&first);
-    if !send(&tx, SeatMapEvent::Snapshot(first)).await {
+    if !send_snapshot(&tx, first).await {
         return;
     }
     loop {
@@ -47,6 +47,9 @@ async fn forward(db: Db, mut sub: Subscription, first: SeatMap, tx: Sender) {
                     let seats = state.apply(&change);
                     if !seats.is_empty() && !send(&tx, SeatMapEvent::Update(state.update(&change, seats))).await {
                         return;
+                    }
+                    if change.session_cancelled {
+                        return end_cancelled(&tx, session_id).await;
                     }
                     false
                 }
@@ -67,7 +70,7 @@ async fn forward(db: Db, mut sub: Subscription, first: SeatMap, tx: Sender) {
             match catalog::seat_map(&db, session_id).await {
                 Ok(fresh) => {
                     state = SeatMapState::new(&fresh);
-                    if !send(&tx, SeatMapEvent::Snapshot(fresh)).await {
+                    if !send_snapshot(&tx, fresh).await {
                         return;
                     }
                 }
@@ -83,4 +86,26 @@ async fn forward(db: Db, mut sub: Subscription, first: SeatMap, tx: Sender) {
 /// False once the client has gone.
 async fn send(tx: &Sender, event: SeatMapEvent) -> bool {
     tx.send(Ok(event)).await.is_ok()
+}
+
+/// Sends a snapshot; false once the client has gone or, after the last map
+/// of a cancelled session, the stream has ended.
+async fn send_snapshot(tx: &Sender, map: SeatMap) -> bool {
+    let (session_id, cancelled) = (map.session_id, map.cancelled);
+    if !send(tx, SeatMapEvent::Snapshot(map)).await {
+        return false;
+    }
+    if cancelled {
+        end_cancelled(tx, session_id).await;
+        return false;
+    }
+    true
+}
+
+/// Ends the stream of a cancelled session: FAILED_PRECONDITION
+/// (SESSION_CANCELLED).
+async fn end_cancelled(tx: &Sender, session_id: Uuid) {
+    let _ = tx
+        .send(Err(Error::refused(Rule::SessionCancelled, session_id)))
+        .await;
 }

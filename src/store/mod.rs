@@ -17,6 +17,7 @@ pub mod blocks;
 pub(crate) mod entities;
 pub mod figures;
 pub mod idempotency;
+pub mod movies;
 pub mod outbox;
 pub mod reservations;
 pub mod rooms;
@@ -104,6 +105,16 @@ impl From<DbErr> for Error {
 /// queries the entity API cannot say.
 fn sql(text: &str, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, text, values)
+}
+
+/// Whether `err` is PostgreSQL refusing a row for an exclusion constraint.
+fn is_exclusion_violation(err: &DbErr) -> bool {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), sqlx::Error::Database(db) if db.code().as_deref() == Some("23P01"))
+        }
+        _ => false,
+    }
 }
 
 /// Whether `err` means PostgreSQL cannot be reached (as opposed to a bug).

@@ -28,6 +28,56 @@ pub struct Expired {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A pending reservation ended by its session's cancellation: cancelled,
+/// or expired if its hold had passed already.
+pub struct EndedHold {
+    pub ended: Expired,
+    pub expired: bool,
+}
+
+/// Ends every pending reservation of a session being cancelled: those whose
+/// hold has passed as expired, the others as cancelled. With `skip_locked`,
+/// passes over reservations another transaction has locked (one that will
+/// find their seats out of sale).
+pub async fn end_pending(tx: &Tx, session_id: Uuid, skip_locked: bool) -> Result<Vec<EndedHold>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        reservation_id: Uuid,
+        user_id: String,
+        expires_at: DateTime<Utc>,
+        expired: bool,
+    }
+    let skip = if skip_locked { " SKIP LOCKED" } else { "" };
+    // Raw: the status each row gets depends on the row, by the database clock.
+    let rows = Row::find_by_statement(sql(
+        &format!(
+            "UPDATE reservations r
+                SET status = CASE WHEN r.expires_at <= now() THEN 'expired' ELSE 'cancelled' END,
+                    finish_time = now()
+               FROM (SELECT reservation_id FROM reservations
+                      WHERE session_id = $1 AND status = 'pending'
+                      ORDER BY reservation_id FOR UPDATE{skip}) locked
+              WHERE r.reservation_id = locked.reservation_id AND r.status = 'pending'
+              RETURNING r.reservation_id, r.user_id, r.expires_at, r.status = 'expired' AS expired"
+        ),
+        [session_id.into()],
+    ))
+    .all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| EndedHold {
+            ended: Expired {
+                reservation_id: row.reservation_id,
+                session_id,
+                user_id: row.user_id,
+                expires_at: row.expires_at,
+            },
+            expired: row.expired,
+        })
+        .collect())
+}
+
 /// A pending reservation whose hold has passed, found by [`lock_due`].
 pub struct Due {
     pub reservation_id: Uuid,

@@ -189,6 +189,29 @@ pub async fn lock_for_refund(
     }))
 }
 
+/// Locks the sales of a session that still have a seat not refunded (but
+/// those in `except`, locked already), and reads them.
+pub async fn lock_of_session(tx: &Tx, session_id: Uuid, except: &[Uuid]) -> Result<Vec<Sale>> {
+    let locked: Vec<Uuid> = sales::Entity::find()
+        .select_only()
+        .column(sales::Column::SaleId)
+        .filter(sales::Column::SessionId.eq(session_id))
+        .filter(Expr::col(sales::Column::RefundedCents).lt(Expr::col(sales::Column::AmountCents)))
+        .filter(sales::Column::SaleId.is_not_in(except.iter().copied()))
+        .order_by_asc(sales::Column::SaleId)
+        .lock(sea_orm::sea_query::LockType::Update)
+        .into_tuple()
+        .all(tx)
+        .await?;
+    let mut found = Vec::with_capacity(locked.len());
+    for sale_id in locked {
+        if let Some(sale) = by_id(tx, sale_id).await? {
+            found.push(sale);
+        }
+    }
+    Ok(found)
+}
+
 /// Records a refund of `labels` of a locked sale: its seats' sale rows are
 /// marked refunded (so the seats can be sold again), the amount added to
 /// the sale's refunded total, and the refund kept with its reason and actor.

@@ -56,30 +56,48 @@ pub struct Locked {
     pub status: SeatStatus,
 }
 
+/// The seats [`lock`] locked, and whether their session is still on sale.
+pub struct LockedSeats {
+    pub seats: Vec<Locked>,
+    pub cancelled: bool,
+    /// Started by the database clock.
+    pub started: bool,
+}
+
 /// Locks seats in label order and reads their status (a lapsed hold reads
-/// as available).
-pub async fn lock(tx: &Tx, session_id: Uuid, seat_labels: &[String]) -> Result<Vec<Locked>> {
+/// as available), and their session's state in the same round trip. A
+/// cancellation blocks every seat, so a hold that waited for it finds them
+/// taken even where the state it read is the one from before.
+pub async fn lock(tx: &Tx, session_id: Uuid, seat_labels: &[String]) -> Result<LockedSeats> {
     #[derive(FromQueryResult)]
     struct Row {
         label: String,
         status: entities::SeatStatus,
+        cancelled: bool,
+        started: bool,
     }
     let rows = Row::find_by_statement(sql(
-        "SELECT label,
-                CASE WHEN status = 'held' AND held_until <= now() THEN 'available' ELSE status END AS status
-           FROM seats WHERE session_id = $1 AND label = ANY($2)
-          ORDER BY label FOR UPDATE",
+        "SELECT s.label,
+                CASE WHEN s.status = 'held' AND s.held_until <= now() THEN 'available' ELSE s.status END AS status,
+                se.state = 'cancelled' AS cancelled, se.starts_at <= now() AS started
+           FROM seats s JOIN sessions se ON se.session_id = s.session_id
+          WHERE s.session_id = $1 AND s.label = ANY($2)
+          ORDER BY s.label FOR UPDATE OF s",
         [session_id.into(), seat_labels.to_vec().into()],
     ))
     .all(tx)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Locked {
-            label: row.label,
-            status: row.status.into(),
-        })
-        .collect())
+    Ok(LockedSeats {
+        cancelled: rows.iter().any(|row| row.cancelled),
+        started: rows.iter().any(|row| row.started),
+        seats: rows
+            .into_iter()
+            .map(|row| Locked {
+                label: row.label,
+                status: row.status.into(),
+            })
+            .collect(),
+    })
 }
 
 /// Records the reservation and its seats and takes the seats, in one round

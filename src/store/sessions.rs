@@ -7,26 +7,70 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveEnum,
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
 use super::{
-    Db,
+    Db, Tx,
     entities::{
-        SeatKind, seats, session_prices, session_sales, session_sales_by_kind, session_states,
-        sessions,
+        self, SeatKind, seats, session_prices, session_sales, session_sales_by_kind,
+        session_states, sessions,
     },
+    is_exclusion_violation,
 };
 use crate::domain::{
-    self, PriceList, Result, SeatLabel, Session, SessionSales, SessionTerms, ValidSession,
-    figures::KindSales, layout::place, session::SessionCursor, terms::SeatTerms,
+    self, Error, PriceList, Result, Rule, SeatLabel, Session, SessionFilter, SessionSales,
+    SessionState, SessionTerms, ValidSession, figures::KindSales, layout::place,
+    session::SessionCursor, terms::SeatTerms,
 };
 
 /// Publishes a validated session with all its seats and prices, in one
-/// transaction.
+/// transaction. A session of a movie that overlaps another scheduled one in
+/// its room is refused (ROOM_BUSY, naming that one): the schema's exclusion
+/// constraint decides, exactly, whichever instance inserts.
 pub async fn insert(db: &Db, session_id: Uuid, new: ValidSession) -> Result<()> {
+    let slot = new
+        .room_id
+        .zip(new.ends_at)
+        .map(|(room_id, ends_at)| (room_id, new.starts_at, ends_at));
+    match insert_rows(db, session_id, new).await {
+        Err(err) if is_exclusion_violation(&err) => {
+            let Some((room_id, starts_at, ends_at)) = slot else {
+                return Err(err.into());
+            };
+            match clash(db, room_id, starts_at, ends_at).await? {
+                Some(other) => Err(Error::refused(Rule::RoomBusy, other)),
+                // The other session was cancelled meanwhile: try again.
+                None => Err(Error::Contended),
+            }
+        }
+        done => Ok(done?),
+    }
+}
+
+/// The scheduled session of `room_id` that overlaps [starts_at, ends_at).
+async fn clash(
+    db: &Db,
+    room_id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Result<Option<Uuid>> {
+    use sessions::Column;
+    let found = sessions::Entity::find()
+        .filter(Column::RoomId.eq(room_id))
+        .filter(Column::State.eq(entities::SessionState::Scheduled))
+        .filter(Column::StartsAt.lt(ends_at))
+        .filter(Column::EndsAt.gt(starts_at))
+        .order_by_asc(Column::StartsAt)
+        .one(db)
+        .await?;
+    Ok(found.map(|session| session.session_id))
+}
+
+async fn insert_rows(db: &Db, session_id: Uuid, new: ValidSession) -> Result<(), sea_orm::DbErr> {
     let seats = place(&new.layout)
         .into_iter()
         .map(|seat| seats::ActiveModel {
@@ -60,6 +104,11 @@ pub async fn insert(db: &Db, session_id: Uuid, new: ValidSession) -> Result<()> 
         create_time: Set(Utc::now()),
         room_id: Set(new.room_id),
         allow_single_seat_gaps: Set(new.allow_single_seat_gaps),
+        movie_id: Set(new.movie_id),
+        ends_at: Set(new.ends_at),
+        state: Set(entities::SessionState::Scheduled),
+        cancel_reason: Set(None),
+        cancel_time: Set(None),
     };
     let txn = db.begin().await?;
     sessions::Entity::insert(session)
@@ -83,13 +132,34 @@ pub async fn get(db: &Db, session_id: Uuid) -> Result<Option<Session>> {
     Ok(found.map(Session::from))
 }
 
-/// Up to `limit` sessions after `cursor`, by start time then id.
-pub async fn list(db: &Db, cursor: Option<SessionCursor>, limit: u64) -> Result<Vec<Session>> {
+/// Up to `limit` sessions that pass `filter` after `cursor`, by start time
+/// then id.
+pub async fn list(
+    db: &Db,
+    filter: &SessionFilter,
+    cursor: Option<SessionCursor>,
+    limit: u64,
+) -> Result<Vec<Session>> {
     use session_states::Column;
     let mut query = session_states::Entity::find()
         .order_by_asc(Column::StartsAt)
         .order_by_asc(Column::SessionId)
         .limit(limit);
+    if let Some(movie_id) = filter.movie_id {
+        query = query.filter(Column::MovieId.eq(movie_id));
+    }
+    if let Some(room_id) = filter.room_id {
+        query = query.filter(Column::RoomId.eq(room_id));
+    }
+    if let Some(after) = filter.starts_after {
+        query = query.filter(Column::StartsAt.gte(after));
+    }
+    if let Some(before) = filter.starts_before {
+        query = query.filter(Column::StartsAt.lt(before));
+    }
+    if filter.only_with_seats {
+        query = query.filter(Column::AvailableSeats.gt(0));
+    }
     if let Some((after_time, after_id)) = cursor {
         query = query.filter(
             Expr::tuple([Expr::col(Column::StartsAt), Expr::col(Column::SessionId)])
@@ -98,6 +168,65 @@ pub async fn list(db: &Db, cursor: Option<SessionCursor>, limit: u64) -> Result<
     }
     let rows = query.all(db).await?;
     Ok(rows.into_iter().map(Session::from).collect())
+}
+
+/// Whether a session is on; `None` if there is no such session.
+pub async fn state(
+    db: &impl sea_orm::ConnectionTrait,
+    session_id: Uuid,
+) -> Result<Option<SessionState>> {
+    let found = sessions::Entity::find_by_id(session_id)
+        .select_only()
+        .column(sessions::Column::State)
+        .into_tuple::<entities::SessionState>()
+        .one(db)
+        .await?;
+    Ok(found.map(Into::into))
+}
+
+/// A session locked against every other change of it, with whether it has
+/// started by the database clock.
+pub struct LockedSession {
+    pub state: SessionState,
+    pub started: bool,
+}
+
+/// Locks a session's row against another cancellation and against an
+/// unblock (`FOR NO KEY UPDATE`: the rows that name the session, such as a
+/// new reservation, can still be written, so holds in flight never wait on
+/// it while holding their seats).
+pub async fn lock(tx: &Tx, session_id: Uuid) -> Result<Option<LockedSession>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        state: entities::SessionState,
+        started: bool,
+    }
+    let found = Row::find_by_statement(super::sql(
+        "SELECT state, starts_at <= now() AS started FROM sessions WHERE session_id = $1 FOR NO KEY UPDATE",
+        [session_id.into()],
+    ))
+    .one(tx)
+    .await?;
+    Ok(found.map(|row| LockedSession {
+        state: row.state.into(),
+        started: row.started,
+    }))
+}
+
+/// Marks a locked, scheduled session cancelled.
+pub async fn cancel(tx: &Tx, session_id: Uuid, reason: &str) -> Result<()> {
+    use sessions::Column;
+    sessions::Entity::update_many()
+        .col_expr(
+            Column::State,
+            Expr::value(entities::SessionState::Cancelled),
+        )
+        .col_expr(Column::CancelReason, Expr::value(reason))
+        .col_expr(Column::CancelTime, Expr::current_timestamp())
+        .filter(Column::SessionId.eq(session_id))
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// The session published with this title at this time, if any.
@@ -147,6 +276,7 @@ pub async fn terms(db: &Db, session_id: Uuid) -> Result<Option<SessionTerms>> {
         session.currency,
         seats,
         session.allow_single_seat_gaps,
+        session.starts_at,
     )))
 }
 
@@ -204,6 +334,11 @@ impl From<session_states::Model> for Session {
             room_id: s.room_id,
             prices: price_list(&s.price_kinds, &s.price_amounts),
             allow_single_seat_gaps: s.allow_single_seat_gaps,
+            movie_id: s.movie_id,
+            ends_at: s.ends_at,
+            rating: s.rating.map(Into::into),
+            state: s.state.into(),
+            cancel_reason: s.cancel_reason,
         }
     }
 }

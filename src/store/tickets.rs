@@ -62,12 +62,13 @@ pub async fn lock_of_sale(tx: &Tx, sale_id: Uuid) -> Result<Vec<Ticket>> {
     Ok(rows.into_iter().map(Ticket::from).collect())
 }
 
-/// Marks these (locked, VALID) tickets REFUNDED.
+/// Marks these locked tickets REFUNDED. The schema lets an admitted one
+/// change only when its session is cancelled.
 pub async fn refund(tx: &Tx, ticket_ids: &[Uuid]) -> Result<()> {
     tickets::Entity::update_many()
         .col_expr(tickets::Column::Status, Expr::value(TicketStatus::Refunded))
         .filter(tickets::Column::TicketId.is_in(ticket_ids.iter().copied()))
-        .filter(tickets::Column::Status.eq(TicketStatus::Valid))
+        .filter(tickets::Column::Status.ne(TicketStatus::Refunded))
         .exec(tx)
         .await?;
     Ok(())

@@ -69,7 +69,7 @@ impl World {
             .await
             .expect("connect to the test database");
         migration::migrate(&db).await.expect("apply migrations");
-        let session = catalog::create_session(&db, new_session())
+        let session = catalog::create_session(&db, new_session(), std::time::Duration::ZERO)
             .await
             .expect("create a session");
         let nats = events::connect(nats_url).await.expect("connect to NATS");
@@ -209,6 +209,7 @@ fn new_session() -> NewSession {
         room_id: None,
         prices: Vec::new(),
         allow_single_seat_gaps: false,
+        movie_id: None,
     }
 }
 

@@ -232,8 +232,10 @@ async fn publish_sessions(db: &Db, plan: &BaselinePlan) -> anyhow::Result<Vec<Uu
             prices: Vec::new(),
             // Seats are handed out in any order, as in the service's sessions.
             allow_single_seat_gaps: true,
+            movie_id: None,
         };
-        let session = catalog::create_session(db, new)
+        // Without a movie a session takes no time in a room: no turnaround.
+        let session = catalog::create_session(db, new, std::time::Duration::ZERO)
             .await
             .map_err(|err| anyhow::anyhow!("publishing a baseline session: {err}"))?;
         sessions.push(session.session_id);

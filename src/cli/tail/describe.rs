@@ -55,16 +55,32 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
             money(e.amount_cents, &e.currency),
             text(&e.payment_reference),
         ),
-        Event::SaleRefunded(e) => format!(
-            "refund={} sale={} session={} user={} seats={} amount={} reason={} by={}",
-            text(&e.refund_id),
-            text(&e.sale_id),
+        Event::SaleRefunded(e) => {
+            let admitted = if e.admitted_labels.is_empty() {
+                String::new()
+            } else {
+                format!(" admitted={}", seats(&e.admitted_labels))
+            };
+            format!(
+                "refund={} sale={} session={} user={} seats={} amount={} reason={} by={}{admitted}",
+                text(&e.refund_id),
+                text(&e.sale_id),
+                text(&e.session_id),
+                text(&e.user_id),
+                seats(&e.seat_labels),
+                money(e.amount_cents, &e.currency),
+                text(&e.reason),
+                text(&e.actor)
+            )
+        }
+        Event::SessionCancelled(e) => format!(
+            "session={} reason={} by={} reservations_cancelled={} sales_refunded={} refunded_cents={}",
             text(&e.session_id),
-            text(&e.user_id),
-            seats(&e.seat_labels),
-            money(e.amount_cents, &e.currency),
             text(&e.reason),
-            text(&e.actor)
+            text(&e.actor),
+            e.reservations_cancelled,
+            e.sales_refunded,
+            e.refunded_cents
         ),
         Event::TicketAdmitted(e) => format!(
             "ticket={} sale={} session={} seat={} gate={}",
@@ -101,8 +117,13 @@ pub fn describe(event_type: &str, payload: &[u8]) -> Result<Option<Described>, p
                     )
                 })
                 .collect();
+            let last = if e.session_cancelled {
+                " (session cancelled: last change)"
+            } else {
+                ""
+            };
             format!(
-                "session={} seats={}",
+                "session={} seats={}{last}",
                 text(&e.session_id),
                 or_none(changed.join(","))
             )

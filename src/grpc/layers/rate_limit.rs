@@ -39,7 +39,8 @@ impl Class {
             | "/cinema.v1.BookingService/ConfirmPayment"
             | "/cinema.v1.BookingService/CancelReservation"
             | "/cinema.v1.SessionService/BlockSeats"
-            | "/cinema.v1.SessionService/UnblockSeats" => Self::Booking,
+            | "/cinema.v1.SessionService/UnblockSeats"
+            | "/cinema.v1.SessionService/CancelSession" => Self::Booking,
             _ => Self::Reads,
         })
     }

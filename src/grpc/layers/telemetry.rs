@@ -29,6 +29,7 @@ pub fn rpc_span<B>(request: &http::Request<B>) -> tracing::Span {
         session_id = tracing::field::Empty,
         reservation_id = tracing::field::Empty,
         room_id = tracing::field::Empty,
+        movie_id = tracing::field::Empty,
         ticket_id = tracing::field::Empty,
         code = tracing::field::Empty,
         elapsed_ms = tracing::field::Empty,

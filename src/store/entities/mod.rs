@@ -2,6 +2,7 @@
 //! (`migrations/src/sql/`), and the typed statuses their text columns hold.
 
 pub mod idempotency_keys;
+pub mod movies;
 pub mod outbox;
 pub mod processed_events;
 pub mod refunds;
@@ -76,6 +77,34 @@ impl From<TicketStatus> for domain::TicketStatus {
             TicketStatus::Refunded => Self::Refunded,
         }
     }
+}
+
+/// `movies.rating`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum AgeRating {
+    #[sea_orm(string_value = "L")]
+    L,
+    #[sea_orm(string_value = "10")]
+    Ten,
+    #[sea_orm(string_value = "12")]
+    Twelve,
+    #[sea_orm(string_value = "14")]
+    Fourteen,
+    #[sea_orm(string_value = "16")]
+    Sixteen,
+    #[sea_orm(string_value = "18")]
+    Eighteen,
+}
+
+/// `sessions.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum SessionState {
+    #[sea_orm(string_value = "scheduled")]
+    Scheduled,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
 }
 
 /// `reservation_seats.ticket_type` (and `tickets.ticket_type`).
@@ -197,6 +226,41 @@ impl From<ReservationStatus> for domain::ReservationStatus {
             ReservationStatus::Confirmed => Self::Confirmed,
             ReservationStatus::Expired => Self::Expired,
             ReservationStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<AgeRating> for domain::AgeRating {
+    fn from(rating: AgeRating) -> Self {
+        match rating {
+            AgeRating::L => Self::L,
+            AgeRating::Ten => Self::Ten,
+            AgeRating::Twelve => Self::Twelve,
+            AgeRating::Fourteen => Self::Fourteen,
+            AgeRating::Sixteen => Self::Sixteen,
+            AgeRating::Eighteen => Self::Eighteen,
+        }
+    }
+}
+
+impl From<domain::AgeRating> for AgeRating {
+    fn from(rating: domain::AgeRating) -> Self {
+        match rating {
+            domain::AgeRating::L => Self::L,
+            domain::AgeRating::Ten => Self::Ten,
+            domain::AgeRating::Twelve => Self::Twelve,
+            domain::AgeRating::Fourteen => Self::Fourteen,
+            domain::AgeRating::Sixteen => Self::Sixteen,
+            domain::AgeRating::Eighteen => Self::Eighteen,
+        }
+    }
+}
+
+impl From<SessionState> for domain::SessionState {
+    fn from(state: SessionState) -> Self {
+        match state {
+            SessionState::Scheduled => Self::Scheduled,
+            SessionState::Cancelled => Self::Cancelled,
         }
     }
 }

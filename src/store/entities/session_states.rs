@@ -1,7 +1,9 @@
 //! View: a session with how many of its seats there are and are available
-//! now, and its prices.
+//! now, its prices, its movie's rating and its state.
 
 use sea_orm::entity::prelude::*;
+
+use super::{AgeRating, SessionState};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "session_states")]
@@ -23,6 +25,12 @@ pub struct Model {
     /// With `price_amounts`: the price of each kind, in one order.
     pub price_kinds: Vec<String>,
     pub price_amounts: Vec<i64>,
+    pub movie_id: Option<Uuid>,
+    pub ends_at: Option<DateTimeUtc>,
+    /// The movie's; none without a movie.
+    pub rating: Option<AgeRating>,
+    pub state: SessionState,
+    pub cancel_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

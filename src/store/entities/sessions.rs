@@ -1,6 +1,8 @@
-//! A published session: a movie in a room at a time, and its price.
+//! A published session: a movie in a room at a time, its price and state.
 
 use sea_orm::entity::prelude::*;
+
+use super::SessionState;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
@@ -17,6 +19,12 @@ pub struct Model {
     pub create_time: DateTimeUtc,
     pub room_id: Option<Uuid>,
     pub allow_single_seat_gaps: bool,
+    pub movie_id: Option<Uuid>,
+    /// When the room is free again; only with a movie.
+    pub ends_at: Option<DateTimeUtc>,
+    pub state: SessionState,
+    pub cancel_reason: Option<String>,
+    pub cancel_time: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

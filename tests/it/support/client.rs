@@ -63,6 +63,11 @@ impl Client {
         &self.token
     }
 
+    /// The channel to the instance this caller calls.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     /// `message` with this caller's token.
     pub fn request<T>(&self, message: T) -> Request<T> {
         authed(message, &self.token)
@@ -265,6 +270,7 @@ impl Client {
         let request = self.request(ListSessionsRequest {
             page_size,
             page_token: page_token.into(),
+            ..Default::default()
         });
         within(self.sessions().list_sessions(request)).await
     }
@@ -341,7 +347,7 @@ impl Client {
 }
 
 /// The answer of a call, which must come within [`CALL_TIMEOUT`].
-async fn within<T>(call: impl Future<Output = Result<Response<T>, Status>>) -> Result<T, Status> {
+pub(super) async fn within<T>(call: impl Future<Output = Result<Response<T>, Status>>) -> Result<T, Status> {
     tokio::time::timeout(CALL_TIMEOUT, call)
         .await
         .unwrap_or_else(|_| panic!("a call took longer than {CALL_TIMEOUT:?}"))

@@ -15,6 +15,7 @@ pub mod invariants;
 pub mod nats;
 pub mod postgres;
 pub mod process;
+pub mod programme;
 pub mod redis;
 pub mod resources;
 pub mod wait;

@@ -1,0 +1,32 @@
+//! Movies: added once, then only read.
+
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        Error, Movie, NewMovie, Result,
+        movie::{self, MovieCursor},
+    },
+    store::{self, Db},
+};
+
+/// Checks a new movie against every rule (reporting every problem at
+/// once), then adds it.
+pub async fn create_movie(db: &Db, new: NewMovie) -> Result<Movie> {
+    let valid = movie::validate(new)?;
+    let movie_id = Uuid::now_v7();
+    store::movies::insert(db, movie_id, valid).await?;
+    get_movie(db, movie_id).await
+}
+
+/// One movie, or NOT_FOUND.
+pub async fn get_movie(db: &Db, movie_id: Uuid) -> Result<Movie> {
+    store::movies::get(db, movie_id)
+        .await?
+        .ok_or_else(|| Error::not_found("movie", movie_id))
+}
+
+/// Up to `limit` movies after `cursor`, by title then id.
+pub async fn list_movies(db: &Db, cursor: Option<MovieCursor>, limit: u64) -> Result<Vec<Movie>> {
+    store::movies::list(db, cursor, limit).await
+}
