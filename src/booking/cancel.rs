@@ -8,7 +8,7 @@ use crate::{
         Caller, ClosedReason, Error, Reservation, ReservationStatus, Result, SeatLabel,
         reservation::Standing,
     },
-    events::{Outbox, Release},
+    events::{Outbox, Release, labels_of},
     store,
 };
 
@@ -41,7 +41,7 @@ impl Booking {
                     reservation_id,
                     locked.session_id,
                     &locked.user_id,
-                    &freed,
+                    labels_of(&freed, reservation_id),
                 );
                 outbox.seats_released(&freed, Release::Cancelled);
                 outbox.write(&tx).await?;

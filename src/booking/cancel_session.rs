@@ -6,7 +6,9 @@
 //! Locks are taken in the order every other transaction takes them (the
 //! session row, reservations, sales and their tickets, then seats in label
 //! order), so none deadlocks with it. Blocking the seats waits for the holds
-//! in flight; those that committed meanwhile are found and ended after it.
+//! in flight; those that committed meanwhile are ended after it, in the same
+//! transaction, or, when a payment of one is waiting for the seats (it will
+//! find them out of sale), in a second transaction right after.
 
 use std::collections::HashMap;
 
@@ -18,10 +20,10 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, ChangedSeat, Error, ReservedSeat, Result, Rule, Sale, SeatLabel, SessionState,
-        Ticket, TicketStatus,
+        Caller, Error, ReservedSeat, Result, Rule, Sale, SeatLabel, SessionState, Ticket,
+        TicketStatus,
     },
-    events::{Outbox, Refunded, SessionCancelled},
+    events::{Outbox, Refunded, SessionCancelled, labels_of},
     store::{self, Tx, reservations::EndedHold, sales::NewRefund},
 };
 
@@ -35,11 +37,9 @@ pub struct CancelSession {
     pub request_id: Option<Uuid>,
 }
 
-/// What a cancellation ended, to tidy the seat gate after it commits.
-struct Ended {
-    /// The seats of each hold and sale, by its reservation.
-    seats: HashMap<Uuid, Vec<SeatLabel>>,
-}
+/// What a cancellation ended, to tidy the seat gate after it commits: the
+/// seats of each hold and sale, by reservation.
+type Ended = Vec<(Uuid, Vec<SeatLabel>)>;
 
 /// A sale to refund, locked with its tickets.
 struct LockedSale {
@@ -77,12 +77,30 @@ impl Booking {
         };
         tx.commit().await?;
         self.events.notify();
-        for (reservation_id, labels) in ended.seats {
+        let late = self.end_late_holds(request.session_id).await?;
+        for (reservation_id, labels) in ended.into_iter().chain(late) {
             self.gate
                 .unmark(request.session_id, &labels, reservation_id)
                 .await;
         }
         Ok(())
+    }
+
+    /// Ends the holds of a cancelled session that a payment had locked
+    /// while it was being cancelled (their seats are out of sale already).
+    async fn end_late_holds(&self, session_id: Uuid) -> Result<Ended> {
+        let tx = store::begin(&self.db).await?;
+        let holds = store::reservations::end_pending(&tx, session_id, false).await?;
+        if holds.is_empty() {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        let mut outbox = Outbox::default();
+        hold_events(&mut outbox, &holds);
+        outbox.write(&tx).await?;
+        tx.commit().await?;
+        self.events.notify();
+        Ok(holds.iter().map(hold_seats).collect())
     }
 
     /// The statements of one cancellation; `None` when there is nothing to
@@ -120,20 +138,7 @@ impl Booking {
         sales.extend(lock_sales(tx, session_id, &known).await?);
 
         let mut outbox = Outbox::default();
-        for hold in &holds {
-            let its_seats = seats_of(&seats, hold.ended.reservation_id);
-            if hold.expired {
-                outbox.reservation_expired(&hold.ended, &its_seats);
-            } else {
-                let ended = &hold.ended;
-                outbox.reservation_cancelled(
-                    ended.reservation_id,
-                    session_id,
-                    &ended.user_id,
-                    &its_seats,
-                );
-            }
-        }
+        hold_events(&mut outbox, &holds);
         let mut refunded_cents = 0;
         for locked in &sales {
             refunded_cents += refund_in_full(tx, &mut outbox, locked, &caller.user_id).await?;
@@ -148,8 +153,37 @@ impl Booking {
         };
         outbox.session_cancelled(&cancelled, &seats);
         outbox.write(tx).await?;
-        Ok(Some(ended(&holds, &sales, &seats)))
+        let sold = sales.iter().map(|locked| {
+            let id = locked.sale.reservation_id;
+            let labels = labels_of(&seats, id);
+            (id, labels.iter().filter_map(|l| l.parse().ok()).collect())
+        });
+        Ok(Some(holds.iter().map(hold_seats).chain(sold).collect()))
     }
+}
+
+/// `reservation.cancelled`, or `reservation.expired` for a hold that had
+/// passed, for each ended hold.
+fn hold_events(outbox: &mut Outbox, holds: &[EndedHold]) {
+    for hold in holds {
+        let ended = &hold.ended;
+        let labels = hold.seat_labels.clone();
+        if hold.expired {
+            outbox.reservation_expired(ended, labels);
+        } else {
+            outbox.reservation_cancelled(
+                ended.reservation_id,
+                ended.session_id,
+                &ended.user_id,
+                labels,
+            );
+        }
+    }
+}
+
+fn hold_seats(hold: &EndedHold) -> (Uuid, Vec<SeatLabel>) {
+    let labels = hold.seat_labels.iter().filter_map(|l| l.parse().ok());
+    (hold.ended.reservation_id, labels.collect())
 }
 
 /// Locks a session's sales with a seat not refunded (but `except`), and
@@ -219,31 +253,4 @@ async fn refund_in_full(
         admitted: &admitted,
     });
     Ok(amount_cents)
-}
-
-/// The seats of `reservation_id` among those taken out of sale.
-fn seats_of(seats: &[ChangedSeat], reservation_id: Uuid) -> Vec<ChangedSeat> {
-    seats
-        .iter()
-        .filter(|seat| seat.reservation_id == Some(reservation_id))
-        .cloned()
-        .collect()
-}
-
-fn ended(holds: &[EndedHold], sales: &[LockedSale], seats: &[ChangedSeat]) -> Ended {
-    let reservations = holds
-        .iter()
-        .map(|h| h.ended.reservation_id)
-        .chain(sales.iter().map(|s| s.sale.reservation_id));
-    Ended {
-        seats: reservations
-            .map(|id| {
-                let labels = seats_of(seats, id)
-                    .iter()
-                    .filter_map(|seat| seat.label.parse().ok())
-                    .collect();
-                (id, labels)
-            })
-            .collect(),
-    }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::Result,
-    events::{Outbox, Release, Signal},
+    events::{Outbox, Release, Signal, labels_of},
     metrics,
     store::{self, Db, Tx},
 };
@@ -96,7 +96,8 @@ pub(super) async fn expire(tx: &Tx, reservation_ids: &[Uuid]) -> Result<usize> {
     let freed = store::seats::free(tx, &ids).await?;
     let mut outbox = Outbox::default();
     for reservation in &expired {
-        outbox.reservation_expired(reservation, &freed);
+        let seats = labels_of(&freed, reservation.reservation_id);
+        outbox.reservation_expired(reservation, seats);
     }
     outbox.seats_released(&freed, Release::Expired);
     outbox.write(tx).await?;

@@ -19,7 +19,7 @@ mod types;
 
 use std::{fmt::Display, time::Duration};
 
-pub use outbox::{Outbox, Refunded, Release, SessionCancelled, Signal};
+pub use outbox::{Outbox, Refunded, Release, SessionCancelled, Signal, labels_of};
 pub use types::{Event, EventType};
 
 /// The header naming the protobuf message of the payload, e.g.

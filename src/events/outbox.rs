@@ -16,7 +16,7 @@ use crate::{
         reservation::LockedReservation,
     },
     proto::{self, events as pb},
-    store::{self, Tx},
+    store::{self, Tx, reservations::Ended},
 };
 
 /// Tells this instance's relay that events were committed (other instances
@@ -171,7 +171,7 @@ impl Outbox {
         reservation_id: Uuid,
         session_id: Uuid,
         user_id: &str,
-        seats: &[ChangedSeat],
+        seat_labels: Vec<String>,
     ) {
         self.push(EventType::ReservationCancelled, |event_id, occur_time| {
             pb::ReservationCancelled {
@@ -180,21 +180,13 @@ impl Outbox {
                 reservation_id: reservation_id.to_string(),
                 session_id: session_id.to_string(),
                 user_id: user_id.to_owned(),
-                seat_labels: labels_of(seats.iter()),
+                seat_labels,
             }
         });
     }
 
-    /// A hold ended unpaid and freed these seats (those of this reservation).
-    pub fn reservation_expired(
-        &mut self,
-        expired: &store::reservations::Expired,
-        freed: &[ChangedSeat],
-    ) {
-        let seats = freed
-            .iter()
-            .filter(|seat| seat.reservation_id == Some(expired.reservation_id));
-        let seat_labels = seats.map(|seat| seat.label.clone()).collect();
+    /// A hold ended unpaid and gave up these seats.
+    pub fn reservation_expired(&mut self, expired: &Ended, seat_labels: Vec<String>) {
         self.push(EventType::ReservationExpired, |event_id, occur_time| {
             pb::ReservationExpired {
                 event_id,
@@ -310,8 +302,12 @@ impl Outbox {
     }
 }
 
-/// The labels of these seats, by row then number.
-fn labels_of<'a>(seats: impl Iterator<Item = &'a ChangedSeat>) -> Vec<String> {
-    let labels: Vec<&str> = seats.map(|seat| seat.label.as_str()).collect();
+/// The labels of the seats that were `reservation_id`'s, by row then number.
+pub fn labels_of(seats: &[ChangedSeat], reservation_id: Uuid) -> Vec<String> {
+    let labels: Vec<&str> = seats
+        .iter()
+        .filter(|seat| seat.reservation_id == Some(reservation_id))
+        .map(|seat| seat.label.as_str())
+        .collect();
     labels::sorted(&labels)
 }

@@ -20,8 +20,8 @@ use super::{
 };
 use crate::domain::{self, Reservation, Result, reservation::LockedReservation};
 
-/// A reservation whose hold ended unpaid, as recorded by [`expire`].
-pub struct Expired {
+/// A reservation that ended unpaid (expired, or cancelled with its session).
+pub struct Ended {
     pub reservation_id: Uuid,
     pub session_id: Uuid,
     pub user_id: String,
@@ -29,10 +29,12 @@ pub struct Expired {
 }
 
 /// A pending reservation ended by its session's cancellation: cancelled,
-/// or expired if its hold had passed already.
+/// or expired if its hold had passed already; with its seats.
 pub struct EndedHold {
-    pub ended: Expired,
+    pub ended: Ended,
     pub expired: bool,
+    /// By row then number.
+    pub seat_labels: Vec<String>,
 }
 
 /// Ends every pending reservation of a session being cancelled: those whose
@@ -46,6 +48,7 @@ pub async fn end_pending(tx: &Tx, session_id: Uuid, skip_locked: bool) -> Result
         user_id: String,
         expires_at: DateTime<Utc>,
         expired: bool,
+        seat_labels: Vec<String>,
     }
     let skip = if skip_locked { " SKIP LOCKED" } else { "" };
     // Raw: the status each row gets depends on the row, by the database clock.
@@ -58,7 +61,9 @@ pub async fn end_pending(tx: &Tx, session_id: Uuid, skip_locked: bool) -> Result
                       WHERE session_id = $1 AND status = 'pending'
                       ORDER BY reservation_id FOR UPDATE{skip}) locked
               WHERE r.reservation_id = locked.reservation_id AND r.status = 'pending'
-              RETURNING r.reservation_id, r.user_id, r.expires_at, r.status = 'expired' AS expired"
+              RETURNING r.reservation_id, r.user_id, r.expires_at, r.status = 'expired' AS expired,
+                        ARRAY(SELECT rs.label FROM reservation_seats rs
+                               WHERE rs.reservation_id = r.reservation_id ORDER BY rs.label) AS seat_labels"
         ),
         [session_id.into()],
     ))
@@ -67,13 +72,14 @@ pub async fn end_pending(tx: &Tx, session_id: Uuid, skip_locked: bool) -> Result
     Ok(rows
         .into_iter()
         .map(|row| EndedHold {
-            ended: Expired {
+            ended: Ended {
                 reservation_id: row.reservation_id,
                 session_id,
                 user_id: row.user_id,
                 expires_at: row.expires_at,
             },
             expired: row.expired,
+            seat_labels: crate::domain::labels::sorted(&row.seat_labels),
         })
         .collect())
 }
@@ -223,7 +229,7 @@ pub async fn finish(
 
 /// Records as expired those of these reservations that are still pending
 /// and whose hold has passed.
-pub async fn expire(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<Expired>> {
+pub async fn expire(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<Ended>> {
     use reservations::Column;
     if reservation_ids.is_empty() {
         return Ok(Vec::new());
@@ -238,7 +244,7 @@ pub async fn expire(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<Expired>> {
         .await?;
     Ok(expired
         .into_iter()
-        .map(|r| Expired {
+        .map(|r| Ended {
             reservation_id: r.reservation_id,
             session_id: r.session_id,
             user_id: r.user_id,

@@ -15,6 +15,7 @@ mod blocked_seats;
 mod booking;
 mod booking_gate;
 mod booking_instances;
+mod cancel_session;
 mod cli;
 mod clients;
 mod deployment;

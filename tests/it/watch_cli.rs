@@ -294,3 +294,28 @@ async fn watching_an_unknown_session_exits_non_zero_naming_not_found() {
     assert!(stderr.contains(&unknown), "{stderr}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_shows_the_last_map_of_a_cancelled_session_and_exits_cleanly() {
+    let app = TestApp::spawn().await;
+    let session = app.create_session(2, 8).await.session_id;
+    let (mut child, mut lines, _) = start_watch(&app, &session).await;
+    app.admin()
+        .cancel_session(&session, "projector broken", "")
+        .await
+        .expect("cancel the session");
+    let last = read_until(&mut lines, |line| {
+        line.starts_with("The session was cancelled")
+    })
+    .await;
+    let change = change_of(&last[last.len() - 2]);
+    assert!(
+        change.starts_with(r#"A1 BLOCKED v1 "session cancelled: projector broken", A2 BLOCKED"#),
+        "{last:#?}"
+    );
+    let status = tokio::time::timeout(OUTPUT_TIMEOUT, child.wait())
+        .await
+        .expect("watch exits")
+        .expect("the exit status");
+    assert!(status.success(), "{status:?}");
+}

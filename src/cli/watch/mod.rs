@@ -1,6 +1,6 @@
 //! `cinema watch SESSION_ID`: a client of WatchSeatMap that draws the seat
 //! map in the terminal, redrawn on every change (or, piped, one line per
-//! change), until Ctrl-C.
+//! change), until Ctrl-C or the session is cancelled.
 //!
 //! [`view`] folds the stream into the map as last seen, [`draw`] decides what
 //! to write after each message, and [`map`] lays the seats out by position.
@@ -82,13 +82,35 @@ async fn follow(args: WatchArgs) -> anyhow::Result<()> {
         Output::Piped
     };
     let mut seen = None;
-    while let Some(event) = stream.message().await.map_err(status_error)? {
+    loop {
+        let event = match stream.message().await {
+            Ok(Some(event)) => event,
+            Ok(None) => anyhow::bail!("the server ended the watch"),
+            // The map drawn last is the session's final one: a normal end.
+            Err(status) if is_cancellation(&status) => {
+                print_flushed("The session was cancelled: nothing of it is on sale any more.\n")?;
+                return Ok(());
+            }
+            Err(status) => return Err(status_error(status)),
+        };
         let (folded_view, folded) =
             view::fold(seen.take(), event, chrono::Local::now().fixed_offset())?;
         print_flushed(&draw::draw(&folded_view, &folded, output))?;
         seen = Some(folded_view);
     }
-    anyhow::bail!("the server ended the watch")
+}
+
+/// Whether the stream ended because its session was cancelled.
+fn is_cancellation(status: &tonic::Status) -> bool {
+    use tonic_types::StatusExt;
+    status
+        .get_details_precondition_failure()
+        .is_some_and(|failure| {
+            failure
+                .violations
+                .iter()
+                .any(|v| v.r#type == "SESSION_CANCELLED")
+        })
 }
 
 /// The given token, or one minted for user "watcher".
