@@ -12,6 +12,7 @@
 #[path = "../../../src/arbitrary.rs"]
 mod strategies;
 
+mod programme;
 mod rooms;
 mod tickets;
 
@@ -70,7 +71,7 @@ impl Decoder for RawBytes {
     }
 }
 
-const UNARY_METHODS: [&str; 20] = [
+const UNARY_METHODS: [&str; 24] = [
     "/cinema.v1.TicketService/AdmitTicket",
     "/cinema.v1.TicketService/GetTicket",
     "/cinema.v1.BookingService/RefundSale",
@@ -91,6 +92,10 @@ const UNARY_METHODS: [&str; 20] = [
     "/cinema.v1.SessionService/ListSessions",
     "/cinema.v1.SessionService/GetSeatMap",
     "/cinema.v1.SessionService/GetSessionSales",
+    "/cinema.v1.SessionService/CancelSession",
+    "/cinema.v1.MovieService/CreateMovie",
+    "/cinema.v1.MovieService/GetMovie",
+    "/cinema.v1.MovieService/ListMovies",
 ];
 
 /// The codes a client's input may earn: never INTERNAL, UNKNOWN or the like.
