@@ -18,6 +18,7 @@ pub mod seat;
 pub mod selection;
 pub mod session;
 pub mod terms;
+pub mod text;
 pub mod ticket;
 
 pub use caller::Caller;

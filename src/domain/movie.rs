@@ -6,7 +6,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Error, FieldViolation, Result};
+use super::{
+    Error, FieldViolation, Result,
+    text::{fits, is_name},
+};
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_SYNOPSIS_CHARS: usize = 2_000;
@@ -68,11 +71,8 @@ pub fn validate(new: NewMovie) -> Result<ValidMovie> {
             problems.push(FieldViolation::new(field, description));
         }
     };
-    // PostgreSQL text cannot hold a NUL character.
     check(
-        !new.title.trim().is_empty()
-            && new.title.chars().count() <= MAX_TITLE_CHARS
-            && !new.title.contains('\0'),
+        is_name(&new.title, MAX_TITLE_CHARS),
         "title",
         "must be 1 to 200 characters, not blank, with no NUL character",
     );
@@ -88,7 +88,7 @@ pub fn validate(new: NewMovie) -> Result<ValidMovie> {
         "must be an age rating, such as AGE_RATING_L or AGE_RATING_12",
     );
     check(
-        new.synopsis.chars().count() <= MAX_SYNOPSIS_CHARS && !new.synopsis.contains('\0'),
+        fits(&new.synopsis, MAX_SYNOPSIS_CHARS),
         "synopsis",
         "must be at most 2000 characters, with no NUL character",
     );

@@ -126,11 +126,7 @@ const MAX_PAYMENT_REFERENCE_CHARS: usize = 200;
 /// A payment reference: 1 to 200 characters, stored trimmed.
 pub fn parse_payment_reference(reference: &str) -> Result<String> {
     let reference = reference.trim();
-    // PostgreSQL text cannot hold a NUL character.
-    if reference.is_empty()
-        || reference.chars().count() > MAX_PAYMENT_REFERENCE_CHARS
-        || reference.contains('\0')
-    {
+    if !super::text::is_name(reference, MAX_PAYMENT_REFERENCE_CHARS) {
         return Err(Error::invalid(
             "payment_reference",
             "must be 1 to 200 characters, with no NUL character",

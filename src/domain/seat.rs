@@ -126,8 +126,7 @@ const MAX_BLOCK_REASON_CHARS: usize = 200;
 /// characters, stored trimmed.
 pub fn parse_reason(reason: &str) -> super::Result<String> {
     let reason = reason.trim();
-    // PostgreSQL text cannot hold a NUL character.
-    if reason.chars().count() > MAX_BLOCK_REASON_CHARS || reason.contains('\0') {
+    if !super::text::fits(reason, MAX_BLOCK_REASON_CHARS) {
         return Err(super::Error::invalid(
             "reason",
             "must be at most 200 characters, with no NUL character",

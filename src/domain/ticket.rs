@@ -60,8 +60,7 @@ const MAX_GATE_CHARS: usize = 100;
 /// A gate name: up to 100 characters, stored trimmed.
 pub fn parse_gate(gate: &str) -> Result<String> {
     let gate = gate.trim();
-    // PostgreSQL text cannot hold a NUL character.
-    if gate.chars().count() > MAX_GATE_CHARS || gate.contains('\0') {
+    if !super::text::fits(gate, MAX_GATE_CHARS) {
         return Err(Error::invalid(
             "gate",
             "must be at most 100 characters, with no NUL character",

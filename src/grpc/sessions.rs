@@ -14,7 +14,10 @@ use super::{
 use crate::{
     booking::{Booking, CancelSession},
     catalog::{self, SeatSelection},
-    domain::{Error, NewSession, SessionFilter, Violations, labels, seat::parse_reason, valid},
+    domain::{
+        Error, NewSession, SessionFilter, Violations, labels, seat::parse_reason, text::is_name,
+        valid,
+    },
     events::Signal,
     live::{self, Hub},
     proto::v1::{self as pb, session_service_server::SessionService},
@@ -85,10 +88,7 @@ const MAX_REASON_CHARS: usize = 200;
 fn cancellation(r: pb::CancelSessionRequest) -> Result<CancelSession, Status> {
     let mut violations = Violations::default();
     let session_id = violations.check(convert::parse_id("session_id", &r.session_id))?;
-    let reason_ok = !r.reason.trim().is_empty()
-        && r.reason.chars().count() <= MAX_REASON_CHARS
-        && !r.reason.contains('\0');
-    if !reason_ok {
+    if !is_name(&r.reason, MAX_REASON_CHARS) {
         violations.check::<()>(Err(Error::invalid(
             "reason",
             "must be 1 to 200 characters, not blank, with no NUL character",

@@ -104,8 +104,7 @@ pub struct PlacedSeat {
 /// each naming its row (`rows[3].seats`).
 pub fn validate_room(new: NewRoom) -> Result<NewRoom> {
     let mut problems = Vec::new();
-    let name_len = new.name.chars().count();
-    if new.name.trim().is_empty() || name_len > MAX_NAME_CHARS || new.name.contains('\0') {
+    if !super::text::is_name(&new.name, MAX_NAME_CHARS) {
         problems.push(FieldViolation::new(
             "name",
             "must be 1 to 100 characters, not blank, with no NUL character",

@@ -12,6 +12,7 @@ use super::{
     layout::{self, Room, RowLayout, SeatKind},
     movie::{AgeRating, Movie},
     price::{self, KindPrice, PriceList},
+    text::is_name,
 };
 
 const MAX_TITLE_CHARS: usize = 200;
@@ -164,17 +165,11 @@ pub fn validate(mut new: NewSession, context: Context<'_>) -> Result<ValidSessio
             "movie_title",
             "must be empty or the movie's title when movie_id is given",
         ),
-        None => {
-            let title_len = new.movie_title.chars().count();
-            // PostgreSQL text cannot hold a NUL character.
-            check(
-                !new.movie_title.trim().is_empty()
-                    && title_len <= MAX_TITLE_CHARS
-                    && !new.movie_title.contains('\0'),
-                "movie_title",
-                "must be 1 to 200 characters, not blank, with no NUL character",
-            );
-        }
+        None => check(
+            is_name(&new.movie_title, MAX_TITLE_CHARS),
+            "movie_title",
+            "must be 1 to 200 characters, not blank, with no NUL character",
+        ),
     }
     match room {
         Some(room) => check(
@@ -182,16 +177,11 @@ pub fn validate(mut new: NewSession, context: Context<'_>) -> Result<ValidSessio
             "room",
             "must be empty or the room's name when room_id is given",
         ),
-        None => {
-            let room_len = new.room.chars().count();
-            check(
-                !new.room.trim().is_empty()
-                    && room_len <= MAX_ROOM_CHARS
-                    && !new.room.contains('\0'),
-                "room",
-                "must be 1 to 100 characters, not blank, with no NUL character",
-            );
-        }
+        None => check(
+            is_name(&new.room, MAX_ROOM_CHARS),
+            "room",
+            "must be 1 to 100 characters, not blank, with no NUL character",
+        ),
     }
     match new.starts_at {
         None => check(false, "starts_at", "is required"),
