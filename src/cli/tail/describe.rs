@@ -317,6 +317,26 @@ mod tests {
     }
 
     #[test]
+    fn a_cancellation_tells_why_who_and_what_it_undid() {
+        let payload = pb::SessionCancelled {
+            event_id: "e3".into(),
+            session_id: "x1".into(),
+            reason: "projector broken".into(),
+            actor: "admin".into(),
+            reservations_cancelled: 1,
+            sales_refunded: 2,
+            refunded_cents: 5000,
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let event = describe("session.cancelled", &payload).unwrap().unwrap();
+        assert_eq!(
+            event.fields,
+            r#"session=x1 reason="projector broken" by=admin reservations_cancelled=1 sales_refunded=2 refunded_cents=5000"#
+        );
+    }
+
+    #[test]
     fn unknown_types_and_garbage_are_told_apart() {
         assert_eq!(describe("popcorn.sold", b"\x08\x01").unwrap(), None);
         assert!(describe(EventType::ReservationCreated.name(), b"\xff\xff\xff").is_err());
