@@ -123,12 +123,15 @@ pub fn movie(m: Movie) -> pb::Movie {
     }
 }
 
-/// A duration as the client sent it; `None` when missing or negative.
+/// A duration as the client sent it; `None` when missing, negative or not a
+/// google.protobuf.Duration at all (`nanos` of a second or more, which
+/// `Duration::new` would carry into `seconds`).
 pub fn duration(d: Option<prost_types::Duration>) -> Option<std::time::Duration> {
     let d = d?;
+    let nanos = u32::try_from(d.nanos).ok().filter(|&n| n < 1_000_000_000)?;
     Some(std::time::Duration::new(
         u64::try_from(d.seconds).ok()?,
-        u32::try_from(d.nanos).ok()?,
+        nanos,
     ))
 }
 

@@ -27,6 +27,7 @@ mod hostile_input;
 mod live;
 mod operations;
 mod prices;
+mod programme;
 mod refunds;
 mod rooms;
 mod seat_selection;
