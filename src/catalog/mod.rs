@@ -43,7 +43,7 @@ pub async fn create_session(db: &Db, new: NewSession, turnaround: Duration) -> R
     };
     let valid = session::validate(new, context)?;
     let session_id = Uuid::now_v7();
-    store::sessions::insert(db, session_id, valid).await?;
+    store::sessions::insert(db, session_id, &valid).await?;
     get_session(db, session_id).await
 }
 

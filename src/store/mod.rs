@@ -107,13 +107,17 @@ fn sql(text: &str, values: impl IntoIterator<Item = Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, text, values)
 }
 
-/// Whether `err` is PostgreSQL refusing a row for an exclusion constraint.
-fn is_exclusion_violation(err: &DbErr) -> bool {
+/// The SQLSTATE of a statement PostgreSQL refused, such as `23P01` for an
+/// exclusion constraint.
+fn sql_state(err: &DbErr) -> Option<String> {
     match err {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            matches!(e.as_ref(), sqlx::Error::Database(db) if db.code().as_deref() == Some("23P01"))
+            match e.as_ref() {
+                sqlx::Error::Database(db) => db.code().map(|code| code.into_owned()),
+                _ => None,
+            }
         }
-        _ => false,
+        _ => None,
     }
 }
 

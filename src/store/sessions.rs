@@ -19,7 +19,7 @@ use super::{
         self, SeatKind, seats, session_prices, session_sales, session_sales_by_kind,
         session_states, sessions,
     },
-    is_exclusion_violation,
+    sql_state,
 };
 use crate::domain::{
     self, Error, PriceList, Result, Rule, SeatLabel, Session, SessionFilter, SessionSales,
@@ -27,29 +27,37 @@ use crate::domain::{
     session::SessionCursor, terms::SeatTerms,
 };
 
+/// How often a session is inserted again when the room's schedule changed
+/// under it.
+const ATTEMPTS: usize = 3;
+
 /// Publishes a validated session with all its seats and prices, in one
 /// transaction. A session of a movie that overlaps another scheduled one in
 /// its room is refused (ROOM_BUSY, naming that one): the schema's exclusion
 /// constraint decides, exactly, whichever instance inserts.
-pub async fn insert(db: &Db, session_id: Uuid, new: ValidSession) -> Result<()> {
-    let slot = new
-        .room_id
-        .zip(new.ends_at)
-        .map(|(room_id, ends_at)| (room_id, new.starts_at, ends_at));
-    match insert_rows(db, session_id, new).await {
-        Err(err) if is_exclusion_violation(&err) => {
-            let Some((room_id, starts_at, ends_at)) = slot else {
-                return Err(err.into());
-            };
-            match clash(db, room_id, starts_at, ends_at).await? {
-                Some(other) => Err(Error::refused(Rule::RoomBusy, other)),
+pub async fn insert(db: &Db, session_id: Uuid, new: &ValidSession) -> Result<()> {
+    for _ in 0..ATTEMPTS {
+        let Err(err) = insert_rows(db, session_id, new).await else {
+            return Ok(());
+        };
+        match (sql_state(&err).as_deref(), new.room_id, new.ends_at) {
+            (Some(EXCLUSION_VIOLATION), Some(room_id), Some(ends_at)) => {
+                if let Some(other) = clash(db, room_id, new.starts_at, ends_at).await? {
+                    return Err(Error::refused(Rule::RoomBusy, other));
+                }
                 // The other session was cancelled meanwhile: try again.
-                None => Err(Error::Contended),
             }
+            // Inserts checking one exclusion constraint at once may deadlock;
+            // PostgreSQL aborts one of them, which tries again.
+            (Some(DEADLOCK_DETECTED), ..) => {}
+            _ => return Err(err.into()),
         }
-        done => Ok(done?),
     }
+    Err(Error::Contended)
 }
+
+const EXCLUSION_VIOLATION: &str = "23P01";
+const DEADLOCK_DETECTED: &str = "40P01";
 
 /// The scheduled session of `room_id` that overlaps [starts_at, ends_at).
 async fn clash(
@@ -70,7 +78,7 @@ async fn clash(
     Ok(found.map(|session| session.session_id))
 }
 
-async fn insert_rows(db: &Db, session_id: Uuid, new: ValidSession) -> Result<(), sea_orm::DbErr> {
+async fn insert_rows(db: &Db, session_id: Uuid, new: &ValidSession) -> Result<(), sea_orm::DbErr> {
     let seats = place(&new.layout)
         .into_iter()
         .map(|seat| seats::ActiveModel {
@@ -94,11 +102,11 @@ async fn insert_rows(db: &Db, session_id: Uuid, new: ValidSession) -> Result<(),
         });
     let session = sessions::ActiveModel {
         session_id: Set(session_id),
-        movie_title: Set(new.movie_title),
-        room: Set(new.room),
+        movie_title: Set(new.movie_title.clone()),
+        room: Set(new.room.clone()),
         starts_at: Set(new.starts_at),
         price_cents: Set(new.prices.headline()),
-        currency: Set(new.currency),
+        currency: Set(new.currency.clone()),
         seat_rows: Set(new.layout.len() as i32),
         seats_per_row: Set(new.seats_per_row as i32),
         create_time: Set(Utc::now()),

@@ -51,7 +51,6 @@ impl Client {
         within(self.sessions().list_sessions(request)).await
     }
 
-    #[allow(dead_code, reason = "the cancellation tests call it")]
     pub async fn cancel_session(
         &self,
         session_id: &str,
