@@ -14,8 +14,8 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{ArgAction, Args};
 
 use parse::{
-    budget, duration, duration_or_zero, in_range, log_format, prefix, seconds, secret, setting,
-    socket_addr, switch, ticket_seed, true_or_false, url,
+    budget, duration, duration_or_zero, in_range, log_format, origins, prefix, seconds, secret,
+    setting, socket_addr, switch, ticket_seed, true_or_false, url,
 };
 
 /// Where a listener listens, or nowhere (`off`).
@@ -172,7 +172,27 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     #[command(flatten)]
     pub server_limits: ServerLimits,
+    #[command(flatten)]
+    pub web: WebSettings,
 }
+
+/// The browser's way in: the web app's files, and which other origins may
+/// call the API from a page (gRPC-Web).
+#[derive(Args, Debug, Clone, Default)]
+pub struct WebSettings {
+    /// The built web app (`web/dist`), served on the gRPC port at `/`; unset: none.
+    #[arg(long = "web-dir", value_name = "DIR", env = "CINEMA_WEB_DIR")]
+    pub dir: Option<std::path::PathBuf>,
+    /// Origins whose pages may call the API (CORS), comma-separated, e.g.
+    /// http://localhost:5173; none by default (the app served at `/` needs none).
+    #[arg(long = "web-origins", value_name = "ORIGINS", env = "CINEMA_WEB_ORIGINS", default_value = "", hide_default_value = true,
+          value_parser = setting("origins such as https://tickets.example.com, comma-separated", origins))]
+    pub origins: Origins,
+}
+
+/// Web origins (`scheme://host[:port]`), as CORS compares them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins(pub Vec<String>);
 
 /// Retention of the event stream.
 #[derive(Args, Debug, Clone, Copy, PartialEq, Eq)]

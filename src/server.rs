@@ -1,15 +1,17 @@
 //! Wiring for `cinema serve`: builds the pool, the Redis gate, the event
 //! relay, consumer and live hub, the booking rules and the gRPC services,
-//! serves them behind one layer stack (telemetry, auth, rate limits,
-//! deadline) with health and reflection, and shuts down in order.
+//! serves them behind one layer stack (CORS, gRPC-Web, telemetry, auth,
+//! rate limits, deadline) with health, reflection and the web app, and
+//! shuts down in order.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::{service::Routes, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_web::GrpcWebLayer;
 
 use crate::{
     auth::Authenticator,
@@ -27,6 +29,7 @@ use crate::{
             telemetry::{self, RpcTelemetryLayer},
         },
         paging::PageTokens,
+        web::{self, AppLayer},
     },
     live::Hub,
     metrics,
@@ -184,6 +187,14 @@ pub async fn run_with_hub(
         .max_decoding_message_size(limits.max_message_bytes);
     let bookings = BookingServiceServer::new(BookingApi::new(booking, page_tokens))
         .max_decoding_message_size(limits.max_message_bytes);
+    let routes = Routes::new(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(sessions)
+        .add_service(bookings)
+        .add_service(venues)
+        .add_service(movies)
+        .add_service(tickets);
     let serve = Server::builder()
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
@@ -191,19 +202,17 @@ pub async fn run_with_hub(
         .http2_max_pending_accept_reset_streams(Some(limits.max_pending_resets))
         .concurrency_limit_per_connection(limits.max_calls_per_connection)
         .trace_fn(telemetry::rpc_span)
+        // Browsers speak HTTP/1.1 and gRPC-Web; native clients, HTTP/2 gRPC.
+        .accept_http1(true)
+        .layer(web::cors(&settings.web))
+        .layer(AppLayer::new(&settings.web))
+        .layer(GrpcWebLayer::new())
         .layer(RpcTelemetryLayer)
         .layer(AuthLayer(auth))
         .layer(RateLimitLayer(budgets))
         .layer(RequireCallerLayer)
         .layer(DeadlineLayer(limits.rpc_timeout))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(sessions)
-        .add_service(bookings)
-        .add_service(venues)
-        .add_service(movies)
-        .add_service(tickets)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
     // A client that never closes its connection must not hold shutdown forever.
     let drain_deadline = async {

@@ -148,6 +148,24 @@ pub fn prefix(value: &str) -> Option<String> {
     valid.then(|| value.to_owned())
 }
 
+/// Comma-separated origins such as `https://tickets.example.com`: a scheme
+/// of http or https, a host, maybe a port, and nothing after.
+pub fn origins(value: &str) -> Option<super::Origins> {
+    let origins: Option<Vec<String>> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| {
+            let (scheme, host) = origin.split_once("://")?;
+            let fine = matches!(scheme, "http" | "https")
+                && !host.is_empty()
+                && !host.contains(['/', '?', '#', ' ', '*']);
+            fine.then(|| origin.to_owned())
+        })
+        .collect();
+    origins.map(super::Origins)
+}
+
 /// `calls/window`, such as `20/1s` or `600/1m`.
 pub fn budget(value: &str) -> Option<Budget> {
     let (calls, window) = value.split_once('/')?;
@@ -167,6 +185,25 @@ mod tests {
         assert!(postgres("mysql://localhost/db").is_none());
         assert!(postgres("postgres://").is_none());
         assert!(postgres("localhost").is_none());
+    }
+
+    #[test]
+    fn origins_are_schemes_and_hosts_without_paths() {
+        let parsed = origins("http://localhost:5173, https://tickets.example.com").unwrap();
+        assert_eq!(
+            parsed.0,
+            ["http://localhost:5173", "https://tickets.example.com"]
+        );
+        assert_eq!(origins("").unwrap().0, Vec::<String>::new());
+        for bad in [
+            "localhost:5173",
+            "ftp://x",
+            "https://x/path",
+            "https://*",
+            "http://",
+        ] {
+            assert_eq!(origins(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! caller, calls a use case and encodes the answer ([`booking`],
 //! [`sessions`], [`venue`], [`movies`], [`ticket`]); [`convert`] holds every conversion, [`status`] the one map
 //! from domain errors to gRPC statuses, [`layers`] the stack every call goes
-//! through.
+//! through, [`web`] the browser's way in (gRPC-Web, CORS, the web app).
 
 mod booking;
 pub mod codec;
@@ -15,6 +15,7 @@ mod sessions;
 pub mod status;
 mod ticket;
 mod venue;
+pub mod web;
 
 pub use booking::BookingApi;
 pub use movies::MovieApi;
