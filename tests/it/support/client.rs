@@ -347,7 +347,9 @@ impl Client {
 }
 
 /// The answer of a call, which must come within [`CALL_TIMEOUT`].
-pub(super) async fn within<T>(call: impl Future<Output = Result<Response<T>, Status>>) -> Result<T, Status> {
+pub(super) async fn within<T>(
+    call: impl Future<Output = Result<Response<T>, Status>>,
+) -> Result<T, Status> {
     tokio::time::timeout(CALL_TIMEOUT, call)
         .await
         .unwrap_or_else(|_| panic!("a call took longer than {CALL_TIMEOUT:?}"))

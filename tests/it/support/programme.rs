@@ -7,10 +7,9 @@ use tonic::{Status, transport::Channel};
 use super::{
     client::{Client, within},
     pb::{
-        AgeRating, CancelSessionRequest, CreateMovieRequest, CreateSessionRequest,
-        GetMovieRequest, KindPrice, ListMoviesRequest, ListMoviesResponse, ListSessionsRequest,
-        ListSessionsResponse, Movie, SeatKind, Session,
-        movie_service_client::MovieServiceClient,
+        AgeRating, CancelSessionRequest, CreateMovieRequest, CreateSessionRequest, GetMovieRequest,
+        KindPrice, ListMoviesRequest, ListMoviesResponse, ListSessionsRequest,
+        ListSessionsResponse, Movie, SeatKind, Session, movie_service_client::MovieServiceClient,
     },
 };
 
