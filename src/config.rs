@@ -89,6 +89,18 @@ pub struct TicketSettings {
     pub refund_cutoff: Duration,
 }
 
+/// How shows are laid out in a room's time: what `serve` judges a new
+/// session by, and what `demo` spaces its shows with.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ScheduleSettings {
+    /// How long a room needs between two shows (cleaning, seating the next
+    /// audience): a session of a movie takes its room until the movie ends
+    /// plus this.
+    #[arg(long = "turnaround", value_name = "DURATION", env = "CINEMA_TURNAROUND", default_value = "15m",
+          value_parser = setting("a duration such as 15m, or 0s", duration_or_zero))]
+    pub turnaround: Duration,
+}
+
 /// A ticket key's seed, kept out of logs.
 #[derive(Clone)]
 pub struct TicketSeed(pub [u8; 32]);
@@ -136,12 +148,8 @@ pub struct Settings {
     #[arg(long = "max-hold-extensions", env = "CINEMA_MAX_HOLD_EXTENSIONS", default_value = "2",
           value_parser = setting("a whole number from 0 to 10", in_range(0u32, 10)))]
     pub max_hold_extensions: u32,
-    /// How long a room needs between two shows (cleaning, seating the next
-    /// audience): a session of a movie takes its room until the movie ends
-    /// plus this.
-    #[arg(long = "turnaround", value_name = "DURATION", env = "CINEMA_TURNAROUND", default_value = "15m",
-          value_parser = setting("a duration such as 15m, or 0s", duration_or_zero))]
-    pub turnaround: Duration,
+    #[command(flatten)]
+    pub schedule: ScheduleSettings,
     /// Apply pending migrations at start.
     #[arg(long = "auto-migrate", action = ArgAction::Set, env = "CINEMA_AUTO_MIGRATE", default_value = "true",
           value_parser = setting("true or false", true_or_false))]

@@ -176,7 +176,7 @@ pub async fn run_with_hub(
         hub,
         signal.clone(),
         booking.clone(),
-        settings.turnaround,
+        settings.schedule.turnaround,
     ))
     .max_decoding_message_size(limits.max_message_bytes);
     let movies = MovieServiceServer::new(MovieApi::new(db.clone(), page_tokens.clone()))

@@ -17,7 +17,7 @@ use crate::{
     auth::{ADMIN_ROLE, Authenticator, STAFF_ROLE},
     config::{
         CONFIGURATION_ERROR, DatabaseSettings, JwtSettings, LogSettings, NatsSettings,
-        OptionalJwtSettings, Settings, TicketSettings,
+        OptionalJwtSettings, ScheduleSettings, Settings, TicketSettings,
     },
 };
 
@@ -72,12 +72,15 @@ enum Command {
         #[command(subcommand)]
         command: TicketCommand,
     },
-    /// Publish the demo room and session ("Filme X" at 19:00 in "Sala 1") and print tokens to try it.
+    /// Publish a small programme (two movies, two rooms, three shows tonight in
+    /// São Paulo) and print it with tokens to try it.
     Demo {
         #[command(flatten)]
         database: DatabaseSettings,
         #[command(flatten)]
         jwt: JwtSettings,
+        #[command(flatten)]
+        schedule: ScheduleSettings,
     },
     /// Run only the events consumer that keeps the sales figures, until Ctrl-C or SIGTERM.
     Worker {
@@ -187,7 +190,11 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Ticket {
             command: TicketCommand::Verify { code, public_key },
         } => ticket::verify(&code, &public_key),
-        Command::Demo { database, jwt } => demo::run(&database, &jwt).await,
+        Command::Demo {
+            database,
+            jwt,
+            schedule,
+        } => demo::run(&database, &jwt, &schedule).await,
         Command::Events {
             command: EventsCommand::Tail { from_start, nats },
         } => until_stopped(tail::tail(&nats, from_start)).await,

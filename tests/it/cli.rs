@@ -11,9 +11,12 @@ use uuid::Uuid;
 
 use crate::support::{
     Authenticator, SECRET, Secret, TestApp, TicketSigner, db, free_port, fresh_prefix,
+    pb::{AgeRating, ListSessionsRequest, SeatKind, SessionState},
+    precondition_violations,
     process::KillOnDrop,
+    programme::{movie_request, movie_session_request},
     resources::{RedisKeys, Streams, TestDatabase},
-    service_url,
+    service_url, violation,
 };
 
 fn cinema() -> Command {
@@ -27,6 +30,7 @@ fn cinema() -> Command {
         "CINEMA_HOLD_SECONDS",
         "CINEMA_TICKET_KEY",
         "CINEMA_TICKET_PUBLIC_KEY",
+        "CINEMA_TURNAROUND",
     ] {
         command.env_remove(var);
     }
@@ -273,17 +277,55 @@ fn demo(database_url: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// The `SESSION_ID=` and `ROOM_ID=` lines of a demo's summary.
-fn demo_ids(summary: &str) -> Vec<&str> {
+/// The `NAME=value` lines of a demo's summary whose name starts with
+/// `prefix` (`SESSION_ID`, `SESSION_ID_2`, ...), in order.
+fn demo_ids<'a>(summary: &'a str, prefix: &str) -> Vec<&'a str> {
     summary
         .lines()
         .map(str::trim)
-        .filter(|line| line.starts_with("SESSION_ID=") || line.starts_with("ROOM_ID="))
+        .filter(|line| {
+            line.split_once('=')
+                .is_some_and(|(name, _)| name.starts_with(prefix))
+        })
         .collect()
 }
 
+/// The lines of a demo's summary that start with two spaces and `prefix`.
+fn demo_lines<'a>(summary: &'a str, prefix: &str) -> Vec<&'a str> {
+    summary
+        .lines()
+        .filter_map(|line| line.strip_prefix("  "))
+        .filter(|line| line.starts_with(prefix))
+        .collect()
+}
+
+/// Whether `text` is a time such as `19:30`.
+fn is_clock(text: Option<&str>) -> bool {
+    text.is_some_and(|t| {
+        t.len() == 5
+            && t.char_indices()
+                .all(|(i, c)| if i == 2 { c == ':' } else { c.is_ascii_digit() })
+    })
+}
+
+/// How many movies, rooms and sessions the database has.
+async fn demo_counts(conn: &sea_orm::DatabaseConnection) -> [i64; 3] {
+    let mut counts = [0; 3];
+    for (count, table) in counts.iter_mut().zip(["movies", "rooms", "sessions"]) {
+        *count = db::count(conn, &format!("SELECT count(*) FROM {table}")).await;
+    }
+    counts
+}
+
+/// The demo's shows as the database has them: São Paulo start, title,
+/// rating, room, São Paulo time the room is free again, state.
+const SHOWS_SQL: &str = "SELECT to_char(s.starts_at AT TIME ZONE INTERVAL '-03:00', 'HH24:MI') \
+    || ' ' || s.movie_title || ' ' || m.rating || ' ' || s.room || ' ' \
+    || to_char(s.ends_at AT TIME ZONE INTERVAL '-03:00', 'HH24:MI') || ' ' || s.state \
+    FROM sessions s JOIN movies m USING (movie_id) ORDER BY s.starts_at, s.room";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_publishes_its_room_and_session_once() {
+async fn demo_publishes_its_programme_once() {
     let database = TestDatabase::create().await;
     let url = database.url().to_owned();
     let rerun = url.clone();
@@ -291,10 +333,38 @@ async fn demo_publishes_its_room_and_session_once() {
         .await
         .unwrap();
     assert!(
-        first.starts_with("Demo session: Filme X in Sala 1 at "),
+        first.starts_with("What's on, the evening of ")
+            && first
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with(" (São Paulo time; a room is free 15m after its movie ends):"),
         "{first}"
     );
-    assert!(first.contains(" (104 seats)\n"), "{first}");
+    // Three shows across two rooms, none overlapping its room's other show
+    // with the 15 minute turnaround.
+    assert_eq!(
+        demo_lines(&first, "")
+            .into_iter()
+            .filter(|line| is_clock(line.get(..5)))
+            .collect::<Vec<_>>(),
+        [
+            "19:00  Filme X  12  Sala 1  ends 20:50, room free 21:05  (104 seats)",
+            "19:30  Filme Y  L   Sala 2  ends 21:05, room free 21:20  (50 seats)",
+            "21:30  Filme X  12  Sala 1  ends 23:20, room free 23:35  (104 seats)",
+        ],
+        "{first}"
+    );
+    assert_eq!(
+        demo_lines(&first, "Filme "),
+        [
+            "Filme X, 1h50, rated 12: Four friends plan one last heist on the Avenida \
+             Paulista; everything goes wrong except the getaway.",
+            "Filme Y, 1h35, rated L: A family drives the coast road from Santos to \
+             Paraty, told by their dog.",
+        ],
+        "{first}"
+    );
     assert!(
         first.contains(
             "  prices (BRL): STANDARD 25.00, PREMIUM 35.00, WHEELCHAIR 25.00, \
@@ -302,9 +372,40 @@ async fn demo_publishes_its_room_and_session_once() {
         ),
         "{first}"
     );
+    assert!(
+        first.contains(
+            "  prices (BRL): STANDARD 22.00, PREMIUM 30.00, WHEELCHAIR 22.00, COMPANION 22.00\n"
+        ),
+        "{first}"
+    );
     assert!(first.contains("    H  _LR_LRLRLR_LR_\n"), "{first}");
-    assert_eq!(demo_ids(&first).len(), 2, "{first}");
-    assert_eq!(demo_ids(&first), demo_ids(&second));
+    assert!(first.contains("    E  PP_PPPPPP_PP\n"), "{first}");
+    let names = |summary: &str, prefix: &str| -> Vec<String> {
+        demo_ids(summary, prefix)
+            .iter()
+            .map(|line| line.split('=').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&first, "SESSION_ID"),
+        ["SESSION_ID", "SESSION_ID_2", "SESSION_ID_3"]
+    );
+    assert_eq!(names(&first, "MOVIE_ID"), ["MOVIE_ID", "MOVIE_ID_2"]);
+    assert_eq!(names(&first, "ROOM_ID"), ["ROOM_ID", "ROOM_ID_2"]);
+    // The second run found everything the first published.
+    for prefix in ["SESSION_ID", "MOVIE_ID", "ROOM_ID"] {
+        assert_eq!(demo_ids(&first, prefix), demo_ids(&second, prefix));
+    }
+    let conn = db::connect(&url).await;
+    assert_eq!(demo_counts(&conn).await, [2, 2, 3]);
+    assert_eq!(
+        db::strings(&conn, SHOWS_SQL).await,
+        [
+            "19:00 Filme X 12 Sala 1 21:05 scheduled",
+            "19:30 Filme Y L Sala 2 21:20 scheduled",
+            "21:30 Filme X 12 Sala 1 23:35 scheduled",
+        ]
+    );
     // A token per role: an admin, an usher with the staff role, two users.
     let auth = Authenticator::new(&Secret::new(SECRET));
     let roles: Vec<(String, bool, bool)> = ["ADMIN", "USHER", "ALICE", "BOB"]
@@ -325,21 +426,188 @@ async fn demo_publishes_its_room_and_session_once() {
         ]
     );
 
-    // The next day's run publishes a new session in the same room.
-    let conn = db::connect(&url).await;
-    conn.execute_unprepared("UPDATE sessions SET movie_title = 'Filme X, yesterday'")
-        .await
-        .unwrap();
+    // A day later (the shows moved a day back, as if published yesterday):
+    // that evening's three shows, with the same movies and rooms.
+    conn.execute_unprepared(
+        "UPDATE sessions SET starts_at = starts_at - interval '1 day', \
+         ends_at = ends_at - interval '1 day'",
+    )
+    .await
+    .unwrap();
     let next_day = tokio::task::spawn_blocking(move || demo(&url))
         .await
         .unwrap();
-    let (ids, next_ids) = (demo_ids(&first), demo_ids(&next_day));
-    assert_ne!(ids[0], next_ids[0], "{next_day}");
-    assert_eq!(ids[1], next_ids[1], "{next_day}");
-    assert_eq!(db::count(&conn, "SELECT count(*) FROM rooms").await, 1);
-    assert_eq!(db::count(&conn, "SELECT count(*) FROM sessions").await, 2);
+    for prefix in ["MOVIE_ID", "ROOM_ID"] {
+        assert_eq!(demo_ids(&first, prefix), demo_ids(&next_day, prefix));
+    }
+    let (shows, next_shows) = (
+        demo_ids(&first, "SESSION_ID"),
+        demo_ids(&next_day, "SESSION_ID"),
+    );
+    assert_eq!(next_shows.len(), 3, "{next_day}");
+    assert!(
+        next_shows.iter().all(|show| !shows.contains(show)),
+        "{next_day}"
+    );
+    assert_eq!(demo_counts(&conn).await, [2, 2, 6]);
     conn.close().await.unwrap();
     database.remove().await;
+}
+
+/// The id a demo's summary gives `name` (`SESSION_ID_3`, ...).
+fn demo_id(summary: &str, name: &str) -> String {
+    setting(summary, &format!("  {name}")).to_owned()
+}
+
+// The demo's programme as a server serves it: what's on, each movie's shows,
+// rooms held until each movie ends plus the server's turnaround (the same 15
+// minutes the demo planned with), and a show cancelled through the API
+// found, not published again, by the next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_programme_is_served_as_it_was_published() {
+    let app = TestApp::spawn().await;
+    let url = app.settings.database.url.clone();
+    let printed = tokio::task::spawn_blocking(move || demo(&url))
+        .await
+        .unwrap();
+    let [first, second, third] =
+        ["SESSION_ID", "SESSION_ID_2", "SESSION_ID_3"].map(|name| demo_id(&printed, name));
+    let (alice, admin) = (app.user("alice"), app.admin());
+
+    let movies = alice.list_movies(10, "").await.unwrap().movies;
+    let catalogue: Vec<(&str, i64, AgeRating)> = movies
+        .iter()
+        .map(|m| {
+            (
+                m.title.as_str(),
+                m.duration.unwrap_or_default().seconds,
+                m.rating(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        catalogue,
+        [
+            ("Filme X", 110 * 60, AgeRating::AgeRating12),
+            ("Filme Y", 95 * 60, AgeRating::L),
+        ]
+    );
+    assert_eq!(movies[0].movie_id, demo_id(&printed, "MOVIE_ID"));
+    let filme_x = alice.get_movie(&movies[0].movie_id).await.unwrap();
+    assert_eq!(filme_x, movies[0]);
+
+    // What's on that evening, 18:00 to midnight in São Paulo, with seats left.
+    let seven_pm = alice.get_session(&first).await.unwrap().starts_at.unwrap();
+    let hours = |h: i64| prost_types::Timestamp {
+        seconds: seven_pm.seconds + h * 3600,
+        nanos: 0,
+    };
+    let evening = ListSessionsRequest {
+        starts_after: Some(hours(-1)),
+        starts_before: Some(hours(5)),
+        only_with_seats: true,
+        ..Default::default()
+    };
+    let on = alice.list_sessions_where(evening.clone()).await.unwrap();
+    let shows: Vec<(&str, &str, &str, AgeRating, i64)> = on
+        .sessions
+        .iter()
+        .map(|s| {
+            let starts = s.starts_at.unwrap_or_default().seconds;
+            let ends = s.ends_at.unwrap_or_default().seconds;
+            (
+                s.session_id.as_str(),
+                s.movie_title.as_str(),
+                s.room.as_str(),
+                s.rating(),
+                (ends - starts) / 60,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shows,
+        [
+            (
+                first.as_str(),
+                "Filme X",
+                "Sala 1",
+                AgeRating::AgeRating12,
+                110 + 15
+            ),
+            (second.as_str(), "Filme Y", "Sala 2", AgeRating::L, 95 + 15),
+            (
+                third.as_str(),
+                "Filme X",
+                "Sala 1",
+                AgeRating::AgeRating12,
+                110 + 15
+            ),
+        ]
+    );
+    let playing = alice
+        .list_sessions_where(ListSessionsRequest {
+            movie_id: filme_x.movie_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = playing
+        .sessions
+        .iter()
+        .map(|s| s.session_id.as_str())
+        .collect();
+    assert_eq!(ids, [first.as_str(), third.as_str()]);
+
+    // Sala 1 is the 19:00 show's until 21:05: a short at 20:00 is refused,
+    // one of a minute at 21:05 fits before the 21:30 show.
+    let short = admin
+        .create_movie(movie_request("Curta", 1, AgeRating::L))
+        .await
+        .unwrap();
+    let sala_1 = demo_id(&printed, "ROOM_ID");
+    let prices = [(SeatKind::Premium, 3500), (SeatKind::Couple, 3000)];
+    let at = |minutes: i64| {
+        let starts = chrono::DateTime::from_timestamp(seven_pm.seconds + minutes * 60, 0).unwrap();
+        movie_session_request(&short.movie_id, &sala_1, starts, &prices)
+    };
+    let busy = admin.create_session(at(60)).await.unwrap_err();
+    assert_eq!(
+        precondition_violations(&busy),
+        [violation("ROOM_BUSY", &first)]
+    );
+    let fits = admin.create_session(at(125)).await.unwrap();
+    assert_eq!(
+        fits.starts_at.unwrap_or_default().seconds,
+        seven_pm.seconds + 125 * 60
+    );
+
+    // The 21:30 show cancelled: the next run finds it, and says so.
+    let cancelled = admin
+        .cancel_session(&third, "projector broken", &Uuid::new_v4().to_string())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.state(), SessionState::Cancelled);
+    let url = app.settings.database.url.clone();
+    let again = tokio::task::spawn_blocking(move || demo(&url))
+        .await
+        .unwrap();
+    for prefix in ["SESSION_ID", "MOVIE_ID", "ROOM_ID"] {
+        assert_eq!(demo_ids(&printed, prefix), demo_ids(&again, prefix));
+    }
+    assert!(
+        again.contains(
+            "  21:30  Filme X  12  Sala 1  ends 23:20, room free 23:35  (104 seats)  \
+             CANCELLED: projector broken\n"
+        ),
+        "{again}"
+    );
+    let on = alice.list_sessions_where(evening).await.unwrap();
+    let ids: Vec<&str> = on.sessions.iter().map(|s| s.session_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [first.as_str(), second.as_str(), fits.session_id.as_str()]
+    );
+    app.stop().await;
 }
 
 // Multi-threaded: the blocking reads below must not starve the client's

@@ -54,6 +54,7 @@ async fn the_readme_walkthrough_works_as_written() {
 
     for expected in [
         "cinema.v1.BookingService",
+        "cinema.v1.MovieService",
         "cinema.v1.SessionService",
         "grpc.health.v1.Health",
         "\"status\": \"SERVING\"",
@@ -129,6 +130,19 @@ async fn the_readme_walkthrough_works_as_written() {
         // A3 on sale again, and A1's admitted ticket refused a refund
         r#"{"label":"A3","status":"SEAT_STATUS_AVAILABLE"}"#,
         "  Code: FailedPrecondition",
+        // the programme: a second show in Sala 2 refused, the room busy
+        "  Code: FailedPrecondition",
+        // what's on tomorrow evening, by start time (São Paulo's)
+        r#"{"time":"18:00","title":"Filme W","rating":"14","room":"Sala 2"}"#,
+        r#"{"time":"19:00","title":"Filme X","rating":"-","room":"Sala 1"}"#,
+        r#"{"time":"20:30","title":"Filme Y","rating":"-","room":"Sala 2"}"#,
+        // the later show cancelled, Bob's sale refunded in full
+        r#"{"state":"SESSION_STATE_CANCELLED","cancelReason":"projector broken"}"#,
+        r#"{"amountCents":"5000","refundedCents":"5000"}"#,
+        r#"{"seatLabel":"B3","status":"TICKET_STATUS_REFUNDED"}"#,
+        r#"{"seatLabel":"B4","status":"TICKET_STATUS_REFUNDED"}"#,
+        // and no reservation there any more
+        "  Code: FailedPrecondition",
     ];
     let mut lines = stdout.lines();
     for expected in expected_lines {
@@ -142,10 +156,14 @@ async fn the_readme_walkthrough_works_as_written() {
         "{stdout}"
     );
     let sale_id = after_prefix(&stdout, "alice's sale ");
+    let (show, later) = after_prefix(&stdout, "created shows ")
+        .split_once(" and ")
+        .expect("two show ids");
     // The refusals printed on stdout, one violation each: bob's
     // SEAT_UNAVAILABLE for B5 (B6, asked for with it, is free), alice's
     // SINGLE_SEAT_GAP for B6 (B5 and B7 are free), alice's refund too late
-    // for her sale, and the admitted A1 refused a refund.
+    // for her sale, the admitted A1 refused a refund, the second show in
+    // Sala 2 refused for the first, and alice refused the cancelled show.
     assert_eq!(
         refusals(&stdout),
         [
@@ -153,9 +171,12 @@ async fn the_readme_walkthrough_works_as_written() {
             vec![("SINGLE_SEAT_GAP".to_owned(), "B6".to_owned())],
             vec![("REFUND_WINDOW_CLOSED".to_owned(), sale_id.to_owned())],
             vec![("TICKET_ADMITTED".to_owned(), "A1".to_owned())],
+            vec![("ROOM_BUSY".to_owned(), show.to_owned())],
+            vec![("SESSION_CANCELLED".to_owned(), later.to_owned())],
         ],
         "{stdout}"
     );
+    assert_programme(&stdout);
     assert_extended(&stdout);
     assert_tickets(&stdout, &stderr);
     assert!(
@@ -272,6 +293,39 @@ fn assert_tickets(stdout: &str, stderr: &str) {
             "firstGate": null,
             "firstAdmitTime": null,
         })
+    );
+}
+
+/// Filme W's shows: the first as created (the movie's title and rating,
+/// the room until 1h40 of movie and 15 minutes of turnaround have passed),
+/// then both as ListSessions finds them by the movie, a day apart.
+fn assert_programme(stdout: &str) {
+    let times = |show: &serde_json::Value| {
+        let time = |field: &str| DateTime::parse_from_rfc3339(&text(&show[field])).unwrap();
+        (time("startsAt"), time("endsAt"))
+    };
+    let created = json_lines(stdout, r#"{"movieTitle":"Filme W","#);
+    let [created] = &created[..] else {
+        panic!("one show created, not {created:?} in:\n{stdout}");
+    };
+    assert_eq!(
+        (text(&created["rating"]), text(&created["room"])),
+        ("AGE_RATING_14".to_owned(), "Sala 2".to_owned())
+    );
+    let (starts, ends) = times(created);
+    assert_eq!(ends - starts, TimeDelta::minutes(100 + 15));
+    let found = json_lines(stdout, r#"{"startsAt":"#);
+    let [first, second] = &found[..] else {
+        panic!("two shows of the movie, not {found:?} in:\n{stdout}");
+    };
+    assert_eq!(times(first), (starts, ends));
+    assert_eq!(
+        times(second),
+        (starts + TimeDelta::days(1), ends + TimeDelta::days(1))
+    );
+    assert!(
+        found.iter().all(|show| show["room"] == "Sala 2"),
+        "{stdout}"
     );
 }
 

@@ -8,7 +8,13 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from cinema.v1 import booking_pb2_grpc, session_pb2_grpc, ticket_pb2_grpc, venue_pb2_grpc
+from cinema.v1 import (
+    booking_pb2_grpc,
+    movie_pb2_grpc,
+    session_pb2_grpc,
+    ticket_pb2_grpc,
+    venue_pb2_grpc,
+)
 
 
 def connect(addr: str, timeout: float | None = 10.0) -> grpc.Channel:
@@ -40,13 +46,17 @@ def ticket_stub(channel: grpc.Channel) -> ticket_pb2_grpc.TicketServiceStub:
     return ticket_pb2_grpc.TicketServiceStub(channel)
 
 
+def movie_stub(channel: grpc.Channel) -> movie_pb2_grpc.MovieServiceStub:
+    return movie_pb2_grpc.MovieServiceStub(channel)
+
+
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     """The call metadata that identifies the caller: pass as `metadata=`."""
     return (("authorization", f"Bearer {token}"),)
 
 
 class Client:
-    """The four stubs over one channel, with one user's token on every call.
+    """The five stubs over one channel, with one user's token on every call.
 
         alice = Client(channel, token)
         alice.booking.ReserveSeats(request, metadata=alice.auth)
@@ -59,6 +69,7 @@ class Client:
         self.booking = booking_stub(channel)
         self.venues = venue_stub(channel)
         self.tickets = ticket_stub(channel)
+        self.movies = movie_stub(channel)
 
 
 @dataclass(frozen=True)

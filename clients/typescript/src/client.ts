@@ -1,6 +1,6 @@
 // Hand-written helpers over the generated stubs (src/gen/, made by ./generate
 // with ts-proto for @grpc/grpc-js): connect to a cinema server, send a bearer
-// token, call unary RPCs of the four services as promises, watch a seat map,
+// token, call unary RPCs of the five services as promises, watch a seat map,
 // check a ticket code's shape, and read the google.rpc error details the
 // server attaches to its errors.
 
@@ -37,7 +37,18 @@ import {
   ticketTypeToJSON,
 } from "./gen/cinema/v1/booking";
 import {
+  AgeRating,
+  CreateMovieRequest,
+  GetMovieRequest,
+  ListMoviesRequest,
+  type ListMoviesResponse,
+  type Movie,
+  MovieServiceClient,
+  ageRatingToJSON,
+} from "./gen/cinema/v1/movie";
+import {
   BlockSeatsRequest,
+  CancelSessionRequest,
   CreateSessionRequest,
   GetSeatMapRequest,
   GetSessionRequest,
@@ -51,9 +62,11 @@ import {
   type Session,
   type SessionSales,
   SessionServiceClient,
+  SessionState,
   UnblockSeatsRequest,
   WatchSeatMapRequest,
   seatStatusToJSON,
+  sessionStateToJSON,
 } from "./gen/cinema/v1/session";
 import {
   type Admission,
@@ -137,7 +150,7 @@ export interface CinemaClientOptions {
 }
 
 /**
- * The four cinema services over one insecure (plaintext) channel, with
+ * The five cinema services over one insecure (plaintext) channel, with
  * promise methods for every unary RPC. `close()` it when done, or node will
  * not exit.
  */
@@ -146,6 +159,7 @@ export class CinemaClient {
   readonly booking: BookingServiceClient;
   readonly venues: VenueServiceClient;
   readonly tickets: TicketServiceClient;
+  readonly movies: MovieServiceClient;
   private readonly timeoutMs: number;
 
   constructor(address: string = DEFAULT_ADDRESS, options: CinemaClientOptions = {}) {
@@ -156,6 +170,7 @@ export class CinemaClient {
     this.booking = new BookingServiceClient(address, credentials.createInsecure(), shared);
     this.venues = new VenueServiceClient(address, credentials.createInsecure(), shared);
     this.tickets = new TicketServiceClient(address, credentials.createInsecure(), shared);
+    this.movies = new MovieServiceClient(address, credentials.createInsecure(), shared);
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -215,6 +230,19 @@ export class CinemaClient {
   unblockSeats(request: DeepPartial<UnblockSeatsRequest>): Promise<SeatMap> {
     const s = this.sessions;
     return this.call(s.unblockSeats.bind(s), UnblockSeatsRequest.fromPartial(request));
+  }
+
+  /**
+   * Cancels a session that has not started (admin only), in one step: pending
+   * holds cancelled, every sale refunded in full (admitted tickets too,
+   * whatever the refund window), every seat BLOCKED; the session after it,
+   * SESSION_STATE_CANCELLED with its `cancelReason`. Cancelling it again
+   * returns it as it is; one that has started is FAILED_PRECONDITION,
+   * SESSION_STARTED. Reserving in a cancelled session is SESSION_CANCELLED.
+   */
+  cancelSession(request: DeepPartial<CancelSessionRequest>): Promise<Session> {
+    const s = this.sessions;
+    return this.call(s.cancelSession.bind(s), CancelSessionRequest.fromPartial(request));
   }
 
   /** Starts a WatchSeatMap stream; see {@link SeatMapWatch}. No deadline. */
@@ -300,6 +328,28 @@ export class CinemaClient {
   getTicket(ticketId: string): Promise<Ticket> {
     const t = this.tickets;
     return this.call(t.getTicket.bind(t), GetTicketRequest.fromPartial({ ticketId }));
+  }
+
+  // MovieService
+
+  /**
+   * Adds a movie (admin only): `duration` from 1 minute to 6 hours in whole
+   * seconds, `rating` required. INVALID_ARGUMENT names every bad field.
+   */
+  createMovie(request: DeepPartial<CreateMovieRequest>): Promise<Movie> {
+    const m = this.movies;
+    return this.call(m.createMovie.bind(m), CreateMovieRequest.fromPartial(request));
+  }
+
+  getMovie(movieId: string): Promise<Movie> {
+    const m = this.movies;
+    return this.call(m.getMovie.bind(m), GetMovieRequest.fromPartial({ movieId }));
+  }
+
+  /** Movies by title, then id, one page at a time. */
+  listMovies(request: DeepPartial<ListMoviesRequest> = {}): Promise<ListMoviesResponse> {
+    const m = this.movies;
+    return this.call(m.listMovies.bind(m), ListMoviesRequest.fromPartial(request));
   }
 
   // VenueService
@@ -500,6 +550,16 @@ export function ticketStatusName(s: TicketStatus): string {
   return ticketStatusToJSON(s).replace(/^TICKET_STATUS_/, "");
 }
 
+/** "AGE_RATING_12" → "12"; a session without a movie has none: "-". */
+export function ageRatingName(rating: AgeRating): string {
+  return rating === AgeRating.AGE_RATING_UNSPECIFIED ? "-" : ageRatingToJSON(rating).replace(/^AGE_RATING_/, "");
+}
+
+/** "SESSION_STATE_CANCELLED" → "CANCELLED". */
+export function sessionStateName(state: SessionState): string {
+  return sessionStateToJSON(state).replace(/^SESSION_STATE_/, "");
+}
+
 /** "ADMISSION_RESULT_ALREADY_ADMITTED" → "ALREADY_ADMITTED". */
 export function admissionResultName(result: AdmissionResult): string {
   return admissionResultToJSON(result).replace(/^ADMISSION_RESULT_/, "");
@@ -551,5 +611,5 @@ export function describeSeatMapEvent(event: SeatMapEvent): string {
   }
 }
 
-export { AdmissionResult, SeatKind, SeatStatus, TicketStatus, TicketType, status };
-export type { Admission, Reservation, Room, Sale, SeatMap, SeatMapEvent, SeatMapUpdate, Session, Ticket };
+export { AdmissionResult, AgeRating, SeatKind, SeatStatus, SessionState, TicketStatus, TicketType, status };
+export type { Admission, Movie, Reservation, Room, Sale, SeatMap, SeatMapEvent, SeatMapUpdate, Session, Ticket };
