@@ -237,20 +237,6 @@ pub async fn cancel(tx: &Tx, session_id: Uuid, reason: &str) -> Result<()> {
     Ok(())
 }
 
-/// The session published with this title at this time, if any.
-pub async fn find_by_title(
-    db: &Db,
-    movie_title: &str,
-    starts_at: DateTime<Utc>,
-) -> Result<Option<Uuid>> {
-    let found = sessions::Entity::find()
-        .filter(sessions::Column::MovieTitle.eq(movie_title))
-        .filter(sessions::Column::StartsAt.eq(starts_at))
-        .one(db)
-        .await?;
-    Ok(found.map(|session| session.session_id))
-}
-
 /// The currency of a session and every seat with its kind, price and pair.
 pub async fn terms(db: &Db, session_id: Uuid) -> Result<Option<SessionTerms>> {
     let Some(session) = sessions::Entity::find_by_id(session_id).one(db).await? else {

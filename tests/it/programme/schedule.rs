@@ -42,7 +42,7 @@ fn show(movie_id: &str, room_id: &str, starts_at: DateTime<Utc>) -> CreateSessio
 async fn a_session_of_a_movie_shows_its_title_and_rating_and_ends_after_the_turnaround() {
     // An odd turnaround, so only the setting can explain the end.
     let turnaround = Duration::from_secs(7 * 60 + 30);
-    let app = TestApp::spawn_with(|settings| settings.turnaround = turnaround).await;
+    let app = TestApp::spawn_with(|settings| settings.schedule.turnaround = turnaround).await;
     let (admin, alice) = (app.admin(), app.user("alice"));
     let movie = admin
         .create_movie(CreateMovieRequest {
