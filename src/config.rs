@@ -184,10 +184,10 @@ pub struct WebSettings {
     #[arg(long = "web-dir", value_name = "DIR", env = "CINEMA_WEB_DIR")]
     pub dir: Option<std::path::PathBuf>,
     /// Origins whose pages may call the API (CORS), comma-separated, e.g.
-    /// http://localhost:5173; none by default (the app served at `/` needs none).
-    #[arg(long = "web-origins", value_name = "ORIGINS", env = "CINEMA_WEB_ORIGINS", default_value = "", hide_default_value = true,
+    /// http://localhost:5173; unset: none (the app served at `/` needs none).
+    #[arg(long = "web-origins", value_name = "ORIGINS", env = "CINEMA_WEB_ORIGINS",
           value_parser = setting("origins such as https://tickets.example.com, comma-separated", origins))]
-    pub origins: Origins,
+    pub origins: Option<Origins>,
 }
 
 /// Web origins (`scheme://host[:port]`), as CORS compares them.

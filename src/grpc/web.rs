@@ -111,8 +111,8 @@ where
 pub fn cors(web: &WebSettings) -> CorsLayer {
     let origins: Vec<HeaderValue> = web
         .origins
-        .0
         .iter()
+        .flat_map(|origins| &origins.0)
         .filter_map(|origin| HeaderValue::from_str(origin).ok())
         .collect();
     CorsLayer::new()
