@@ -36,3 +36,4 @@ mod sessions;
 mod soak;
 mod walkthrough;
 mod watch_cli;
+mod web;

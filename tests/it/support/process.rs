@@ -28,6 +28,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A `cinema serve` child process; killed when dropped.
 pub struct ServerProcess {
+    /// Where it listens (gRPC, gRPC-Web and the web app).
+    pub addr: SocketAddr,
     pub channel: Channel,
     logs: Arc<Mutex<VecDeque<String>>>,
     child: Child,
@@ -153,6 +155,7 @@ impl ServerProcess {
             .await
             .expect("connect to the server process");
         let process = ServerProcess {
+            addr,
             channel,
             logs,
             child,
