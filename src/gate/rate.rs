@@ -1,8 +1,10 @@
-//! Per-caller call budgets, shared by every instance: a fixed window per
-//! caller and budget, counted by one Lua script (`count_call.lua`) that also
-//! reads how long the window has left, in one round trip. If Redis does not
-//! answer, calls are let through: limits protect the service, they must not
-//! take it down.
+//! Per-caller call budgets, shared by every instance: a sliding window per
+//! caller and budget (the times of the calls admitted in the last window,
+//! kept by one Lua script, `admit_call.lua`, that also tells how long until
+//! the next call fits), in one round trip. No caller gets more than its
+//! budget in any window, so nobody gets twice it across the edge of a fixed
+//! window. If Redis does not answer, calls are let through: limits protect
+//! the service, they must not take it down.
 
 use std::time::Duration;
 
@@ -11,13 +13,15 @@ use fred::{
     types::scripts::Script,
 };
 
+use uuid::Uuid;
+
 use super::Outage;
 use crate::{config::Budget, domain::Error, metrics};
 
 pub struct RateLimiter {
     client: Client,
     prefix: String,
-    count_call: Script,
+    admit_call: Script,
     outage: Outage,
 }
 
@@ -27,7 +31,7 @@ impl RateLimiter {
         Self {
             client,
             prefix: prefix.to_owned(),
-            count_call: Script::from_lua(include_str!("count_call.lua")),
+            admit_call: Script::from_lua(include_str!("admit_call.lua")),
             outage: Outage::new(
                 "rate_limits",
                 "rate limits are off until it returns",
@@ -48,21 +52,28 @@ impl RateLimiter {
             self.outage.went_without("not connected");
             return Ok(());
         }
-        let key = format!("{}:rate:{name}:{caller}", self.prefix);
-        let window_ms = budget.window.as_millis().to_string();
-        let counted: Result<(i64, i64), _> = self
-            .count_call
-            .evalsha_with_reload(&self.client, vec![key], vec![window_ms])
+        // A new key name: a counter left by the fixed windows of old is not
+        // a sorted set.
+        let key = format!("{}:rate2:{name}:{caller}", self.prefix);
+        let args = vec![
+            budget.window.as_millis().to_string(),
+            budget.calls.to_string(),
+            Uuid::new_v4().to_string(),
+        ];
+        let admitted: Result<(i64, i64), _> = self
+            .admit_call
+            .evalsha_with_reload(&self.client, vec![key], args)
             .await;
-        match counted {
-            Ok((calls, left_ms)) => {
+        match admitted {
+            Ok((1, _)) => {
                 self.outage.answered();
-                if calls <= i64::from(budget.calls) {
-                    return Ok(());
-                }
+                Ok(())
+            }
+            Ok((_, wait_ms)) => {
+                self.outage.answered();
                 metrics::rate_limited(name);
                 Err(Error::RateLimited {
-                    retry_after: Duration::from_millis(left_ms.max(1) as u64),
+                    retry_after: Duration::from_millis(wait_ms.max(1).unsigned_abs()),
                 })
             }
             Err(err) => {

@@ -316,6 +316,67 @@ async fn rate_limits_hold_across_instances_and_recover() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_caller_gets_more_than_its_budget_in_any_window_even_across_an_edge() {
+    const BUDGET: Budget = Budget {
+        calls: 10,
+        window: Duration::from_secs(2),
+    };
+    let app = TestApp::spawn_with(|s| {
+        s.rate_limits = RateLimits {
+            enabled: true,
+            booking: BUDGET,
+            reads: BUDGET,
+        };
+    })
+    .await;
+    let session = app.create_session(2, 8).await.session_id;
+    let alice = app.token("alice");
+    let admitted = |results: &[Result<(), Status>]| results.iter().filter(|r| r.is_ok()).count();
+    let mut reads = Vec::new();
+
+    // One call opens what a fixed window would count from; nine more late
+    // in it spend the budget.
+    let start = tokio::time::Instant::now();
+    read_session(&app.channel, Some(&alice), &session)
+        .await
+        .expect("the first read");
+    tokio::time::sleep_until(start + Duration::from_millis(1000)).await;
+    for _ in 0..9 {
+        reads.push(read_session(&app.channel, Some(&alice), &session).await);
+    }
+    assert_eq!(admitted(&reads), 9);
+
+    // Past the first call's window (a fixed window would start over with
+    // ten more), only the first call has left the last two seconds: one
+    // more call fits, the other nine wait for the nine above to age out.
+    tokio::time::sleep_until(start + Duration::from_millis(2300)).await;
+    let mut late = Vec::new();
+    for _ in 0..10 {
+        late.push(read_session(&app.channel, Some(&alice), &session).await);
+    }
+    assert!(
+        start.elapsed() < Duration::from_millis(2900),
+        "too slow to show the edge"
+    );
+    assert_eq!(admitted(&late), 1);
+    let refused = late
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("a refusal");
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    let retry_after = refused
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .expect("RetryInfo with a delay");
+    // The nine late calls of the first second leave the window at about 3 s.
+    assert!(
+        retry_after > Duration::from_millis(50) && retry_after <= Duration::from_millis(800),
+        "{retry_after:?}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn calls_without_a_token_are_limited_by_peer_address() {
     let app = TestApp::spawn_with(|s| {
