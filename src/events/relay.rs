@@ -26,7 +26,8 @@ use crate::{
 const BATCH: u64 = 256;
 /// Without a wake-up, the outbox is checked this often anyway.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// How often published rows past their retention are deleted.
+/// How often published rows past their retention, and the ids of events
+/// older than the stream keeps, are deleted.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 pub struct Relay {
@@ -153,6 +154,13 @@ impl Relay {
             Ok(0) => {}
             Ok(deleted) => tracing::debug!(deleted, "published events pruned from the outbox"),
             Err(err) => tracing::warn!(error = %err, "pruning the outbox failed"),
+        }
+        // A consumer's record of an event outlives the event in the stream
+        // by nothing: the stream can no longer redeliver it.
+        match store::figures::prune_processed(&self.db, self.limits.max_age).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "processed event ids pruned"),
+            Err(err) => tracing::warn!(error = %err, "pruning processed event ids failed"),
         }
     }
 }

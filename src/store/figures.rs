@@ -3,8 +3,8 @@
 //! changes nothing.
 
 use sea_orm::{
-    ActiveEnum, ActiveValue::Set, ConnectionTrait, EntityTrait, QuerySelect, TransactionTrait,
-    TryInsertResult,
+    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -47,6 +47,18 @@ pub async fn check_tables(db: &Db) -> Result<()> {
     session_sales::Entity::find().limit(0).all(db).await?;
     processed_events::Entity::find().limit(0).all(db).await?;
     Ok(())
+}
+
+/// Forgets the ids of events processed longer than `max_age` ago: the
+/// stream keeps no event that long, so none of them can come again.
+pub async fn prune_processed(db: &Db, max_age: std::time::Duration) -> Result<u64> {
+    let max_age = chrono::Duration::from_std(max_age)
+        .map_err(|err| crate::domain::Error::Internal(format!("events max age: {err}")))?;
+    let deleted = processed_events::Entity::delete_many()
+        .filter(processed_events::Column::ProcessTime.lt(chrono::Utc::now() - max_age))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
 }
 
 /// Adds `change` to its session's figures, once per event id for `consumer`.

@@ -13,7 +13,7 @@ use std::{
 use async_nats::{HeaderMap, jetstream};
 use chrono::Utc;
 use prost::Message as _;
-use sea_orm::{DatabaseConnection, DbBackend, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement};
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use crate::support::{
     internals::{
         CONSUMER, CONTENT_TYPE, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, EVENT_TYPE_HEADER,
         NewSession, SalesFigures, Session, SessionSales, StreamLimits, catalog, consumer, events,
+        store,
     },
     nats::PrivateNats,
     process::KillOnDrop,
@@ -411,6 +412,37 @@ async fn an_event_published_twice_counts_once_across_two_instances() {
     for instance in instances {
         instance.abort();
     }
+}
+
+#[tokio::test]
+async fn ids_of_events_older_than_the_stream_keeps_are_forgotten_and_no_others() {
+    let world = World::new().await;
+    let (old, recent) = (Uuid::new_v4(), Uuid::new_v4());
+    world
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO processed_events (consumer, event_id, process_time)
+             VALUES ($1, $2, now() - interval '7 days 1 minute'), ($1, $3, now() - interval '6 days')",
+            [CONSUMER.into(), old.into(), recent.into()],
+        ))
+        .await
+        .expect("insert processed events");
+    let db = store::connect(&world.database.url(), 1)
+        .await
+        .expect("a pool");
+    let seven_days = Duration::from_secs(7 * 24 * 3600);
+    let deleted = store::figures::prune_processed(&db, seven_days)
+        .await
+        .expect("prune");
+    assert_eq!(deleted, 1);
+    assert_eq!(
+        (
+            world.times_processed(old).await,
+            world.times_processed(recent).await
+        ),
+        (0, 1)
+    );
 }
 
 #[tokio::test]
