@@ -428,7 +428,7 @@ async fn ids_of_events_older_than_the_stream_keeps_are_forgotten_and_no_others()
         ))
         .await
         .expect("insert processed events");
-    let db = store::connect(&world.database.url(), 1)
+    let db = store::connect(world.database.url(), 1)
         .await
         .expect("a pool");
     let seven_days = Duration::from_secs(7 * 24 * 3600);
