@@ -69,6 +69,10 @@ impl MigratorTrait for Migrator {
 /// the advisory lock makes the others wait, and they then find nothing to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     let txn = db.begin().await?;
+    // A migration may rewrite big tables, and others wait for the first to
+    // finish: none of the service's per-statement bounds apply here.
+    txn.execute_unprepared("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+        .await?;
     txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('cinema.migrations'))")
         .await?;
     Migrator::up(&txn, None).await?;

@@ -39,8 +39,23 @@ use crate::domain::{Error, Result};
 /// How long starting commands wait for PostgreSQL to come up before migrating.
 pub const MIGRATION_WAIT: Duration = Duration::from_secs(60);
 
-/// How long a call waits for a pooled connection before answering UNAVAILABLE.
+/// How long a call waits for a pooled connection before answering
+/// UNAVAILABLE. A pooled connection is pinged before use, so a PostgreSQL
+/// that stopped answering (hung, not dead) is noticed within this too.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Bounds PostgreSQL itself enforces on every session of the pool: no
+/// statement runs, and no lock is waited for, longer than this; a session
+/// left idle inside a transaction (a stuck caller) is ended. Every statement
+/// here takes milliseconds; migrations lift the first two for themselves.
+const SESSION_LIMITS: [(&str, &str); 3] = [
+    ("statement_timeout", "5s"),
+    ("lock_timeout", "3s"),
+    ("idle_in_transaction_session_timeout", "30s"),
+];
+
+/// How long health waits for PostgreSQL to answer `SELECT 1`.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Opens the pool. It connects lazily, so a server can start while
 /// PostgreSQL is still coming up; health reports NOT_SERVING until it answers.
@@ -52,7 +67,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
         .connect_timeout(ACQUIRE_TIMEOUT)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy(true)
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        .map_sqlx_postgres_opts(|options| options.options(SESSION_LIMITS));
     Ok(Database::connect(options).await?)
 }
 
@@ -61,9 +77,10 @@ pub async fn begin(db: &Db) -> Result<Tx> {
     Ok(db.begin().await?)
 }
 
-/// Whether PostgreSQL answers right now.
+/// Whether PostgreSQL answers right now, within a second.
 pub async fn ping(db: &Db) -> bool {
-    db.execute_unprepared("SELECT 1").await.is_ok()
+    let answered = tokio::time::timeout(PING_TIMEOUT, db.execute_unprepared("SELECT 1")).await;
+    answered.is_ok_and(|result| result.is_ok())
 }
 
 /// Applies pending migrations, waiting up to `wait` for PostgreSQL to come up.
@@ -140,10 +157,13 @@ fn is_sqlx_connection_error(err: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
-        // Class 08: connection exception; 57P0x: the server is shutting down or starting.
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        // Class 08: connection exception; 57P0x: the server is shutting down
+        // or starting; 57014: a statement ran past its timeout; 55P03: a lock
+        // was waited for past its timeout. Each is the database too slow or
+        // away now, for the client to retry.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "57014" || code == "55P03"
+        }),
         _ => false,
     }
 }

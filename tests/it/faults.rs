@@ -677,3 +677,68 @@ async fn while_postgres_is_down_calls_fail_fast_and_everything_recovers_without_
     assert_eq!(sale.seat_labels, ["F10"]);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_postgres_is_answered_within_bounds_and_everything_goes_on_where_it_stopped() {
+    let _heavy = heavy().await;
+    let mut postgres = PrivatePostgres::start();
+    let database_url = postgres.url();
+    let app = TestApp::spawn_with(|s| s.database.url = database_url.clone()).await;
+    let session = app.create_session(2, 8).await.session_id;
+    let alice = app.user("alice");
+    let held = alice
+        .reserve(&session, &["A1"])
+        .await
+        .expect("a hold before PostgreSQL hangs");
+
+    // Hung, not dead: its connections stay open and nothing answers. A call
+    // finds out when the pool's check of a connection times out (3 s).
+    postgres.freeze();
+    let (sessions, booking) = (app.sessions(), app.booking());
+    let sid = &session;
+    assert_unavailable_quickly(vec![
+        (
+            "ReserveSeats",
+            call!(
+                booking,
+                reserve_seats,
+                alice.request(ReserveSeatsRequest {
+                    session_id: sid.clone(),
+                    seat_labels: vec!["B1".into()],
+                    ..Default::default()
+                })
+            ),
+        ),
+        (
+            "GetSession",
+            call!(
+                sessions,
+                get_session,
+                alice.request(GetSessionRequest {
+                    session_id: sid.clone(),
+                })
+            ),
+        ),
+        (
+            "ListSessions",
+            call!(
+                sessions,
+                list_sessions,
+                alice.request(ListSessionsRequest::default())
+            ),
+        ),
+    ])
+    .await;
+    wait_for_health(&app, ServingStatus::NotServing, Duration::from_secs(8)).await;
+
+    postgres.thaw();
+    wait_for_health(&app, ServingStatus::Serving, Duration::from_secs(20)).await;
+    let sale = alice
+        .confirm(&held.reservation_id)
+        .await
+        .expect("the hold made before the hang is paid after it");
+    assert_eq!(sale.seat_labels, ["A1"]);
+    let map = app.seat_map(&session).await;
+    assert_eq!((map.sold_count, map.held_count), (1, 0));
+    app.stop().await;
+}

@@ -156,6 +156,36 @@ impl PrivatePostgres {
         }
     }
 
+    /// Hangs the server without killing it (SIGSTOP to the postmaster and
+    /// every backend): connections stay open and nothing answers.
+    pub fn freeze(&mut self) {
+        self.signal_tree("STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT), where it stopped.
+    pub fn thaw(&mut self) {
+        self.signal_tree("CONT");
+    }
+
+    /// The postmaster first, so it forks no backend the signal misses.
+    fn signal_tree(&mut self, signal: &str) {
+        let pid = self
+            .child
+            .as_ref()
+            .expect("PostgreSQL is running")
+            .id()
+            .to_string();
+        let sent = Command::new("kill").args(["-s", signal, &pid]).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "SIG{signal} to the postmaster"
+        );
+        // pkill exits 1 when no backend runs yet: nothing to signal then.
+        let _ = Command::new("pkill")
+            .args([&format!("-{signal}"), "-P", &pid])
+            .status();
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.join("data")
     }
@@ -194,6 +224,10 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
+        // A frozen server would not hear SIGQUIT.
+        if self.child.is_some() {
+            self.thaw();
+        }
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
