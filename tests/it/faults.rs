@@ -742,3 +742,38 @@ async fn a_hung_postgres_is_answered_within_bounds_and_everything_goes_on_where_
     assert_eq!((map.sold_count, map.held_count), (1, 0));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_leaves_booking_to_postgresql_and_the_gate_resumes_when_it_answers() {
+    let _heavy = heavy().await;
+    let mut redis = PrivateRedis::start();
+    let redis_url = redis.url();
+    let app = TestApp::spawn_with(|s| s.redis_url = redis_url).await;
+    let session = app.create_session(2, 8).await.session_id;
+    let probe = app.create_session(4, 8).await.session_id;
+    let mut probe_seats = labels("ABCD", 8).into_iter();
+    wait_for_gate(&app, &redis, &probe, &mut probe_seats).await;
+
+    // Hung, not dead: every Redis command waits 250 ms at most, then the
+    // gate lets the call through to PostgreSQL, which decides as always.
+    redis.freeze();
+    let (alice, bob) = (app.user("alice"), app.user("bob"));
+    for label in ["A1", "A2", "A3"] {
+        let started = tokio::time::Instant::now();
+        alice
+            .reserve(&session, &[label])
+            .await
+            .unwrap_or_else(|e| panic!("holding {label} while Redis hangs: {e:?}"));
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "{label} took {took:?}");
+        eprintln!("ReserveSeats {label} while Redis hangs: {took:?}");
+    }
+    let taken = bob.reserve(&session, &["A2"]).await.unwrap_err();
+    assert_eq!(taken.code(), Code::FailedPrecondition, "{taken:?}");
+
+    redis.thaw();
+    wait_for_gate(&app, &redis, &probe, &mut probe_seats).await;
+    let map = app.seat_map(&session).await;
+    assert_eq!(map.held_count, 3);
+    app.stop().await;
+}

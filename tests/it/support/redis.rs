@@ -39,9 +39,35 @@ impl PrivateRedis {
     /// Kills the server at once (SIGKILL), as a crash would: every key is lost.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // SIGKILL reaches a stopped process too.
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Hangs the server without killing it (SIGSTOP): its connections stay
+    /// open and nothing answers.
+    pub fn freeze(&mut self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT), keys and all.
+    pub fn thaw(&mut self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self
+            .child
+            .as_ref()
+            .expect("Redis is running")
+            .id()
+            .to_string();
+        let sent = Command::new("kill").args(["-s", signal, &pid]).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "SIG{signal} to redis-server"
+        );
     }
 
     /// Starts an empty server on the same port, and waits until it answers PING.
