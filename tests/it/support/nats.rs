@@ -40,6 +40,31 @@ impl PrivateNats {
         }
     }
 
+    /// Hangs the server without killing it (SIGSTOP): its connections stay
+    /// open and nothing answers.
+    pub fn freeze(&mut self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT), streams and all.
+    pub fn thaw(&mut self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self
+            .child
+            .as_ref()
+            .expect("NATS is running")
+            .id()
+            .to_string();
+        let sent = Command::new("kill").args(["-s", signal, &pid]).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "SIG{signal} to nats-server"
+        );
+    }
+
     /// Starts the server on the same port and store, and waits for it.
     pub fn start_again(&mut self) {
         let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
