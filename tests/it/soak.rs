@@ -217,17 +217,30 @@ async fn run(
         }
         let outage = rng.between(OUTAGE);
         let kind = match rng.next() % 5 {
-            0 => {
+            // Dead or hung (SIGSTOP: connections open, nothing answers).
+            0 if rng.next().is_multiple_of(2) => {
                 redis.kill();
                 tokio::time::sleep(outage).await;
                 redis.start_again();
                 "Redis killed"
             }
-            1 => {
+            0 => {
+                redis.freeze();
+                tokio::time::sleep(outage).await;
+                redis.thaw();
+                "Redis hung"
+            }
+            1 if rng.next().is_multiple_of(2) => {
                 nats.kill();
                 tokio::time::sleep(outage).await;
                 nats.start_again();
                 "NATS killed"
+            }
+            1 => {
+                nats.freeze();
+                tokio::time::sleep(outage).await;
+                nats.thaw();
+                "NATS hung"
             }
             2 => {
                 let crash = rng.next().is_multiple_of(2);
