@@ -166,6 +166,14 @@ pub fn origins(value: &str) -> Option<super::Origins> {
     origins.map(super::Origins)
 }
 
+/// A dot path of claim names, such as `realm_access.roles`: no empty part.
+pub fn claim_path(value: &str) -> Option<String> {
+    value
+        .split('.')
+        .all(|part| !part.is_empty() && !part.contains(char::is_whitespace))
+        .then(|| value.to_owned())
+}
+
 /// `calls/window`, such as `20/1s` or `600/1m`.
 pub fn budget(value: &str) -> Option<Budget> {
     let (calls, window) = value.split_once('/')?;
