@@ -187,6 +187,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn claim_paths_are_dot_separated_names() {
+        assert_eq!(claim_path("roles").as_deref(), Some("roles"));
+        assert_eq!(
+            claim_path("realm_access.roles").as_deref(),
+            Some("realm_access.roles")
+        );
+        for bad in [".roles", "roles.", "a..b", "a b"] {
+            assert_eq!(claim_path(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn urls_need_a_known_scheme_and_a_host() {
         let postgres = url(&["postgres"]);
         assert!(postgres("postgres://localhost/db").is_some());

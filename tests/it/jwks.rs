@@ -391,3 +391,46 @@ async fn algorithm_confusion_is_unauthenticated() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_provider_down_at_start_stops_nothing_and_its_keys_are_taken_when_they_come() {
+    let idp = Idp::start("down".into()).await;
+    idp.serve(500, "down".into());
+    let url = idp.url.clone();
+    let app = TestApp::spawn_with(|s| {
+        s.identity.jwks_url = Some(url);
+        s.identity.jwks_min_refresh = Duration::from_millis(500);
+    })
+    .await;
+    let token = sign(
+        ED25519,
+        Algorithm::EdDSA,
+        Some("ed"),
+        &claims("ada", json!({})),
+    );
+    assert_eq!(list(&app, &token).await, Err(Code::Unauthenticated));
+    app.user("alice").list_sessions(0, "").await.unwrap();
+    idp.serve(200, jwks(&[jwk(ED25519, Algorithm::EdDSA, "ed")]));
+    accepted_soon(&app, &token).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn keys_may_come_from_a_jwks_file() {
+    let path = std::env::temp_dir().join(format!("cinema-jwks-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&path, jwks(&[jwk(P256, Algorithm::ES256, "ec")])).unwrap();
+    let file = path.clone();
+    let app = TestApp::spawn_with(|s| s.identity.jwks_file = Some(file)).await;
+    accepted_soon(
+        &app,
+        &sign(
+            P256,
+            Algorithm::ES256,
+            Some("ec"),
+            &claims("ada", json!({})),
+        ),
+    )
+    .await;
+    app.stop().await;
+    std::fs::remove_file(path).unwrap();
+}
