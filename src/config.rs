@@ -14,8 +14,8 @@ use std::{net::SocketAddr, time::Duration};
 use clap::{ArgAction, Args};
 
 use parse::{
-    budget, duration, duration_or_zero, in_range, log_format, origins, prefix, seconds, secret,
-    setting, socket_addr, switch, ticket_seed, true_or_false, url,
+    budget, claim_path, duration, duration_or_zero, in_range, log_format, origins, prefix, seconds,
+    secret, setting, socket_addr, switch, ticket_seed, true_or_false, url,
 };
 
 /// Where a listener listens, or nowhere (`off`).
@@ -70,6 +70,42 @@ pub struct OptionalJwtSettings {
     pub secret: Option<Secret>,
 }
 
+/// Tokens from an identity provider (RS256, ES256, EdDSA, checked with its
+/// JWKS), and the claims every token must carry.
+#[derive(Args, Debug, Clone)]
+pub struct IdentitySettings {
+    /// Where the identity provider publishes its keys (JWKS), http(s)://...; unset: no JWKS.
+    #[arg(long = "jwks-url", value_name = "URL", env = "CINEMA_JWKS_URL", conflicts_with = "jwks_file",
+          value_parser = setting("an http:// or https:// URL", url(&["http", "https"])))]
+    pub jwks_url: Option<String>,
+    /// A JWKS file to read the keys from instead of a URL.
+    #[arg(
+        long = "jwks-file",
+        id = "jwks_file",
+        value_name = "FILE",
+        env = "CINEMA_JWKS_FILE"
+    )]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// The JWKS is fetched again at most this often (on a token with an unknown `kid`).
+    #[arg(long = "jwks-min-refresh", value_name = "DURATION", env = "CINEMA_JWKS_MIN_REFRESH", default_value = "30s",
+          value_parser = setting("a duration such as 30s", duration))]
+    pub jwks_min_refresh: Duration,
+    /// The `iss` every token must carry; unset: not checked.
+    #[arg(long = "jwt-issuer", value_name = "ISSUER", env = "CINEMA_JWT_ISSUER")]
+    pub issuer: Option<String>,
+    /// The `aud` every token must carry; unset: not checked.
+    #[arg(
+        long = "jwt-audience",
+        value_name = "AUDIENCE",
+        env = "CINEMA_JWT_AUDIENCE"
+    )]
+    pub audience: Option<String>,
+    /// Where in the claims the roles array is, a dot path such as realm_access.roles.
+    #[arg(long = "jwt-roles-claim", value_name = "PATH", env = "CINEMA_JWT_ROLES_CLAIM", default_value = "roles",
+          value_parser = setting("a dot path such as roles or realm_access.roles", claim_path))]
+    pub roles_claim: String,
+}
+
 /// The key that signs ticket codes, and when the doors open.
 #[derive(Args, Debug, Clone)]
 pub struct TicketSettings {
@@ -122,6 +158,8 @@ pub struct Settings {
     pub logs: LogSettings,
     #[command(flatten)]
     pub jwt: JwtSettings,
+    #[command(flatten)]
+    pub identity: IdentitySettings,
     #[command(flatten)]
     pub tickets: TicketSettings,
     /// Redis for seat locks and rate limits, e.g. redis://127.0.0.1:6379.

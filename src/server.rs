@@ -14,7 +14,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use tonic_web::GrpcWebLayer;
 
 use crate::{
-    auth::Authenticator,
+    auth::{self, Authenticator, Policy},
     booking::{self, Booking},
     config::Settings,
     events::{self, EventType, Signal, Topology, relay::Relay},
@@ -144,7 +144,16 @@ pub async fn run_with_hub(
         settings.tickets.admission_opens,
         signal.clone(),
     ));
-    let auth = Authenticator::new(&settings.jwt.secret);
+    let jwks = auth::key_store(&settings.identity);
+    if let Some(store) = &jwks {
+        // Never blocks the start: until keys arrive, JWKS tokens are refused.
+        background.spawn(store.clone().run());
+    }
+    let auth = Authenticator::with_policy(
+        &settings.jwt.secret,
+        Policy::from_settings(&settings.identity),
+        jwks,
+    );
     let budgets = settings.rate_limits.enabled.then(|| Budgets {
         limiter: Arc::new(RateLimiter::new(redis.clone(), &settings.redis_prefix)),
         limits: settings.rate_limits,

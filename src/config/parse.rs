@@ -166,6 +166,14 @@ pub fn origins(value: &str) -> Option<super::Origins> {
     origins.map(super::Origins)
 }
 
+/// A dot path of claim names, such as `realm_access.roles`: no empty part.
+pub fn claim_path(value: &str) -> Option<String> {
+    value
+        .split('.')
+        .all(|part| !part.is_empty() && !part.contains(char::is_whitespace))
+        .then(|| value.to_owned())
+}
+
 /// `calls/window`, such as `20/1s` or `600/1m`.
 pub fn budget(value: &str) -> Option<Budget> {
     let (calls, window) = value.split_once('/')?;
@@ -177,6 +185,18 @@ pub fn budget(value: &str) -> Option<Budget> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claim_paths_are_dot_separated_names() {
+        assert_eq!(claim_path("roles").as_deref(), Some("roles"));
+        assert_eq!(
+            claim_path("realm_access.roles").as_deref(),
+            Some("realm_access.roles")
+        );
+        for bad in [".roles", "roles.", "a..b", "a b"] {
+            assert_eq!(claim_path(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn urls_need_a_known_scheme_and_a_host() {

@@ -24,6 +24,7 @@ mod events_consumer;
 mod extensions;
 mod faults;
 mod hostile_input;
+mod jwks;
 mod live;
 mod operations;
 mod prices;
