@@ -88,6 +88,25 @@ pub async fn sweep(db: &Db, events: &Signal) -> Result<usize> {
     }
 }
 
+/// Expires these lapsed holds now, as the sweeper would, in a transaction
+/// of their own: a hold that found them still on its seats calls this, then
+/// tries again. Returns how many it expired (another transaction may have
+/// recorded some already).
+pub(super) async fn expire_lapsed(
+    db: &Db,
+    events: &Signal,
+    reservation_ids: &[Uuid],
+) -> Result<usize> {
+    let tx = store::begin(db).await?;
+    let lapsed = store::reservations::lock_lapsed(&tx, reservation_ids).await?;
+    let expired = expire(&tx, &lapsed).await?;
+    tx.commit().await?;
+    if expired > 0 {
+        events.notify();
+    }
+    Ok(expired)
+}
+
 /// Records as expired those of these reservations whose hold has passed,
 /// frees their seats and writes the events, all in `tx`. Returns how many.
 pub(super) async fn expire(tx: &Tx, reservation_ids: &[Uuid]) -> Result<usize> {

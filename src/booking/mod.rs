@@ -25,7 +25,7 @@ use uuid::Uuid;
 pub use best::BestAvailable;
 pub use cancel_session::CancelSession;
 pub use refund::RefundSale;
-pub use reserve::{Gaps, ReserveSeats, hold_in};
+pub use reserve::{Gaps, Hold, ReserveSeats, hold_in};
 
 use crate::{
     domain::{

@@ -9,7 +9,7 @@ use std::{
 use uuid::Uuid;
 
 use super::{
-    Booking,
+    Booking, expiry,
     idempotency::{Operation, Request},
 };
 use crate::{
@@ -21,7 +21,7 @@ use crate::{
     gate::Gate,
     store::{
         self, Tx,
-        seats::{NewHold, Taken},
+        seats::{LockedSeats, NewHold, Taken},
     },
 };
 
@@ -157,6 +157,10 @@ impl Booking {
         }
     }
 
+    /// Holds in one transaction. Seats still recorded as held by a hold
+    /// that has passed are freed first, by expiring that hold exactly as the
+    /// sweeper would (events and all), in a transaction of its own: it locks
+    /// reservations before seats, the order every transaction keeps.
     async fn hold_in_transaction(
         &self,
         new: &NewHold<'_>,
@@ -164,15 +168,41 @@ impl Booking {
         gaps: Gaps,
         retry: Option<&Request<'_>>,
     ) -> Result<Held> {
+        // Twice is enough unless yet another hold on these seats lapsed in
+        // between: then the caller is told to retry.
+        for _ in 0..2 {
+            match self.try_hold(new, terms, gaps, retry).await? {
+                Ok(held) => return Ok(held),
+                Err(lapsed) => {
+                    expiry::expire_lapsed(&self.db, &self.events, &lapsed).await?;
+                }
+            }
+        }
+        Err(Error::Contended)
+    }
+
+    /// One try at the hold's transaction; `Err` names lapsed holds found on
+    /// its seats, and nothing was written.
+    async fn try_hold(
+        &self,
+        new: &NewHold<'_>,
+        terms: &SessionTerms,
+        gaps: Gaps,
+        retry: Option<&Request<'_>>,
+    ) -> Result<std::result::Result<Held, Vec<Uuid>>> {
         let tx = store::begin(&self.db).await?;
         if let Some(retry) = retry
             && !retry.remember(&tx, new.reservation_id).await?
         {
             tx.rollback().await?;
-            return Ok(Held::Replayed(retry.twin(&self.db).await?));
+            return Ok(Ok(Held::Replayed(retry.twin(&self.db).await?)));
         }
         let reservation = match hold_in(&tx, new, terms, gaps).await {
-            Ok(reservation) => reservation,
+            Ok(Hold::Made(reservation)) => reservation,
+            Ok(Hold::Lapsed(lapsed)) => {
+                tx.rollback().await?;
+                return Ok(Err(lapsed));
+            }
             Err(err) => {
                 tx.rollback().await?;
                 return Err(err);
@@ -180,8 +210,17 @@ impl Booking {
         };
         tx.commit().await?;
         self.events.notify();
-        Ok(Held::New(reservation))
+        Ok(Ok(Held::New(reservation)))
     }
+}
+
+/// What [`hold_in`] did.
+pub enum Hold {
+    /// The seats are held by this new reservation.
+    Made(Reservation),
+    /// Some of the seats are still recorded as held by these reservations,
+    /// whose holds have passed: roll back, expire them, and try again.
+    Lapsed(Vec<Uuid>),
 }
 
 /// The statements of one hold, inside `tx` and without the service around
@@ -190,14 +229,11 @@ impl Booking {
 /// in label order; refuses a cancelled or started session; refuses with
 /// [`Error::SeatsUnavailable`] naming every seat held, sold or blocked, and
 /// with SINGLE_SEAT_GAP naming every seat the hold would strand (unless the
-/// session or `gaps` allows it); else records the reservation, takes the
-/// seats and writes the events. The caller commits, or rolls back on an error.
-pub async fn hold_in(
-    tx: &Tx,
-    new: &NewHold<'_>,
-    terms: &SessionTerms,
-    gaps: Gaps,
-) -> Result<Reservation> {
+/// session or `gaps` allows it); names the lapsed holds still recorded on
+/// the seats it would take ([`Hold::Lapsed`]); else records the reservation,
+/// takes the seats and writes the events. The caller commits a
+/// [`Hold::Made`], and rolls back otherwise.
+pub async fn hold_in(tx: &Tx, new: &NewHold<'_>, terms: &SessionTerms, gaps: Gaps) -> Result<Hold> {
     let taking: Vec<SeatLabel> = new
         .seats
         .iter()
@@ -244,6 +280,10 @@ pub async fn hold_in(
             });
         }
     }
+    let lapsed = lapsed_holds(&locked, &taking);
+    if !lapsed.is_empty() {
+        return Ok(Hold::Lapsed(lapsed));
+    }
     let Some(Taken {
         seats,
         expires_at,
@@ -271,5 +311,23 @@ pub async fn hold_in(
     outbox.reservation_created(&reservation);
     outbox.seats_changed(new.session_id, &seats);
     outbox.write(tx).await?;
-    Ok(reservation)
+    Ok(Hold::Made(reservation))
+}
+
+/// The reservations whose passed holds are still recorded on seats being
+/// taken, in id order.
+fn lapsed_holds(locked: &LockedSeats, taking: &[SeatLabel]) -> Vec<Uuid> {
+    let mut lapsed: Vec<Uuid> = locked
+        .seats
+        .iter()
+        .filter(|seat| {
+            seat.label
+                .parse::<SeatLabel>()
+                .is_ok_and(|label| taking.contains(&label))
+        })
+        .filter_map(|seat| seat.lapsed_hold)
+        .collect();
+    lapsed.sort();
+    lapsed.dedup();
+    lapsed
 }

@@ -273,3 +273,22 @@ pub async fn lock_due(tx: &Tx, limit: u64) -> Result<Vec<Due>> {
         })
         .collect())
 }
+
+/// Locks those of these reservations that are pending and whose hold has
+/// passed, in id order, and returns their ids: a hold that found them still
+/// holding its seats expires them first. The lock is the one their update
+/// takes anyway (`FOR NO KEY UPDATE`).
+pub async fn lock_lapsed(tx: &Tx, reservation_ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    use reservations::Column;
+    Ok(reservations::Entity::find()
+        .select_only()
+        .column(Column::ReservationId)
+        .filter(Column::ReservationId.is_in(reservation_ids.iter().copied()))
+        .filter(Column::Status.eq(ReservationStatus::Pending))
+        .filter(Expr::col(Column::ExpiresAt).lte(Expr::current_timestamp()))
+        .order_by_asc(Column::ReservationId)
+        .lock(LockType::NoKeyUpdate)
+        .into_tuple::<Uuid>()
+        .all(tx)
+        .await?)
+}

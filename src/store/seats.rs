@@ -54,6 +54,10 @@ pub struct Taken {
 pub struct Locked {
     pub label: String,
     pub status: SeatStatus,
+    /// The reservation whose hold of this seat has passed but is not yet
+    /// recorded as expired: the seat reads as available, yet is not free
+    /// to take until that hold is expired.
+    pub lapsed_hold: Option<Uuid>,
 }
 
 /// The seats [`lock`] locked, and whether their session is still on sale.
@@ -65,7 +69,8 @@ pub struct LockedSeats {
 }
 
 /// Locks seats in label order and reads their status (a lapsed hold reads
-/// as available), and their session's state in the same round trip. A
+/// as available, and names its reservation), and their session's state in
+/// the same round trip. A
 /// cancellation blocks every seat, so a hold that waited for it finds them
 /// taken even where the state it read is the one from before.
 pub async fn lock(tx: &Tx, session_id: Uuid, seat_labels: &[String]) -> Result<LockedSeats> {
@@ -73,12 +78,14 @@ pub async fn lock(tx: &Tx, session_id: Uuid, seat_labels: &[String]) -> Result<L
     struct Row {
         label: String,
         status: entities::SeatStatus,
+        lapsed_hold: Option<Uuid>,
         cancelled: bool,
         started: bool,
     }
     let rows = Row::find_by_statement(sql(
         "SELECT s.label,
                 CASE WHEN s.status = 'held' AND s.held_until <= now() THEN 'available' ELSE s.status END AS status,
+                CASE WHEN s.status = 'held' AND s.held_until <= now() THEN s.reservation_id END AS lapsed_hold,
                 se.state = 'cancelled' AS cancelled, se.starts_at <= now() AS started
            FROM seats s JOIN sessions se ON se.session_id = s.session_id
           WHERE s.session_id = $1 AND s.label = ANY($2)
@@ -95,14 +102,15 @@ pub async fn lock(tx: &Tx, session_id: Uuid, seat_labels: &[String]) -> Result<L
             .map(|row| Locked {
                 label: row.label,
                 status: row.status.into(),
+                lapsed_hold: row.lapsed_hold,
             })
             .collect(),
     })
 }
 
 /// Records the reservation and its seats and takes the seats, in one round
-/// trip. The seats must be locked and free ([`lock_unavailable`]); the
-/// `WHERE` clause says so again. Foreign keys are checked at the end of the
+/// trip. The seats must be locked and available, with no lapsed hold on
+/// them ([`lock`]); the `WHERE` clause says so again. Foreign keys are checked at the end of the
 /// statement, when the reservation row exists. Fewer seats than asked means
 /// the hold must be rolled back.
 pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
@@ -128,8 +136,7 @@ pub async fn hold(tx: &Tx, new: &NewHold<'_>) -> Result<Option<Taken>> {
          ), taken AS (
              UPDATE seats SET status = 'held', reservation_id = $1,
                     held_until = (SELECT expires_at FROM reservation), version = version + 1
-              WHERE session_id = $2 AND label = ANY($7)
-                AND (status = 'available' OR (status = 'held' AND held_until <= now()))
+              WHERE session_id = $2 AND label = ANY($7) AND status = 'available'
               RETURNING session_id, label, version, reservation_id
          )
          SELECT t.session_id, t.label, t.version, t.reservation_id, r.expires_at, r.create_time

@@ -4,6 +4,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use prost::Message;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::support::{
     Client, EventType, PATIENCE, TestApp, Topology,
@@ -207,6 +208,91 @@ async fn each_state_change_publishes_exactly_its_events_once() {
         (SeatStatus::Available as i32, 2)
     );
 
+    app.stop().await;
+}
+
+/// A hold that finds a seat still recorded as held by a hold that has
+/// passed (one the sweeper has not reached yet) expires that hold first,
+/// exactly as the sweeper would: `reservation.expired` naming all its seats
+/// and a `seat.released` for each, before the new hold's own events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_taking_over_an_unswept_lapsed_hold_publishes_the_sweepers_events() {
+    let app = TestApp::spawn_with(|s| s.hold_duration = Duration::from_secs(1)).await;
+    let nats_url = app.settings.nats.url.clone();
+    let session = app.create_session(2, 8).await.session_id;
+    let lapsed = reserve(&app.user("alice"), &session, &["A1", "A2"]).await;
+    // The sweeper locks due holds FOR UPDATE SKIP LOCKED, so a key-share
+    // lock keeps it off this one; expiring it takes a lock that coexists.
+    let db = app.db().await;
+    let sweeper_kept_off = db.begin().await.unwrap();
+    sweeper_kept_off
+        .execute_unprepared(&format!(
+            "SELECT 1 FROM reservations WHERE reservation_id = '{lapsed}' FOR KEY SHARE"
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let unswept =
+        format!("SELECT status::text FROM reservations WHERE reservation_id = '{lapsed}'");
+    assert_eq!(
+        strings(&db, &unswept).await,
+        ["pending"],
+        "the sweeper got there first"
+    );
+
+    let taking = reserve(&app.user("bob"), &session, &["A1"]).await;
+    sweeper_kept_off.rollback().await.unwrap();
+    relayed(&app, Duration::from_secs(20)).await;
+
+    assert_eq!(strings(&db, &unswept).await, ["expired"]);
+    let messages = published(&app, &nats_url).await;
+    assert_each_event_once(&messages, &outbox_ids(&app).await);
+    let types: Vec<&str> = messages.iter().map(|m| m.event_type.as_str()).collect();
+    let expected: Vec<&str> = [
+        EventType::ReservationCreated,
+        EventType::SeatsChanged,
+        EventType::ReservationExpired,
+        EventType::SeatReleased,
+        EventType::SeatReleased,
+        EventType::SeatsChanged,
+        EventType::ReservationCreated,
+        EventType::SeatsChanged,
+    ]
+    .map(EventType::name)
+    .into();
+    assert_eq!(types, expected);
+    let expiry = ev::ReservationExpired::decode(messages[2].payload.as_slice()).unwrap();
+    assert_eq!(
+        (expiry.reservation_id.as_str(), expiry.user_id.as_str()),
+        (lapsed.as_str(), "alice")
+    );
+    assert_eq!(expiry.seat_labels, ["A1", "A2"]);
+    let released: Vec<(String, String, i32)> = messages[3..5]
+        .iter()
+        .map(|m| {
+            let freed = ev::SeatReleased::decode(m.payload.as_slice()).unwrap();
+            (freed.seat_label, freed.reservation_id, freed.reason)
+        })
+        .collect();
+    let expired = ev::ReleaseReason::Expired as i32;
+    assert_eq!(
+        released,
+        [
+            ("A1".into(), lapsed.clone(), expired),
+            ("A2".into(), lapsed.clone(), expired)
+        ]
+    );
+    let created = ev::ReservationCreated::decode(messages[6].payload.as_slice()).unwrap();
+    assert_eq!(created.reservation_id, taking);
+    let held = ev::SeatsChanged::decode(messages[7].payload.as_slice()).unwrap();
+    let held: Vec<(&str, i32, i64)> = held
+        .seats
+        .iter()
+        .map(|s| (s.label.as_str(), s.status, s.version))
+        .collect();
+    // Version 1 held by alice, 2 released, 3 held by bob.
+    assert_eq!(held, [("A1", SeatStatus::Held as i32, 3)]);
+    db.close().await.unwrap();
     app.stop().await;
 }
 

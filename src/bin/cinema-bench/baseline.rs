@@ -9,7 +9,7 @@ use std::{
 
 use anyhow::Context;
 use cinema::{
-    booking::{Gaps, hold_in},
+    booking::{Gaps, Hold, hold_in},
     catalog,
     domain::{Error, NewSession, ReservedSeat, SeatKind, SeatLabel, SessionTerms, TicketType},
     store::{self, Db, audit, seats::NewHold},
@@ -197,7 +197,12 @@ async fn hold_once(
         extensions: 0,
     };
     match hold_in(&txn, &new, terms, Gaps::Refuse).await {
-        Ok(_) => Ok(txn.commit().await?),
+        Ok(Hold::Made(_)) => Ok(txn.commit().await?),
+        // The baseline's seats are never held before: this would be a bug.
+        Ok(Hold::Lapsed(_)) => {
+            txn.rollback().await?;
+            Err(Error::Contended)
+        }
         Err(err) => {
             txn.rollback().await?;
             Err(err)
