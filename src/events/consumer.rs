@@ -18,7 +18,7 @@
 //!   with a growing delay, and on its last delivery moved to the dead-letter
 //!   stream. The messages behind it go on meanwhile.
 
-use std::{future::Future, time::Duration};
+use std::{convert::Infallible, future::Future, time::Duration};
 
 use anyhow::{Context, anyhow};
 use async_nats::{
@@ -100,8 +100,9 @@ const ACK_WAIT: Duration = Duration::from_secs(10);
 /// PostgreSQL is down is kept alive, while others buffered behind it would
 /// time out and use up their deliveries.
 const IN_FLIGHT: usize = 1;
-/// How often the server tells an idle consumer it is still there.
-const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How long one pull request waits on the server for a message; then the
+/// server ends it and the next one is sent.
+const PULL_WAIT: Duration = Duration::from_secs(5);
 /// Bounds of the wait before starting over after NATS or setup errors.
 const RESTART_DELAYS: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(30));
 /// Bounds of the wait between tries of one message while a dependency is down.
@@ -125,14 +126,12 @@ pub async fn run<H: Handler>(js: jetstream::Context, topology: Topology, handler
     let consumer = worker.handler.name();
     let mut restart = Backoff::new(RESTART_DELAYS.0, RESTART_DELAYS.1);
     loop {
-        match worker.consume(&mut restart).await {
-            Ok(()) => tracing::warn!(consumer, "the message stream ended; starting over"),
-            Err(err) => tracing::warn!(
-                consumer,
-                error = format!("{err:#}"),
-                "events consumer failed; starting over"
-            ),
-        }
+        let Err(err) = worker.consume(&mut restart).await;
+        tracing::warn!(
+            consumer,
+            error = format!("{err:#}"),
+            "events consumer failed; starting over"
+        );
         tokio::time::sleep(restart.next_delay()).await;
     }
 }
@@ -144,8 +143,8 @@ struct Worker<H> {
 }
 
 impl<H: Handler> Worker<H> {
-    /// Sets up the durable consumer and handles messages until the stream fails.
-    async fn consume(&self, restart: &mut Backoff) -> anyhow::Result<()> {
+    /// Sets up the durable consumer and handles messages until pulling fails.
+    async fn consume(&self, restart: &mut Backoff) -> anyhow::Result<Infallible> {
         self.handler.ready().await?;
         let consumer = self.durable_consumer().await?;
         // Follow the server's setting: a consumer made by an older version may differ.
@@ -153,24 +152,33 @@ impl<H: Handler> Worker<H> {
             n if n > 0 => n,
             _ => MAX_DELIVER,
         };
-        let mut messages = consumer
-            .stream()
-            .max_messages_per_batch(IN_FLIGHT)
-            .heartbeat(HEARTBEAT)
-            .messages()
-            .await
-            .context("starting to pull messages")?;
         tracing::info!(
             consumer = self.handler.name(),
             stream = %self.topology.stream,
             "consuming events"
         );
-        while let Some(message) = messages.next().await {
-            let message = message.context("pulling messages")?;
-            restart.reset();
-            self.handle(message, max_deliver).await;
+        // One pull request at a time, each its own batch, rather than
+        // async-nats's continuous `messages()` stream: that stream counts
+        // the messages it is owed, and with batches of one it loses count
+        // when a message overtakes its request's bookkeeping (a busy
+        // machine), then waits for a message or heartbeat that never comes
+        // and fails with "missed idle heartbeat".
+        loop {
+            let mut batch = consumer
+                .batch()
+                .max_messages(IN_FLIGHT)
+                .expires(PULL_WAIT)
+                .messages()
+                .await
+                .context("pulling messages")?;
+            while let Some(message) = batch.next().await {
+                let message = message
+                    .map_err(|err| anyhow!(err))
+                    .context("pulling messages")?;
+                restart.reset();
+                self.handle(message, max_deliver).await;
+            }
         }
-        Ok(())
     }
 
     /// The durable consumer, created by whichever instance gets there first.
