@@ -2,8 +2,8 @@
 //! and NATS, under a crowd that reserves, pays, cancels, refunds, has its
 //! tickets scanned at the door and watches for a configurable time, while
 //! faults are injected at random: Redis, NATS or PostgreSQL killed (or
-//! PostgreSQL stopped) and restarted, an instance SIGKILLed and started
-//! again. Sessions open by turns tomorrow (buyers refund; the doors are not
+//! PostgreSQL stopped) and restarted, or hung (SIGSTOP) and resumed, an
+//! instance SIGKILLed and started again. Sessions open by turns tomorrow (buyers refund; the doors are not
 //! open yet) and in 45 minutes (the doors are open; only the box office
 //! refunds). At the end every promise is checked (a seat sold at most once
 //! at a time, a ticket admitted at most once, every refunded seat on sale
@@ -243,19 +243,23 @@ async fn run(
                 "NATS hung"
             }
             2 => {
-                let crash = rng.next().is_multiple_of(2);
-                if crash {
-                    postgres.kill();
-                } else {
-                    postgres.stop();
+                let how = (rng.next() % 3) as usize;
+                match how {
+                    0 => postgres.kill(),
+                    1 => postgres.stop(),
+                    _ => postgres.freeze(),
                 }
                 tokio::time::sleep(outage).await;
-                postgres.start_again();
-                if crash {
-                    "PostgreSQL crashed"
+                if how == 2 {
+                    postgres.thaw();
                 } else {
-                    "PostgreSQL stopped"
+                    postgres.start_again();
                 }
+                [
+                    "PostgreSQL crashed",
+                    "PostgreSQL stopped",
+                    "PostgreSQL hung",
+                ][how]
             }
             _ => {
                 let slot = (rng.next() % INSTANCES as u64) as usize;

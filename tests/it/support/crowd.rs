@@ -36,6 +36,17 @@ use bought::{Bought, Windows};
 
 /// No call may take longer than this, whatever is down.
 pub const CALL_BOUND: Duration = Duration::from_secs(5);
+/// The deadline every crowd call carries (`grpc-timeout`), as careful
+/// clients set one: inside [`CALL_BOUND`], so that a call stuck on a hung
+/// dependency ends in time, on the server as well.
+const CALL_DEADLINE: Duration = Duration::from_secs(4);
+
+/// A crowd call: `message` with `token` and [`CALL_DEADLINE`].
+pub(super) fn call<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = authed(message, token);
+    request.set_timeout(CALL_DEADLINE);
+    request
+}
 
 /// The instances the crowd calls. A slot is `None` while its instance is
 /// down; each change of a slot bumps its generation, so an error from an
@@ -169,7 +180,8 @@ pub struct Plan {
     pub labels: Vec<String>,
     /// A token per customer; there are as many customers as tokens.
     pub tokens: Vec<String>,
-    /// Whether UNAVAILABLE is an allowed answer (a dependency is taken down).
+    /// Whether UNAVAILABLE and DEADLINE_EXCEEDED are allowed answers (a
+    /// dependency is taken down or hangs).
     pub allow_unavailable: bool,
     pub seed: u64,
 }
@@ -269,11 +281,20 @@ async fn bounded<T>(
     call: impl Future<Output = Result<tonic::Response<T>, Status>>,
 ) -> (Option<Result<T, Status>>, Duration) {
     let started = tokio::time::Instant::now();
-    let answer = tokio::time::timeout(CALL_BOUND, call)
-        .await
-        .ok()
-        .map(|a| a.map(tonic::Response::into_inner));
-    (answer, started.elapsed())
+    let answer = tokio::time::timeout(CALL_BOUND, call).await.ok();
+    let took = started.elapsed();
+    let answer = answer.map(|a| {
+        a.map(tonic::Response::into_inner).map_err(|status| {
+            // tonic's channel ends a call at its deadline itself, as CANCELLED;
+            // the server has dropped it by then.
+            if status.code() == Code::Cancelled && took >= CALL_DEADLINE {
+                Status::deadline_exceeded(status.message())
+            } else {
+                status
+            }
+        })
+    });
+    (answer, took)
 }
 
 /// How many of their latest sales a customer refunds and has scanned.
@@ -324,7 +345,7 @@ async fn customer_loop(
             request_id: uuid::Uuid::new_v4().to_string(),
             ..Default::default()
         };
-        let (answer, took) = bounded(booking.reserve_seats(authed(request, &token))).await;
+        let (answer, took) = bounded(booking.reserve_seats(call(request, &token))).await;
         let Some(reservation) = judge(&plan, &mut tally, "reserve", answer, took, slot, generation)
         else {
             continue;
@@ -339,8 +360,7 @@ async fn customer_loop(
                     payment_reference: format!("pix-{}", rng.below(1 << 30)),
                     request_id: uuid::Uuid::new_v4().to_string(),
                 };
-                let (answer, took) =
-                    bounded(booking.confirm_payment(authed(request, &token))).await;
+                let (answer, took) = bounded(booking.confirm_payment(call(request, &token))).await;
                 if let Some(sale) =
                     judge(&plan, &mut tally, "confirm", answer, took, slot, generation)
                 {
@@ -354,7 +374,7 @@ async fn customer_loop(
             2 => {
                 let request = CancelReservationRequest { reservation_id };
                 let (answer, took) =
-                    bounded(booking.cancel_reservation(authed(request, &token))).await;
+                    bounded(booking.cancel_reservation(call(request, &token))).await;
                 judge(&plan, &mut tally, "cancel", answer, took, slot, generation);
             }
             _ => {} // left to expire
@@ -403,7 +423,10 @@ fn record<T>(
     let killed_under_the_call = plan.targets.generation(slot) != generation;
     let allowed = match code {
         Code::Ok | Code::FailedPrecondition | Code::Aborted => true,
-        Code::Unavailable => plan.allow_unavailable || killed_under_the_call,
+        // A dependency down or hung: the outcome is unknown.
+        Code::Unavailable | Code::DeadlineExceeded => {
+            plan.allow_unavailable || killed_under_the_call
+        }
         // A connection cut by a crash reaches the client in several ways.
         _ => killed_under_the_call,
     };

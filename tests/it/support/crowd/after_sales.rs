@@ -13,10 +13,9 @@ use tonic::{Code, Status};
 use super::{
     Plan, Rng, Staff, Tally,
     bought::{Bought, Refunder, Span},
-    bounded, record,
+    bounded, call, record,
 };
 use crate::support::{
-    client::authed,
     invariants::Refusal,
     pb::{
         AdmissionResult, AdmitTicketRequest, RefundSaleRequest, ReserveSeatsRequest, Sale,
@@ -172,7 +171,7 @@ impl Customer<'_> {
         let send = |request: RefundSaleRequest, token: String| {
             move |channel| async move {
                 BookingServiceClient::new(channel)
-                    .refund_sale(authed(request, &token))
+                    .refund_sale(call(request, &token))
                     .await
             }
         };
@@ -244,7 +243,7 @@ impl Customer<'_> {
         let Some(call) = self
             .call(|channel| async move {
                 BookingServiceClient::new(channel)
-                    .reserve_seats(authed(request, &token))
+                    .reserve_seats(call(request, &token))
                     .await
             })
             .await
@@ -296,7 +295,7 @@ impl Customer<'_> {
             let Some(call) = self
                 .call(|channel| async move {
                     TicketServiceClient::new(channel)
-                        .admit_ticket(authed(request, &usher))
+                        .admit_ticket(call(request, &usher))
                         .await
                 })
                 .await
