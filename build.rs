@@ -9,6 +9,7 @@ const PROTOS: &[&str] = &[
     "cinema/v1/venue.proto",
     "cinema/v1/ticket.proto",
     "cinema/v1/movie.proto",
+    "cinema/v1/audit.proto",
     "cinema/events/v1/events.proto",
 ];
 

@@ -35,7 +35,9 @@
 //! couple seats in `domain::terms`; stranded seats and the best block in
 //! `domain::selection` (a hold locks each seat's neighbours in
 //! `booking::hold_in`); the Redis gate in `gate/*.lua`; domain errors become
-//! gRPC statuses in `grpc::status`.
+//! gRPC statuses in `grpc::status`; an admin or staff action is audited by
+//! its own transaction through `store::audit` (append-only by the schema,
+//! `0008_audit.up.sql`).
 
 pub mod auth;
 pub mod booking;

@@ -203,7 +203,11 @@ pub async fn run_with_hub(
         .add_service(bookings)
         .add_service(venues)
         .add_service(movies)
-        .add_service(tickets);
+        .add_service(tickets)
+        .add_service(
+            crate::grpc::AuditApi::new(db.clone(), PageTokens::new(&settings.jwt.secret))
+                .server(limits.max_message_bytes),
+        );
     let serve = Server::builder()
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
@@ -357,6 +361,7 @@ async fn set_health(health: &HealthReporter, status: ServingStatus) {
         "cinema.v1.VenueService",
         "cinema.v1.MovieService",
         "cinema.v1.TicketService",
+        "cinema.v1.AuditService",
     ] {
         health.set_service_status(service, status).await;
     }

@@ -61,6 +61,7 @@ impl MigratorTrait for Migrator {
             sql_migration!("0005_seat_selection"),
             sql_migration!("0006_tickets"),
             sql_migration!("0007_programme"),
+            sql_migration!("0008_audit"),
         ]
     }
 }

@@ -229,6 +229,8 @@ impl Authenticator {
             user_id: user_id.to_owned(),
             is_admin: roles.contains(&ADMIN_ROLE),
             is_staff: roles.contains(&STAFF_ROLE),
+            // The call's, filled in by the gRPC auth layer.
+            request_id: String::new(),
         })
     }
 }
@@ -284,6 +286,7 @@ mod tests {
                 user_id: "alice".into(),
                 is_admin: true,
                 is_staff: false,
+                request_id: String::new(),
             }
         );
         let usher = auth

@@ -20,8 +20,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, Error, ReservedSeat, Result, Rule, Sale, SeatLabel, SessionState, Ticket,
-        TicketStatus,
+        AuditAction, AuditEntry, Caller, Error, ReservedSeat, Result, Rule, Sale, SeatLabel,
+        SessionState, Ticket, TicketStatus,
     },
     events::{Outbox, Refunded, SessionCancelled, labels_of},
     store::{self, Tx, reservations::EndedHold, sales::NewRefund},
@@ -153,6 +153,7 @@ impl Booking {
         };
         outbox.session_cancelled(&cancelled, &seats);
         outbox.write(tx).await?;
+        store::audit::record(tx, &audit(caller, request, &cancelled)).await?;
         let sold = sales.iter().map(|locked| {
             let id = locked.sale.reservation_id;
             let labels = labels_of(&seats, id);
@@ -160,6 +161,17 @@ impl Booking {
         });
         Ok(Some(holds.iter().map(hold_seats).chain(sold).collect()))
     }
+}
+
+/// The audit entry of a cancellation; its refunds have none of their own.
+fn audit(caller: &Caller, request: &CancelSession, done: &SessionCancelled) -> AuditEntry {
+    let detail = format!(
+        "reason: {}; {} holds cancelled, {} sales refunded ({} cents)",
+        request.reason, done.reservations_cancelled, done.sales_refunded, done.refunded_cents
+    );
+    AuditEntry::new(caller, AuditAction::SessionCancelled, request.session_id)
+        .in_session(request.session_id)
+        .detail(detail)
 }
 
 /// `reservation.cancelled`, or `reservation.expired` for a hold that had

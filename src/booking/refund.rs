@@ -1,6 +1,7 @@
 //! RefundSale: seats of a sale are refunded and go back on sale at once, in
 //! one transaction that locks the sale and its tickets, so a refund and an
-//! admission racing on one ticket end in exactly one of them.
+//! admission racing on one ticket end in exactly one of them. A refund by an
+//! admin is recorded in the audit trail; a buyer's own is not.
 
 use std::collections::HashMap;
 
@@ -12,8 +13,8 @@ use super::{
 };
 use crate::{
     domain::{
-        Caller, Error, FieldViolation, Result, Rule, Sale, SeatLabel, TicketStatus,
-        reservation::labels_of,
+        AuditAction, AuditEntry, Caller, Error, FieldViolation, Result, Rule, Sale, SeatLabel,
+        TicketStatus, reservation::labels_of,
     },
     events::{Outbox, Refunded, Release},
     store::{self, Tx, sales::NewRefund},
@@ -136,6 +137,18 @@ impl Booking {
         });
         outbox.seats_released(&freed, Release::Refunded);
         outbox.write(tx).await?;
+        if caller.is_admin {
+            let detail = format!(
+                "seats {}; {amount_cents} {} cents; reason: {}",
+                labels.join(" "),
+                sale.currency,
+                request.reason
+            );
+            let audit = AuditEntry::new(caller, AuditAction::SaleRefunded, sale_id)
+                .in_session(sale.session_id)
+                .detail(detail);
+            store::audit::record(tx, &audit).await?;
+        }
         Ok(Some((sale, labels)))
     }
 }

@@ -1,13 +1,13 @@
 //! Blocked seats: an admin takes seats out of sale (a broken seat, a camera
 //! position) and puts them back. Each change is one transaction that locks
-//! the seats in label order like every other, and writes `seats.changed`
-//! so watchers see it.
+//! the seats in label order like every other, writes `seats.changed` so
+//! watchers see it, and records who did it in the audit trail.
 
 use uuid::Uuid;
 
 use super::seat_map;
 use crate::{
-    domain::{Error, Result, SeatLabel, SeatMap},
+    domain::{AuditAction, AuditEntry, Caller, Error, Result, SeatLabel, SeatMap},
     events::{Outbox, Signal},
     store::{self, Db},
 };
@@ -26,11 +26,27 @@ impl SeatSelection {
     fn labels(&self) -> Vec<String> {
         self.seats.iter().map(ToString::to_string).collect()
     }
+
+    /// The audit entry of `caller` doing `action` to these seats.
+    fn audit(&self, caller: &Caller, action: AuditAction) -> AuditEntry {
+        let mut detail = format!("seats {}", self.labels().join(" "));
+        if !self.reason.is_empty() {
+            detail = format!("{detail}; reason: {}", self.reason);
+        }
+        AuditEntry::new(caller, action, self.session_id)
+            .in_session(self.session_id)
+            .detail(detail)
+    }
 }
 
 /// Blocks every named seat, or none when one is held or sold
 /// (SEAT_UNAVAILABLE naming each); returns the seat map after.
-pub async fn block_seats(db: &Db, events: &Signal, selection: SeatSelection) -> Result<SeatMap> {
+pub async fn block_seats(
+    db: &Db,
+    events: &Signal,
+    caller: &Caller,
+    selection: SeatSelection,
+) -> Result<SeatMap> {
     check_seats(db, &selection).await?;
     let session_id = selection.session_id;
     let tx = store::begin(db).await?;
@@ -51,6 +67,8 @@ pub async fn block_seats(db: &Db, events: &Signal, selection: SeatSelection) -> 
     let mut outbox = Outbox::default();
     outbox.seats_changed(session_id, &blocked);
     outbox.write(&tx).await?;
+    let audit = selection.audit(caller, AuditAction::SeatsBlocked);
+    store::audit::record(&tx, &audit).await?;
     tx.commit().await?;
     events.notify();
     tracing::info!(blocked = blocked.len(), reason = %selection.reason, "seats blocked");
@@ -58,7 +76,12 @@ pub async fn block_seats(db: &Db, events: &Signal, selection: SeatSelection) -> 
 }
 
 /// Puts every named seat that is blocked back on sale; returns the seat map after.
-pub async fn unblock_seats(db: &Db, events: &Signal, selection: SeatSelection) -> Result<SeatMap> {
+pub async fn unblock_seats(
+    db: &Db,
+    events: &Signal,
+    caller: &Caller,
+    selection: SeatSelection,
+) -> Result<SeatMap> {
     check_seats(db, &selection).await?;
     let session_id = selection.session_id;
     let tx = store::begin(db).await?;
@@ -66,6 +89,8 @@ pub async fn unblock_seats(db: &Db, events: &Signal, selection: SeatSelection) -
     let mut outbox = Outbox::default();
     outbox.seats_changed(session_id, &unblocked);
     outbox.write(&tx).await?;
+    let audit = selection.audit(caller, AuditAction::SeatsUnblocked);
+    store::audit::record(&tx, &audit).await?;
     tx.commit().await?;
     events.notify();
     tracing::info!(unblocked = unblocked.len(), reason = %selection.reason, "seats unblocked");

@@ -17,7 +17,8 @@ pub use rooms::{create_room, get_room, list_rooms};
 
 use crate::{
     domain::{
-        Error, NewSession, Result, SeatMap, Session, SessionFilter, SessionSales, SessionState,
+        AuditAction, AuditEntry, Caller, Error, NewSession, Result, SeatMap, Session,
+        SessionFilter, SessionSales, SessionState,
         session::{self, Context, SessionCursor},
     },
     store::{self, Db},
@@ -25,8 +26,13 @@ use crate::{
 
 /// Checks a new session against every rule (reporting every problem at
 /// once), its room's layout and its movie, then publishes it with all its
-/// seats. `turnaround` is how long its room needs after the movie.
-pub async fn create_session(db: &Db, new: NewSession, turnaround: Duration) -> Result<Session> {
+/// seats, audited. `turnaround` is how long its room needs after the movie.
+pub async fn create_session(
+    db: &Db,
+    caller: &Caller,
+    new: NewSession,
+    turnaround: Duration,
+) -> Result<Session> {
     let room = match new.room_id {
         Some(room_id) => Some(get_room(db, room_id).await?),
         None => None,
@@ -43,7 +49,15 @@ pub async fn create_session(db: &Db, new: NewSession, turnaround: Duration) -> R
     };
     let valid = session::validate(new, context)?;
     let session_id = Uuid::now_v7();
-    store::sessions::insert(db, session_id, &valid).await?;
+    let audit = AuditEntry::new(caller, AuditAction::SessionCreated, session_id)
+        .in_session(session_id)
+        .detail(format!(
+            "{} in {} at {}",
+            valid.movie_title,
+            valid.room,
+            valid.starts_at.to_rfc3339()
+        ));
+    store::sessions::insert(db, session_id, &valid, &audit).await?;
     get_session(db, session_id).await
 }
 

@@ -4,18 +4,23 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        Error, Movie, NewMovie, Result,
+        AuditAction, AuditEntry, Caller, Error, Movie, NewMovie, Result,
         movie::{self, MovieCursor},
     },
     store::{self, Db},
 };
 
 /// Checks a new movie against every rule (reporting every problem at
-/// once), then adds it.
-pub async fn create_movie(db: &Db, new: NewMovie) -> Result<Movie> {
+/// once), then adds it, audited.
+pub async fn create_movie(db: &Db, caller: &Caller, new: NewMovie) -> Result<Movie> {
     let valid = movie::validate(new)?;
     let movie_id = Uuid::now_v7();
-    store::movies::insert(db, movie_id, valid).await?;
+    let audit =
+        AuditEntry::new(caller, AuditAction::MovieCreated, movie_id).detail(valid.title.clone());
+    let tx = store::begin(db).await?;
+    store::movies::insert(&tx, movie_id, valid).await?;
+    store::audit::record(&tx, &audit).await?;
+    tx.commit().await?;
     get_movie(db, movie_id).await
 }
 

@@ -4,18 +4,26 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        Error, NewRoom, Result, Room,
-        layout::{self, RoomCursor},
+        AuditAction, AuditEntry, Caller, Error, NewRoom, Result, Room,
+        layout::{self, RoomCursor, room_seat_count},
     },
     store::{self, Db},
 };
 
 /// Checks a new room's layout against every rule (reporting every problem
-/// at once), then creates it.
-pub async fn create_room(db: &Db, new: NewRoom) -> Result<Room> {
+/// at once), then creates it, audited.
+pub async fn create_room(db: &Db, caller: &Caller, new: NewRoom) -> Result<Room> {
     let new = layout::validate_room(new)?;
     let room_id = Uuid::now_v7();
-    store::rooms::insert(db, room_id, &new).await?;
+    let audit = AuditEntry::new(caller, AuditAction::RoomCreated, room_id).detail(format!(
+        "{}, {} seats",
+        new.name,
+        room_seat_count(&new.rows)
+    ));
+    let tx = store::begin(db).await?;
+    store::rooms::insert(&tx, room_id, &new).await?;
+    store::audit::record(&tx, &audit).await?;
+    tx.commit().await?;
     get_room(db, room_id).await
 }
 

@@ -24,12 +24,16 @@ use crate::{
     auth::{Authenticator, STAFF_ROLE},
     catalog,
     config::{DatabaseSettings, JwtSettings, ScheduleSettings},
-    domain::{KindPrice, Movie, NewMovie, NewRoom, NewSession, Room, Session, SessionFilter},
+    domain::{
+        Caller, KindPrice, Movie, NewMovie, NewRoom, NewSession, Room, Session, SessionFilter,
+    },
     store::{self, Db},
 };
 use programme::{MOVIES, MovieSpec, ROOMS, RoomSpec, SHOWS, ShowSpec};
 
 const CURRENCY: &str = "BRL";
+/// Who the audit trail says published the demo programme.
+const OPERATOR: &str = "cinema demo";
 /// How many movies or rooms one look-up reads at a time.
 const PAGE: u64 = 100;
 /// The demo's tokens last a day.
@@ -150,7 +154,7 @@ async fn demo_movie(db: &Db, spec: &MovieSpec) -> crate::domain::Result<Movie> {
         rating: Some(spec.rating),
         synopsis: spec.synopsis.into(),
     };
-    catalog::create_movie(db, new).await
+    catalog::create_movie(db, &Caller::operator(OPERATOR), new).await
 }
 
 /// The room as an earlier run created it, or created now. A room of that
@@ -177,7 +181,7 @@ async fn demo_room(db: &Db, spec: &RoomSpec) -> crate::domain::Result<Room> {
         name: spec.name.into(),
         rows,
     };
-    catalog::create_room(db, new).await
+    catalog::create_room(db, &Caller::operator(OPERATOR), new).await
 }
 
 /// The show as an earlier run published it (this movie in this room at
@@ -224,5 +228,5 @@ async fn demo_show(
         allow_single_seat_gaps: false,
         movie_id: Some(movie.movie_id),
     };
-    catalog::create_session(db, new, turnaround).await
+    catalog::create_session(db, &Caller::operator(OPERATOR), new, turnaround).await
 }

@@ -1,5 +1,6 @@
-//! Who is calling: the user a verified token names, and whether they are an
-//! admin or staff (ushers, at the door).
+//! Who is calling: the user a verified token names, whether they are an
+//! admin or staff (ushers, at the door), and the request id of the call,
+//! which the audit trail keeps.
 
 use super::Error;
 
@@ -10,9 +11,22 @@ pub struct Caller {
     pub user_id: String,
     pub is_admin: bool,
     pub is_staff: bool,
+    /// The call's `x-request-id`; empty outside a call.
+    pub request_id: String,
 }
 
 impl Caller {
+    /// An operator acting on the server itself, not over the API (such as
+    /// `cinema demo`): an admin named `name`, with no request id.
+    pub fn operator(name: &str) -> Self {
+        Self {
+            user_id: name.to_owned(),
+            is_admin: true,
+            is_staff: false,
+            request_id: String::new(),
+        }
+    }
+
     /// Fails with PERMISSION_DENIED unless the caller is an admin.
     pub fn require_admin(&self) -> Result<(), Error> {
         if self.is_admin {

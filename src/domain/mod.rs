@@ -1,11 +1,12 @@
 //! The box office's own types and rules, free of any framework: seat labels,
 //! rooms and their layouts, movies, prices and ticket types, sessions, seats and seat maps, reservations and sales, who is
-//! calling, and the one [`Error`] every layer speaks.
+//! calling, the audit trail, and the one [`Error`] every layer speaks.
 //!
 //! Only std, chrono, uuid and thiserror are imported here; the layers above
 //! turn these types into rows (`store`), messages (`grpc`, `events`) and keys
 //! (`gate`).
 
+pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod figures;
@@ -21,6 +22,7 @@ pub mod terms;
 pub mod text;
 pub mod ticket;
 
+pub use audit::{AuditAction, AuditEntry, AuditRecord};
 pub use caller::Caller;
 pub use error::{ClosedReason, Error, FieldViolation, Result, Rule, Violations, valid};
 pub use figures::SessionSales;

@@ -34,7 +34,8 @@ impl MovieService for MovieApi {
         &self,
         request: Request<pb::CreateMovieRequest>,
     ) -> Result<Response<pb::Movie>, Status> {
-        caller(&request)?.require_admin()?;
+        let caller = caller(&request)?;
+        caller.require_admin()?;
         let r = request.into_inner();
         let new = NewMovie {
             title: r.title,
@@ -42,7 +43,7 @@ impl MovieService for MovieApi {
             rating: convert::age_rating(r.rating),
             synopsis: r.synopsis,
         };
-        let movie = catalog::create_movie(&self.db, new).await?;
+        let movie = catalog::create_movie(&self.db, &caller, new).await?;
         telemetry::record("movie_id", movie.movie_id);
         tracing::info!("movie created");
         Ok(Response::new(convert::movie(movie)))

@@ -134,7 +134,8 @@ impl SessionService for SessionApi {
         &self,
         request: Request<pb::CreateSessionRequest>,
     ) -> Result<Response<pb::Session>, Status> {
-        caller(&request)?.require_admin()?;
+        let caller = caller(&request)?;
+        caller.require_admin()?;
         let r = request.into_inner();
         let new = NewSession {
             movie_title: r.movie_title,
@@ -149,7 +150,7 @@ impl SessionService for SessionApi {
             allow_single_seat_gaps: r.allow_single_seat_gaps,
             movie_id: convert::parse_optional_id("movie_id", &r.movie_id)?,
         };
-        let session = catalog::create_session(&self.db, new, self.turnaround).await?;
+        let session = catalog::create_session(&self.db, &caller, new, self.turnaround).await?;
         telemetry::record("session_id", session.session_id);
         tracing::info!("session created");
         Ok(Response::new(convert::session(session)))
@@ -209,10 +210,11 @@ impl SessionService for SessionApi {
         &self,
         request: Request<pb::BlockSeatsRequest>,
     ) -> Result<Response<pb::SeatMap>, Status> {
-        caller(&request)?.require_admin()?;
+        let caller = caller(&request)?;
+        caller.require_admin()?;
         let r = request.into_inner();
         let selection = selection(&r.session_id, r.seat_labels, &r.reason)?;
-        let map = catalog::block_seats(&self.db, &self.events, selection).await?;
+        let map = catalog::block_seats(&self.db, &self.events, &caller, selection).await?;
         Ok(Response::new(convert::seat_map(map)))
     }
 
@@ -220,10 +222,11 @@ impl SessionService for SessionApi {
         &self,
         request: Request<pb::UnblockSeatsRequest>,
     ) -> Result<Response<pb::SeatMap>, Status> {
-        caller(&request)?.require_admin()?;
+        let caller = caller(&request)?;
+        caller.require_admin()?;
         let r = request.into_inner();
         let selection = selection(&r.session_id, r.seat_labels, &r.reason)?;
-        let map = catalog::unblock_seats(&self.db, &self.events, selection).await?;
+        let map = catalog::unblock_seats(&self.db, &self.events, &caller, selection).await?;
         Ok(Response::new(convert::seat_map(map)))
     }
 

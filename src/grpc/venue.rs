@@ -34,13 +34,14 @@ impl VenueService for VenueApi {
         &self,
         request: Request<pb::CreateRoomRequest>,
     ) -> Result<Response<pb::Room>, Status> {
-        caller(&request)?.require_admin()?;
+        let caller = caller(&request)?;
+        caller.require_admin()?;
         let r = request.into_inner();
         let new = NewRoom {
             name: r.name,
             rows: r.rows.into_iter().map(convert::row_layout).collect(),
         };
-        let room = catalog::create_room(&self.db, new).await?;
+        let room = catalog::create_room(&self.db, &caller, new).await?;
         telemetry::record("room_id", room.room_id);
         tracing::info!(seats = room.seat_count, "room created");
         Ok(Response::new(convert::room(room)))

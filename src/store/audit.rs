@@ -1,104 +1,75 @@
-//! Checks and counters read straight from the database by `cinema-bench`:
-//! whether any seat was sold twice, what was sold and reserved, and how many
-//! transactions the server ran. Also the scratch databases the bench's
-//! baseline runs in.
+//! The audit trail: an entry inserted by the transaction of the action it
+//! records, and the records read back in id (so time) order.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
-use super::{
-    Db,
-    entities::{reservations, sales},
-    sql,
-};
-use crate::domain::{Error, Result};
+use super::{Db, Tx, entities::audit_records};
+use crate::domain::{AuditEntry, AuditRecord, Result, audit::AuditCursor};
 
-/// Transactions committed and rolled back in this database so far.
-/// PostgreSQL publishes a backend's counts when it goes idle, at most a
-/// second apart, or 10 s later: read this 11 s after a burst.
-pub async fn transactions(db: &Db) -> Result<i64> {
-    count(
-        db,
-        "SELECT (xact_commit + xact_rollback)::bigint AS n FROM pg_stat_database
-          WHERE datname = current_database()",
-        [],
-    )
-    .await
+/// Records `entry` in `tx`, the transaction of the action itself: it is kept
+/// exactly when the action commits.
+pub async fn record(tx: &Tx, entry: &AuditEntry) -> Result<()> {
+    Ok(insert(tx, entry).await?)
 }
 
-/// Seats of these sessions that two confirmed reservations, or two sales,
-/// name: must be 0.
-pub async fn seats_sold_twice(db: &Db, sessions: &[Uuid]) -> Result<i64> {
-    count(
-        db,
-        "SELECT count(*)::bigint AS n FROM (
-           SELECT rs.session_id, rs.label FROM reservation_seats rs
-             JOIN reservations r ON r.reservation_id = rs.reservation_id
-            WHERE r.status = 'confirmed' AND rs.session_id = ANY($1)
-            GROUP BY 1, 2 HAVING count(*) > 1
-           UNION ALL
-           SELECT session_id, label FROM sale_seats
-            WHERE session_id = ANY($1)
-            GROUP BY 1, 2 HAVING count(*) > 1) doubles",
-        [sessions.to_vec().into()],
-    )
-    .await
+/// [`record`], for a caller that reads the database's own error.
+pub(super) async fn insert(tx: &Tx, entry: &AuditEntry) -> Result<(), DbErr> {
+    let row = audit_records::ActiveModel {
+        audit_record_id: Set(Uuid::now_v7()),
+        // The database clock, as every other time of the action.
+        create_time: NotSet,
+        actor: Set(entry.actor.clone()),
+        request_id: Set(entry.request_id.clone()),
+        action: Set(entry.action.into()),
+        target: Set(entry.target.clone()),
+        session_id: Set(entry.session_id),
+        detail: Set(entry.detail.clone()),
+    };
+    audit_records::Entity::insert(row)
+        .exec_without_returning(tx)
+        .await
+        .map(drop)
 }
 
-/// Sales recorded for these sessions.
-pub async fn sales(db: &Db, sessions: &[Uuid]) -> Result<u64> {
-    Ok(sales::Entity::find()
-        .filter(sales::Column::SessionId.is_in(sessions.iter().copied()))
-        .count(db)
-        .await?)
-}
-
-/// Reservations recorded for one session.
-pub async fn reservations(db: &Db, session_id: Uuid) -> Result<u64> {
-    Ok(reservations::Entity::find()
-        .filter(reservations::Column::SessionId.eq(session_id))
-        .count(db)
-        .await?)
-}
-
-/// Creates an empty database `name` (letters, digits and `_` only).
-pub async fn create_database(admin: &Db, name: &str) -> Result<()> {
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {}", identifier(name)?))
-        .await?;
-    Ok(())
-}
-
-/// Drops database `name`, closing its connections first.
-pub async fn drop_database(admin: &Db, name: &str) -> Result<()> {
-    admin
-        .execute_unprepared(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            identifier(name)?
-        ))
-        .await?;
-    Ok(())
-}
-
-/// A name that can stand in SQL as it is.
-fn identifier(name: &str) -> Result<&str> {
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    plain
-        .then_some(name)
-        .ok_or_else(|| Error::Internal(format!("{name:?} is not a plain database name")))
-}
-
-async fn count(
+/// Up to `limit` records after `cursor`, oldest first, only those of
+/// `session_id` if given.
+pub async fn list(
     db: &Db,
-    text: &str,
-    values: impl IntoIterator<Item = sea_orm::Value>,
-) -> Result<i64> {
-    let row = db
-        .query_one_raw(sql(text, values))
-        .await?
-        .ok_or_else(|| Error::Internal("a count returned no row".into()))?;
-    Ok(row.try_get::<i64>("", "n")?)
+    session_id: Option<Uuid>,
+    cursor: Option<AuditCursor>,
+    limit: u64,
+) -> Result<Vec<AuditRecord>> {
+    use audit_records::Column;
+    let mut query = audit_records::Entity::find()
+        .order_by_asc(Column::AuditRecordId)
+        .limit(limit);
+    if let Some(session_id) = session_id {
+        query = query.filter(Column::SessionId.eq(session_id));
+    }
+    if let Some(after) = cursor {
+        query = query.filter(Column::AuditRecordId.gt(after));
+    }
+    let rows = query.all(db).await?;
+    Ok(rows.into_iter().map(AuditRecord::from).collect())
+}
+
+impl From<audit_records::Model> for AuditRecord {
+    fn from(row: audit_records::Model) -> Self {
+        Self {
+            audit_record_id: row.audit_record_id,
+            create_time: row.create_time,
+            entry: AuditEntry {
+                actor: row.actor,
+                request_id: row.request_id,
+                action: row.action.into(),
+                target: row.target,
+                session_id: row.session_id,
+                detail: row.detail,
+            },
+        }
+    }
 }

@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod blocks;
+pub mod checks;
 pub(crate) mod entities;
 pub mod figures;
 pub mod idempotency;

@@ -10,14 +10,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Db, entities::movies};
+use super::{Db, Tx, entities::movies};
 use crate::domain::{
     Movie, Result,
     movie::{MovieCursor, ValidMovie},
 };
 
-/// Adds a validated movie.
-pub async fn insert(db: &Db, movie_id: Uuid, new: ValidMovie) -> Result<()> {
+/// Adds a validated movie, in `tx`.
+pub async fn insert(tx: &Tx, movie_id: Uuid, new: ValidMovie) -> Result<()> {
     let movie = movies::ActiveModel {
         movie_id: Set(movie_id),
         title: Set(new.title),
@@ -28,7 +28,7 @@ pub async fn insert(db: &Db, movie_id: Uuid, new: ValidMovie) -> Result<()> {
         create_time: Set(Utc::now()),
     };
     movies::Entity::insert(movie)
-        .exec_without_returning(db)
+        .exec_without_returning(tx)
         .await?;
     Ok(())
 }

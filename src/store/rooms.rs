@@ -4,13 +4,12 @@ use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
 use super::{
-    Db,
+    Db, Tx,
     entities::{room_rows, rooms},
 };
 use crate::domain::{
@@ -18,8 +17,8 @@ use crate::domain::{
     layout::{RoomCursor, room_seat_count},
 };
 
-/// Creates a validated room with its rows, in one transaction.
-pub async fn insert(db: &Db, room_id: Uuid, new: &NewRoom) -> Result<()> {
+/// Creates a validated room with its rows, in `tx`.
+pub async fn insert(tx: &Tx, room_id: Uuid, new: &NewRoom) -> Result<()> {
     let room = rooms::ActiveModel {
         room_id: Set(room_id),
         name: Set(new.name.clone()),
@@ -36,14 +35,12 @@ pub async fn insert(db: &Db, room_id: Uuid, new: &NewRoom) -> Result<()> {
             label: Set(row.label.clone()),
             seats: Set(row.seats.clone()),
         });
-    let txn = db.begin().await?;
     rooms::Entity::insert(room)
-        .exec_without_returning(&txn)
+        .exec_without_returning(tx)
         .await?;
     room_rows::Entity::insert_many(rows)
-        .exec_without_returning(&txn)
+        .exec_without_returning(tx)
         .await?;
-    txn.commit().await?;
     Ok(())
 }
 

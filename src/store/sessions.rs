@@ -22,8 +22,8 @@ use super::{
     sql_state,
 };
 use crate::domain::{
-    self, Error, PriceList, Result, Rule, SeatLabel, Session, SessionFilter, SessionSales,
-    SessionState, SessionTerms, ValidSession, figures::KindSales, layout::place,
+    self, AuditEntry, Error, PriceList, Result, Rule, SeatLabel, Session, SessionFilter,
+    SessionSales, SessionState, SessionTerms, ValidSession, figures::KindSales, layout::place,
     session::SessionCursor, terms::SeatTerms,
 };
 
@@ -31,13 +31,18 @@ use crate::domain::{
 /// under it.
 const ATTEMPTS: usize = 3;
 
-/// Publishes a validated session with all its seats and prices, in one
-/// transaction. A session of a movie that overlaps another scheduled one in
-/// its room is refused (ROOM_BUSY, naming that one): the schema's exclusion
+/// Publishes a validated session with all its seats and prices, and its
+/// `audit` entry, in one transaction. A session of a movie that overlaps
+/// another scheduled one in its room is refused (ROOM_BUSY, naming that one): the schema's exclusion
 /// constraint decides, exactly, whichever instance inserts.
-pub async fn insert(db: &Db, session_id: Uuid, new: &ValidSession) -> Result<()> {
+pub async fn insert(
+    db: &Db,
+    session_id: Uuid,
+    new: &ValidSession,
+    audit: &AuditEntry,
+) -> Result<()> {
     for _ in 0..ATTEMPTS {
-        let Err(err) = insert_rows(db, session_id, new).await else {
+        let Err(err) = insert_rows(db, session_id, new, audit).await else {
             return Ok(());
         };
         match (sql_state(&err).as_deref(), new.room_id, new.ends_at) {
@@ -78,7 +83,14 @@ async fn clash(
     Ok(found.map(|session| session.session_id))
 }
 
-async fn insert_rows(db: &Db, session_id: Uuid, new: &ValidSession) -> Result<(), sea_orm::DbErr> {
+/// One attempt of [`insert`]. The audit entry is recorded in the same
+/// transaction, so a refused attempt leaves none.
+async fn insert_rows(
+    db: &Db,
+    session_id: Uuid,
+    new: &ValidSession,
+    audit: &AuditEntry,
+) -> Result<(), sea_orm::DbErr> {
     let seats = place(&new.layout)
         .into_iter()
         .map(|seat| seats::ActiveModel {
@@ -128,6 +140,7 @@ async fn insert_rows(db: &Db, session_id: Uuid, new: &ValidSession) -> Result<()
     seats::Entity::insert_many(seats)
         .exec_without_returning(&txn)
         .await?;
+    super::audit::insert(&txn, audit).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{
     config::TicketSettings,
     domain::{
-        Caller, Error, Result, Ticket, TicketStatus,
+        AuditAction, AuditEntry, Caller, Error, Result, Ticket, TicketStatus,
         ticket::{Admission, parse_gate},
     },
     events::{Outbox, Signal},
@@ -46,7 +46,8 @@ impl Door {
         }
     }
 
-    /// Admits the ticket `code` names at `gate`, once; staff and admins only.
+    /// Admits the ticket `code` names at `gate`, once, audited; staff and
+    /// admins only.
     pub async fn admit(&self, caller: &Caller, code: &str, gate: &str) -> Result<Admission> {
         caller.require_staff()?;
         let gate = parse_gate(gate)?;
@@ -62,6 +63,11 @@ impl Door {
             let mut outbox = Outbox::default();
             outbox.ticket_admitted(&scanned.ticket, &gate);
             outbox.write(&tx).await?;
+            let ticket = &scanned.ticket;
+            let audit = AuditEntry::new(caller, AuditAction::TicketAdmitted, ticket.ticket_id)
+                .in_session(ticket.session_id)
+                .detail(format!("seat {} at gate {gate:?}", ticket.seat_label));
+            store::audit::record(&tx, &audit).await?;
             tx.commit().await?;
             self.events.notify();
         } else {

@@ -23,7 +23,7 @@ use crate::support::{
     app::init_test_logs,
     ev, eventually, fresh_prefix,
     internals::{
-        CONSUMER, CONTENT_TYPE, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, EVENT_TYPE_HEADER,
+        CONSUMER, CONTENT_TYPE, Caller, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER, EVENT_TYPE_HEADER,
         NewSession, SalesFigures, Session, SessionSales, StreamLimits, catalog, consumer, events,
         store,
     },
@@ -70,9 +70,14 @@ impl World {
             .await
             .expect("connect to the test database");
         migration::migrate(&db).await.expect("apply migrations");
-        let session = catalog::create_session(&db, new_session(), std::time::Duration::ZERO)
-            .await
-            .expect("create a session");
+        let session = catalog::create_session(
+            &db,
+            &Caller::operator("test"),
+            new_session(),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .expect("create a session");
         let nats = events::connect(nats_url).await.expect("connect to NATS");
         let js = jetstream::new(nats.clone());
         let topology = Topology::new(&prefix);

@@ -9,6 +9,7 @@
 mod support;
 
 mod admission;
+mod audit;
 mod auth;
 mod bench_smoke;
 mod blocked_seats;

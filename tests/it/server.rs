@@ -17,6 +17,7 @@ async fn health_reports_serving_for_the_server_and_each_service() {
         "cinema.v1.BookingService",
         "cinema.v1.VenueService",
         "cinema.v1.TicketService",
+        "cinema.v1.AuditService",
     ] {
         let response = health
             .check(HealthCheckRequest {
@@ -38,6 +39,7 @@ async fn reflection_v1_and_v1alpha_list_every_service_and_health() {
     use tonic_reflection::pb::{v1, v1alpha};
     let app = TestApp::spawn().await;
     let expected = [
+        "cinema.v1.AuditService",
         "cinema.v1.BookingService",
         "cinema.v1.SessionService",
         "cinema.v1.TicketService",

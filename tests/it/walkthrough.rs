@@ -69,6 +69,9 @@ async fn the_readme_walkthrough_works_as_written() {
         "cinema.v1.VenueService",
         "\"seats\": \"WCSS_SSCW\"",
         "\"seatCount\": 30",
+        // The audit trail of the cancelled show.
+        "cinema.v1.AuditService",
+        "\"action\":\"AUDIT_ACTION_SESSION_CREATED\"",
     ] {
         assert!(
             stdout.contains(expected),

@@ -11,8 +11,10 @@ use anyhow::Context;
 use cinema::{
     booking::{Gaps, Hold, hold_in},
     catalog,
-    domain::{Error, NewSession, ReservedSeat, SeatKind, SeatLabel, SessionTerms, TicketType},
-    store::{self, Db, audit, seats::NewHold},
+    domain::{
+        Caller, Error, NewSession, ReservedSeat, SeatKind, SeatLabel, SessionTerms, TicketType,
+    },
+    store::{self, Db, checks, seats::NewHold},
 };
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -58,7 +60,7 @@ impl Baseline {
             &Uuid::new_v4().simple().to_string()[..12]
         );
         let admin = connect(server_url, 1).await?;
-        audit::create_database(&admin, &name)
+        checks::create_database(&admin, &name)
             .await
             .context("creating the baseline database")?;
         let db = match Self::set_up(&with_database(server_url, &name), plan).await {
@@ -138,7 +140,7 @@ impl Baseline {
 }
 
 async fn drop_database(admin: &Db, name: &str) {
-    if let Err(err) = audit::drop_database(admin, name).await {
+    if let Err(err) = checks::drop_database(admin, name).await {
         eprintln!("could not drop the baseline database {name}: {err}");
     }
 }
@@ -224,6 +226,7 @@ async fn read_terms(db: &Db, sessions: &[Uuid]) -> anyhow::Result<HashMap<Uuid, 
 
 async fn publish_sessions(db: &Db, plan: &BaselinePlan) -> anyhow::Result<Vec<Uuid>> {
     let mut sessions = Vec::new();
+    let bench = Caller::operator("cinema-bench");
     for _ in 0..plan.sessions {
         let new = NewSession {
             movie_title: "cinema-bench baseline".into(),
@@ -240,7 +243,7 @@ async fn publish_sessions(db: &Db, plan: &BaselinePlan) -> anyhow::Result<Vec<Uu
             movie_id: None,
         };
         // Without a movie a session takes no time in a room: no turnaround.
-        let session = catalog::create_session(db, new, std::time::Duration::ZERO)
+        let session = catalog::create_session(db, &bench, new, std::time::Duration::ZERO)
             .await
             .map_err(|err| anyhow::anyhow!("publishing a baseline session: {err}"))?;
         sessions.push(session.session_id);

@@ -3,7 +3,7 @@
 //! bare-database baseline opens.
 
 use anyhow::Context;
-use cinema::store::{self, Db, audit};
+use cinema::store::{self, Db, checks};
 use uuid::Uuid;
 
 /// The server's database, read by the bench.
@@ -23,25 +23,25 @@ impl ServerDatabase {
     }
 
     /// Transactions committed and rolled back in this database so far
-    /// (see [`audit::transactions`] for when to read it).
+    /// (see [`checks::transactions`] for when to read it).
     pub async fn transactions(&self) -> anyhow::Result<i64> {
-        Ok(audit::transactions(&self.0).await?)
+        Ok(checks::transactions(&self.0).await?)
     }
 
     /// Seats of these sessions that two confirmed reservations, or two
     /// sales, name: must be 0.
     pub async fn seats_sold_twice(&self, sessions: &[String]) -> anyhow::Result<i64> {
-        Ok(audit::seats_sold_twice(&self.0, &ids(sessions)?).await?)
+        Ok(checks::seats_sold_twice(&self.0, &ids(sessions)?).await?)
     }
 
     /// Sales recorded for these sessions.
     pub async fn sales(&self, sessions: &[String]) -> anyhow::Result<i64> {
-        Ok(audit::sales(&self.0, &ids(sessions)?).await? as i64)
+        Ok(checks::sales(&self.0, &ids(sessions)?).await? as i64)
     }
 
     /// Reservations recorded for one session.
     pub async fn reservations(&self, session: &str) -> anyhow::Result<i64> {
-        Ok(audit::reservations(&self.0, id(session)?).await? as i64)
+        Ok(checks::reservations(&self.0, id(session)?).await? as i64)
     }
 
     /// The connection, for a scenario's own queries.

@@ -3,7 +3,8 @@
 //! ([`Identity`]); the rate limit reads it from there (so a call without a
 //! valid token is still counted, by its peer's address); then
 //! [`RequireCallerLayer`] refuses such a call with UNAUTHENTICATED before it
-//! reaches a service, and handlers read the [`Caller`] with [`caller`].
+//! reaches a service, and handlers read the [`Caller`] (with the call's
+//! request id, for the audit trail) with [`caller`].
 //! Health and reflection need no token.
 
 use std::{
@@ -52,13 +53,25 @@ fn identify<B>(auth: &Authenticator, request: &http::Request<B>) -> Identity {
         None => auth.verify(None),
     };
     match verified {
-        Ok(caller) => {
+        Ok(mut caller) => {
             telemetry::record("user", &caller.user_id);
+            caller.request_id = request_id(request);
             Identity::Caller(caller)
         }
         Err(Error::Unauthenticated(why)) => Identity::Anonymous(why),
         Err(_) => Identity::Anonymous("invalid token"),
     }
+}
+
+/// The call's request id, which the telemetry layer (outside this one) has
+/// set on every request.
+fn request_id<B>(request: &http::Request<B>) -> String {
+    request
+        .headers()
+        .get(telemetry::REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Verifies the token of every cinema call and records the [`Identity`].

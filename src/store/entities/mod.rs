@@ -1,6 +1,7 @@
 //! A SeaORM entity for every table and view of the schema
 //! (`migrations/src/sql/`), and the typed statuses their text columns hold.
 
+pub mod audit_records;
 pub mod idempotency_keys;
 pub mod movies;
 pub mod outbox;

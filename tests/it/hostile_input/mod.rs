@@ -12,6 +12,7 @@
 #[path = "../../../src/arbitrary.rs"]
 mod strategies;
 
+mod audit;
 mod programme;
 mod rooms;
 mod tickets;
@@ -71,7 +72,8 @@ impl Decoder for RawBytes {
     }
 }
 
-const UNARY_METHODS: [&str; 24] = [
+const UNARY_METHODS: [&str; 25] = [
+    "/cinema.v1.AuditService/ListAuditRecords",
     "/cinema.v1.TicketService/AdmitTicket",
     "/cinema.v1.TicketService/GetTicket",
     "/cinema.v1.BookingService/RefundSale",

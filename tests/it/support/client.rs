@@ -43,6 +43,8 @@ pub fn authed<T>(message: T, token: &str) -> Request<T> {
 pub struct Client {
     channel: Channel,
     token: String,
+    /// The `x-request-id` its calls carry; none: the server makes one up.
+    request_id: Option<String>,
 }
 
 impl Client {
@@ -51,6 +53,16 @@ impl Client {
         Self {
             channel: channel.clone(),
             token: token.into(),
+            request_id: None,
+        }
+    }
+
+    /// The same caller, sending `request_id` as the `x-request-id` of
+    /// every call.
+    pub fn with_request_id(&self, request_id: &str) -> Self {
+        Self {
+            request_id: Some(request_id.to_owned()),
+            ..self.clone()
         }
     }
 
@@ -68,9 +80,14 @@ impl Client {
         self.channel.clone()
     }
 
-    /// `message` with this caller's token.
+    /// `message` with this caller's token (and request id, if it has one).
     pub fn request<T>(&self, message: T) -> Request<T> {
-        authed(message, &self.token)
+        let mut request = authed(message, &self.token);
+        if let Some(request_id) = &self.request_id {
+            let value = request_id.parse().expect("an ASCII request id");
+            request.metadata_mut().insert("x-request-id", value);
+        }
+        request
     }
 
     pub fn booking(&self) -> BookingServiceClient<Channel> {

@@ -7,6 +7,7 @@
 //! binary ([`process`]).
 
 pub mod app;
+pub mod audit;
 pub mod client;
 pub mod crowd;
 pub mod db;
@@ -48,7 +49,7 @@ pub mod internals {
     pub use cinema::{
         catalog,
         config::StreamLimits,
-        domain::{NewSession, Session, SessionSales},
+        domain::{Caller, NewSession, Session, SessionSales},
         events::{
             self, CONTENT_TYPE, EVENT_TYPE_HEADER,
             consumer::{self, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER},
