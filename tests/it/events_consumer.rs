@@ -73,7 +73,9 @@ impl World {
         let session = catalog::create_session(&db, new_session(), std::time::Duration::ZERO)
             .await
             .expect("create a session");
-        let nats = events::connect(nats_url).await.expect("connect to NATS");
+        let nats = events::connect(nats_url, None)
+            .await
+            .expect("connect to NATS");
         let js = jetstream::new(nats.clone());
         let topology = Topology::new(&prefix);
         Self {

@@ -7,6 +7,7 @@
 //! binary ([`process`]).
 
 pub mod app;
+pub mod certs;
 pub mod client;
 pub mod crowd;
 pub mod db;
