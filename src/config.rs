@@ -42,13 +42,16 @@ pub struct NatsSettings {
           value_parser = setting("a subject prefix", prefix))]
     pub prefix: String,
     /// CA certificate (PEM file) that NATS's certificate must chain to, trusted instead of the system's roots; requires TLS.
-    #[arg(
-        long = "nats-ca",
-        id = "nats_ca",
-        value_name = "FILE",
-        env = "CINEMA_NATS_CA"
-    )]
+    #[arg(long = "nats-ca", id = "nats_ca", value_name = "FILE", env = "CINEMA_NATS_CA",
+          value_parser = setting("a readable PEM file of CA certificates", ca_file))]
     pub ca: Option<PathBuf>,
+}
+
+/// A CA file that TLS can trust: checked at start, so that a wrong path
+/// stops the program naming its setting.
+fn ca_file(value: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(value);
+    crate::tls::trusting(&path).is_ok().then_some(path)
 }
 
 /// How log lines are written.
@@ -175,7 +178,8 @@ pub struct Settings {
           value_parser = setting("a Redis URL (redis://...)", url(&["redis", "rediss"])))]
     pub redis_url: String,
     /// CA certificate (PEM file) that Redis's certificate must chain to, trusted instead of the system's roots; turns TLS on.
-    #[arg(long = "redis-ca", value_name = "FILE", env = "CINEMA_REDIS_CA")]
+    #[arg(long = "redis-ca", value_name = "FILE", env = "CINEMA_REDIS_CA",
+          value_parser = setting("a readable PEM file of CA certificates", ca_file))]
     pub redis_ca: Option<PathBuf>,
     /// Where gRPC is served.
     #[arg(long = "grpc-addr", env = "CINEMA_GRPC_ADDR", default_value = "127.0.0.1:50051",

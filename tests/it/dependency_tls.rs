@@ -108,8 +108,8 @@ fn log_line(server: &ServerProcess, message: &str) -> serde_json::Value {
 }
 
 /// Runs `cinema serve` with `settings`, expecting it to stop by itself with
-/// exit status 1; its stderr.
-fn serve_refused(settings: &Settings) -> String {
+/// exit status `code`; its stderr.
+fn serve_refused(settings: &Settings, code: i32) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
     for (var, _) in std::env::vars_os() {
         if var.to_str().is_some_and(|v| v.starts_with("CINEMA_")) {
@@ -121,6 +121,8 @@ fn serve_refused(settings: &Settings) -> String {
         .env("DATABASE_URL", &settings.database.url)
         .env("REDIS_URL", &settings.redis_url)
         .env("NATS_URL", &settings.nats.url)
+        .envs(settings.redis_ca.iter().map(|ca| ("CINEMA_REDIS_CA", ca)))
+        .envs(settings.nats.ca.iter().map(|ca| ("CINEMA_NATS_CA", ca)))
         .env("CINEMA_JWT_SECRET", settings.jwt.secret.expose())
         .env("CINEMA_GRPC_ADDR", "127.0.0.1:0")
         .env("CINEMA_METRICS_ADDR", "off")
@@ -152,7 +154,7 @@ fn serve_refused(settings: &Settings) -> String {
         status.unwrap_or_else(|| panic!("serve still runs after {REFUSAL_LIMIT:?}:\n{stderr}"));
     assert_eq!(
         status.code(),
-        Some(1),
+        Some(code),
         "serve's exit status; stderr:\n{stderr}"
     );
     stderr
@@ -197,18 +199,41 @@ async fn postgres_verify_full_refuses_another_ca_and_another_host() {
     let mut world = World::new().await;
 
     world.settings.database.url = verify_full(&postgres, &other_ca.cert_file());
-    let stderr = serve_refused(&world.settings);
+    let stderr = serve_refused(&world.settings, 1);
     assert!(
         stderr.contains("applying migrations")
             && stderr.contains("invalid peer certificate: UnknownIssuer"),
         "{stderr}"
     );
     world.settings.database.url = verify_full(&elsewhere, &ca.cert_file());
-    let stderr = serve_refused(&world.settings);
+    let stderr = serve_refused(&world.settings, 1);
     assert!(
         stderr.contains("applying migrations")
             && stderr.contains("certificate not valid for name \"127.0.0.1\""),
         "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_setting_without_a_certificate_stops_serve_naming_it() {
+    let ca = TestCa::new();
+    let key_only = ca.server_cert().key;
+    let mut world = World::new().await;
+    world.settings.redis_ca = Some("/nonexistent/ca.pem".into());
+    assert_eq!(
+        serve_refused(&world.settings, 2),
+        "cinema: configuration error: CINEMA_REDIS_CA: expected a readable PEM file of CA \
+         certificates, got \"/nonexistent/ca.pem\"\n"
+    );
+    world.settings.redis_ca = None;
+    world.settings.nats.ca = Some(key_only.clone());
+    assert_eq!(
+        serve_refused(&world.settings, 2),
+        format!(
+            "cinema: configuration error: CINEMA_NATS_CA: expected a readable PEM file of CA \
+             certificates, got {:?}\n",
+            key_only.display().to_string()
+        )
     );
 }
 
