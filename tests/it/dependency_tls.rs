@@ -17,6 +17,7 @@ use crate::support::{
     Authenticator, Client, EventType, PATIENCE, Settings, Topology,
     certs::TestCa,
     db, ev, eventually, fresh_prefix,
+    internals::{events, gate},
     nats::PrivateNats,
     postgres::PrivatePostgres,
     process::{KillOnDrop, ServerProcess},
@@ -239,7 +240,7 @@ async fn a_ca_setting_without_a_certificate_stops_serve_naming_it() {
 
 /// A Redis client on `redis` trusting `ca`, as cinema connects.
 async fn redis_client(redis: &PrivateRedis, ca: &Path) -> RedisClient {
-    cinema::gate::connect(&redis.url(), Some(ca))
+    gate::connect(&redis.url(), Some(ca))
         .await
         .expect("connect to Redis over TLS")
 }
@@ -269,7 +270,7 @@ async fn redis_over_tls_carries_the_hold_markers() {
         let held_by = marker(&world, &peek, &session, label).await;
         assert_eq!(held_by.as_deref(), Some(reservation.as_str()), "{label}");
     }
-    cinema::gate::close(&peek).await;
+    gate::close(&peek).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,12 +292,12 @@ async fn redis_under_another_ca_is_refused_and_booking_goes_on_without_it() {
     let (session, _) = world.hold(&server).await;
     let peek = redis_client(&redis, &ca.cert_file()).await;
     assert_eq!(marker(&world, &peek, &session, "A1").await, None);
-    cinema::gate::close(&peek).await;
+    gate::close(&peek).await;
 }
 
 /// A JetStream context on `nats`, trusting `ca`, as cinema connects.
 async fn jetstream(nats: &PrivateNats, ca: &Path) -> async_nats::jetstream::Context {
-    let client = cinema::events::connect(&nats.url(), Some(ca))
+    let client = events::connect(&nats.url(), Some(ca))
         .await
         .expect("connect to NATS over TLS");
     async_nats::jetstream::new(client)
