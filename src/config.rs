@@ -9,7 +9,7 @@ mod parse;
 
 pub use parse::CONFIGURATION_ERROR;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{ArgAction, Args};
 
@@ -41,6 +41,17 @@ pub struct NatsSettings {
     #[arg(long = "nats-prefix", id = "nats_prefix", value_name = "PREFIX", env = "CINEMA_NATS_PREFIX", default_value = "cinema",
           value_parser = setting("a subject prefix", prefix))]
     pub prefix: String,
+    /// CA certificate (PEM file) that NATS's certificate must chain to, trusted instead of the system's roots; requires TLS.
+    #[arg(long = "nats-ca", id = "nats_ca", value_name = "FILE", env = "CINEMA_NATS_CA",
+          value_parser = setting("a readable PEM file of CA certificates", ca_file))]
+    pub ca: Option<PathBuf>,
+}
+
+/// A CA file that TLS can trust: checked at start, so that a wrong path
+/// stops the program naming its setting.
+fn ca_file(value: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(value);
+    crate::tls::trusting(&path).is_ok().then_some(path)
 }
 
 /// How log lines are written.
@@ -166,6 +177,10 @@ pub struct Settings {
     #[arg(long = "redis-url", value_name = "URL", env = "REDIS_URL", default_value = "", hide_default_value = true, hide_env_values = true,
           value_parser = setting("a Redis URL (redis://...)", url(&["redis", "rediss"])))]
     pub redis_url: String,
+    /// CA certificate (PEM file) that Redis's certificate must chain to, trusted instead of the system's roots; turns TLS on.
+    #[arg(long = "redis-ca", value_name = "FILE", env = "CINEMA_REDIS_CA",
+          value_parser = setting("a readable PEM file of CA certificates", ca_file))]
+    pub redis_ca: Option<PathBuf>,
     /// Where gRPC is served.
     #[arg(long = "grpc-addr", env = "CINEMA_GRPC_ADDR", default_value = "127.0.0.1:50051",
           value_parser = setting("a socket address such as 127.0.0.1:50051", socket_addr))]

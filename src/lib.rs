@@ -25,7 +25,8 @@
 //!   limits, its Lua beside it), [`store`] (PostgreSQL through SeaORM).
 //! - [`domain`]: types and rules, free of any framework.
 //! - Beside them: [`auth`] (tokens), [`metrics`] (every Prometheus series),
-//!   [`telemetry`] (logs and spans), [`proto`] (generated code).
+//!   [`telemetry`] (logs and spans), [`proto`] (generated code), [`tls`]
+//!   (the CA a deployment trusts for Redis and NATS).
 //!
 //! Where each rule lives: a seat is sold at most once (at a time) in
 //! `store::seats` and the schema (`migrations/src/sql/0001_schema.up.sql`,
@@ -56,6 +57,7 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod tickets;
+pub mod tls;
 
 #[cfg(test)]
 mod arbitrary;

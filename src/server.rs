@@ -91,7 +91,7 @@ pub async fn run_with_hub(
     background.spawn(refresh_gauges(db.clone(), hub.clone()));
 
     let js = async_nats::jetstream::new(
-        events::connect(&settings.nats.url)
+        events::connect(&settings.nats.url, settings.nats.ca.as_deref())
             .await
             .context("configuring NATS")?,
     );
@@ -114,13 +114,14 @@ pub async fn run_with_hub(
         ));
     }
     background.spawn(hub.clone().run(
+        events::options(settings.nats.ca.as_deref()).context("configuring NATS")?,
         settings.nats.url.clone(),
         topology.subject(EventType::SeatsChanged),
     ));
     let (expiry, sweeper) = booking::expiry::sweeper(db.clone(), signal.clone());
     background.spawn(sweeper);
 
-    let redis = gate::connect(&settings.redis_url)
+    let redis = gate::connect(&settings.redis_url, settings.redis_ca.as_deref())
         .await
         .context("configuring Redis")?;
     let seat_gate = Arc::new(SeatGate::new(redis.clone(), &settings.redis_prefix));

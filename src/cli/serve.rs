@@ -56,7 +56,7 @@ pub async fn worker(
 
 /// JetStream on `NATS_URL`; connects in the background if NATS is down.
 pub async fn jetstream(nats: &NatsSettings) -> anyhow::Result<async_nats::jetstream::Context> {
-    let client = events::connect(&nats.url)
+    let client = events::connect(&nats.url, nats.ca.as_deref())
         .await
         .with_context(|| format!("connecting to NATS at {}", nats.url))?;
     Ok(async_nats::jetstream::new(client))

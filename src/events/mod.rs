@@ -17,7 +17,11 @@ pub mod relay;
 pub mod stream;
 mod types;
 
-use std::{fmt::Display, time::Duration};
+use std::{fmt::Display, path::Path, time::Duration};
+
+use async_nats::{Client, ConnectOptions};
+
+use crate::tls::{self, CaFileError};
 
 pub use outbox::{Outbox, Refunded, Release, SessionCancelled, Signal, labels_of};
 pub use types::{Event, EventType};
@@ -66,16 +70,42 @@ impl Topology {
     }
 }
 
-/// Connects to NATS, retrying in the background when it is down: callers
-/// never wait for NATS.
-pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
-    async_nats::ConnectOptions::new()
-        .name("cinema")
-        .retry_on_initial_connect()
+/// How cinema connects to NATS, waiting for nothing: reconnecting without
+/// end. A CA file (`ca`) is the only root trusted and requires TLS, as a
+/// `tls://` URL does; without one, TLS trusts the system's roots.
+pub fn options(ca: Option<&Path>) -> Result<ConnectOptions, CaFileError> {
+    let options = ConnectOptions::new()
         .connection_timeout(Duration::from_secs(2))
-        .max_reconnects(None)
-        .connect(url)
-        .await
+        .max_reconnects(None);
+    Ok(match ca {
+        Some(ca) => options
+            .tls_client_config(tls::trusting(ca)?)
+            .require_tls(true),
+        None => options,
+    })
+}
+
+/// Why NATS cannot even be tried: its CA file, or its URL.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    CaFile(#[from] CaFileError),
+    #[error(transparent)]
+    Nats(#[from] async_nats::ConnectError),
+}
+
+/// Connects to NATS, retrying in the background when it is down: callers
+/// never wait for NATS beyond one attempt, whose failure is logged with its
+/// reason (a certificate refused reads differently from a NATS that is down).
+pub async fn connect(url: &str, ca: Option<&Path>) -> Result<Client, ConnectError> {
+    let options = options(ca)?.name("cinema");
+    match options.clone().connect(url).await {
+        Ok(client) => Ok(client),
+        Err(err) => {
+            tracing::warn!(error = %err, "NATS refused the first connection; retrying in the background");
+            Ok(options.retry_on_initial_connect().connect(url).await?)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,16 +14,18 @@ pub use rate::RateLimiter;
 pub use seats::{Gate, SeatGate};
 
 use std::{
+    path::Path,
     sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
 
 use fred::{
-    prelude::{Client, ClientLike, Config, ReconnectPolicy},
-    types::Builder,
+    error::ErrorKind,
+    prelude::{Client, ClientLike, Config, EventInterface, ReconnectPolicy},
+    types::{Builder, config::TlsConfig},
 };
 
-use crate::metrics;
+use crate::{metrics, tls};
 
 /// A Redis call slower than this counts as Redis being down.
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
@@ -35,10 +37,18 @@ const RECONNECT_DELAY_MS: u32 = 500;
 
 /// A client that keeps connecting in the background: a Redis that is down at
 /// start only means its users begin without it. Start-up waits a moment for
-/// the first connection, so the first calls do not go without it needlessly.
-pub async fn connect(url: &str) -> Result<Client, fred::error::Error> {
+/// the first connection, so the first calls do not go without it needlessly,
+/// and says why if it fails (a certificate refused reads differently from a
+/// Redis that is down). `rediss://` turns TLS on; a CA file (`ca`) is then
+/// the only root trusted, and turns TLS on by itself.
+pub async fn connect(url: &str, ca: Option<&Path>) -> Result<Client, fred::error::Error> {
     let mut config = Config::from_url(url)?;
     config.fail_fast = false;
+    if let Some(ca) = ca {
+        let trusted = tls::trusting(ca)
+            .map_err(|e| fred::error::Error::new(ErrorKind::Tls, e.to_string()))?;
+        config.tls = Some(TlsConfig::from(trusted));
+    }
     let client = Builder::from_config(config)
         .with_performance_config(|perf| perf.default_command_timeout = COMMAND_TIMEOUT)
         .with_connection_config(|conn| {
@@ -48,8 +58,18 @@ pub async fn connect(url: &str) -> Result<Client, fred::error::Error> {
         })
         .set_policy(ReconnectPolicy::new_constant(0, RECONNECT_DELAY_MS))
         .build()?;
+    // Failed attempts are told as errors, not as connection results.
+    let mut errors = client.error_rx();
     client.connect();
-    let _ = tokio::time::timeout(FIRST_CONNECTION_WAIT, client.wait_for_connect()).await;
+    let first_attempt = async {
+        tokio::select! {
+            connected = client.wait_for_connect() => connected,
+            Ok((err, _)) = errors.recv() => Err(err),
+        }
+    };
+    if let Ok(Err(err)) = tokio::time::timeout(FIRST_CONNECTION_WAIT, first_attempt).await {
+        tracing::warn!(error = %err, "Redis refused the first connection; going on without it and retrying");
+    }
     Ok(client)
 }
 

@@ -116,16 +116,21 @@ impl Hub {
     }
 
     /// Follows `subject` on NATS until the task is aborted, reconnecting by
-    /// itself; after a reconnect every watcher resynchronises.
-    pub async fn run(self: Arc<Self>, nats_url: String, subject: String) {
+    /// itself; after a reconnect every watcher resynchronises. `options` say
+    /// how to connect (see `events::options`).
+    pub async fn run(
+        self: Arc<Self>,
+        options: async_nats::ConnectOptions,
+        nats_url: String,
+        subject: String,
+    ) {
         let was_disconnected = Arc::new(AtomicBool::new(false));
         let options = {
             let hub = self.clone();
             let was_disconnected = was_disconnected.clone();
-            async_nats::ConnectOptions::new()
+            options
                 .name("cinema-live")
                 .retry_on_initial_connect()
-                .max_reconnects(None)
                 .event_callback(move |event| {
                     let hub = hub.clone();
                     let was_disconnected = was_disconnected.clone();

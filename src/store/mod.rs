@@ -85,13 +85,18 @@ pub async fn ping(db: &Db) -> bool {
 }
 
 /// Applies pending migrations, waiting up to `wait` for PostgreSQL to come up.
-/// Several instances may do this at once: the migrations run once.
+/// Several instances may do this at once: the migrations run once. A refused
+/// TLS handshake is not waited out: no server coming up fixes a certificate.
 pub async fn migrate(db: &Db, wait: Duration) -> Result<()> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         match migration::migrate(db).await {
             Ok(()) => return Ok(()),
-            Err(err) if is_connection_error(&err) && tokio::time::Instant::now() < deadline => {
+            Err(err)
+                if is_connection_error(&err)
+                    && !is_tls_error(&err)
+                    && tokio::time::Instant::now() < deadline =>
+            {
                 tracing::warn!(error = %err, "PostgreSQL is not answering yet; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -146,6 +151,24 @@ fn is_connection_error(err: &DbErr) -> bool {
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
             is_sqlx_connection_error(e)
         }
+        _ => false,
+    }
+}
+
+/// Whether the TLS handshake with PostgreSQL failed (under `sslmode=verify-full`:
+/// a certificate of another CA or for another host, or no TLS at all).
+fn is_tls_error(err: &DbErr) -> bool {
+    match err {
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sqlx::Error::Tls(_) => true,
+            // A refused handshake comes as an I/O error carrying rustls's.
+            sqlx::Error::Io(io) => io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+            _ => false,
+        },
         _ => false,
     }
 }

@@ -78,7 +78,9 @@ impl World {
         )
         .await
         .expect("create a session");
-        let nats = events::connect(nats_url).await.expect("connect to NATS");
+        let nats = events::connect(nats_url, None)
+            .await
+            .expect("connect to NATS");
         let js = jetstream::new(nats.clone());
         let topology = Topology::new(&prefix);
         Self {

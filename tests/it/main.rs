@@ -19,6 +19,7 @@ mod booking_instances;
 mod cancel_session;
 mod cli;
 mod clients;
+mod dependency_tls;
 mod deployment;
 mod events;
 mod events_consumer;

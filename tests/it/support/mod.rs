@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod certs;
 pub mod client;
 pub mod crowd;
 pub mod db;
@@ -44,7 +45,8 @@ pub use cinema::{
 };
 
 /// The internals some tests drive without a server: the catalog and events
-/// consumer (`events_consumer`), the store's pool (`server`).
+/// consumer (`events_consumer`), the store's pool (`server`), the Redis and
+/// NATS connections (`dependency_tls`).
 pub mod internals {
     pub use cinema::{
         catalog,
@@ -55,7 +57,7 @@ pub mod internals {
             consumer::{self, DLQ_REASON_HEADER, DLQ_SUBJECT_HEADER},
         },
         figures::{CONSUMER, SalesFigures},
-        store,
+        gate, store,
     };
 }
 

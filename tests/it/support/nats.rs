@@ -1,5 +1,6 @@
 //! A private nats-server with JetStream on a free port, that a test may stop
-//! and start again (the machine's shared NATS is never touched).
+//! and start again (the machine's shared NATS is never touched), optionally
+//! requiring TLS with a test's certificate.
 
 use std::{
     path::PathBuf,
@@ -7,14 +8,27 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::certs::ServerCert;
+
 pub struct PrivateNats {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// The certificate served: TLS required then.
+    tls: Option<ServerCert>,
 }
 
 impl PrivateNats {
     pub fn start() -> Self {
+        Self::create(None)
+    }
+
+    /// A server that requires TLS, with `cert`.
+    pub fn start_with_tls(cert: ServerCert) -> Self {
+        Self::create(Some(cert))
+    }
+
+    fn create(tls: Option<ServerCert>) -> Self {
         let port = super::free_port();
         let dir =
             std::env::temp_dir().join(format!("cinema-nats-{}", uuid::Uuid::new_v4().simple()));
@@ -23,13 +37,16 @@ impl PrivateNats {
             port,
             dir,
             child: None,
+            tls,
         };
         nats.start_again();
         nats
     }
 
+    /// `nats://`, or `tls://` when it requires TLS.
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "tls" } else { "nats" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server at once, as a crash would.
@@ -71,7 +88,16 @@ impl PrivateNats {
             .into_iter()
             .find(|path| std::path::Path::new(path).exists())
             .unwrap_or("nats-server");
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if let Some(cert) = &self.tls {
+            command
+                .arg("--tls")
+                .arg("--tlscert")
+                .arg(&cert.cert)
+                .arg("--tlskey")
+                .arg(&cert.key);
+        }
+        let child = command
             .args([
                 "-a",
                 "127.0.0.1",

@@ -1,11 +1,12 @@
 //! A private PostgreSQL on a free port, with its own data directory, that a
 //! test may stop, crash and start again (the machine's shared PostgreSQL is
-//! never touched).
+//! never touched), optionally serving TLS with a test's certificate.
 //!
 //! PostgreSQL refuses to run as root: when the tests run as root, `initdb`
 //! and `postgres` run as the `postgres` OS user (set on the child process
 //! itself, so there is no intermediate `su` process to outlive).
 
+use super::certs::ServerCert;
 use std::{
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
@@ -55,11 +56,22 @@ pub struct PrivatePostgres {
     dir: PathBuf,
     user: Option<(u32, u32)>,
     child: Option<Child>,
+    /// Whether it serves TLS (with `server.pem` and `server-key.pem` in `dir`).
+    tls: bool,
 }
 
 impl PrivatePostgres {
     /// Creates a cluster in a temporary directory and starts it.
     pub fn start() -> Self {
+        Self::create(None)
+    }
+
+    /// [`PrivatePostgres::start`], serving TLS (`ssl=on`) with `cert`.
+    pub fn start_with_tls(cert: &ServerCert) -> Self {
+        Self::create(Some(cert))
+    }
+
+    fn create(tls: Option<&ServerCert>) -> Self {
         let dir = std::env::temp_dir().join(format!("cinema-pg-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("create the cluster directory");
         let user = server_user();
@@ -71,6 +83,7 @@ impl PrivatePostgres {
             dir,
             user,
             child: None,
+            tls: tls.is_some(),
         };
         let initdb = postgres
             .command(&bin("initdb"))
@@ -87,8 +100,25 @@ impl PrivatePostgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&initdb.stderr)
         );
+        if let Some(cert) = tls {
+            postgres.install(&cert.cert, "server.pem");
+            postgres.install(&cert.key, "server-key.pem");
+        }
         postgres.start_again();
         postgres
+    }
+
+    /// Copies `file` into the cluster's directory, owned by the server's OS
+    /// user and readable by it alone (PostgreSQL refuses a key others may read).
+    fn install(&self, file: &Path, name: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let to = self.dir.join(name);
+        std::fs::copy(file, &to).expect("copy a certificate file");
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
+            .expect("make it private");
+        if let Some((uid, gid)) = self.user {
+            std::os::unix::fs::chown(&to, Some(uid), Some(gid)).expect("hand it over");
+        }
     }
 
     /// The URL of the cluster's `postgres` database.
@@ -111,8 +141,20 @@ impl PrivatePostgres {
     /// until it accepts connections.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "PostgreSQL is already running");
-        let child = self
-            .command(&bin("postgres"))
+        let mut command = self.command(&bin("postgres"));
+        if self.tls {
+            command.args(["-c", "ssl=on"]);
+            for (setting, file) in [
+                ("ssl_cert_file", "server.pem"),
+                ("ssl_key_file", "server-key.pem"),
+            ] {
+                command.args([
+                    "-c",
+                    &format!("{setting}={}", self.dir.join(file).display()),
+                ]);
+            }
+        }
+        let child = command
             .arg("-D")
             .arg(self.data())
             .args(["-p", &self.port.to_string()])

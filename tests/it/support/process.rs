@@ -69,6 +69,8 @@ impl ServerProcess {
             .env("CINEMA_JWT_SECRET", settings.jwt.secret.expose())
             .env("CINEMA_REDIS_PREFIX", &settings.redis_prefix)
             .env("CINEMA_NATS_PREFIX", &settings.nats.prefix)
+            .envs(settings.redis_ca.iter().map(|ca| ("CINEMA_REDIS_CA", ca)))
+            .envs(settings.nats.ca.iter().map(|ca| ("CINEMA_NATS_CA", ca)))
             .env(
                 "CINEMA_HOLD_SECONDS",
                 settings.hold_duration.as_secs().to_string(),

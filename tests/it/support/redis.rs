@@ -1,17 +1,24 @@
 //! A private redis-server on a free port, without persistence, that a test
 //! may kill and start again (the machine's shared Redis is never touched),
-//! and a tiny RESP client to look inside it.
+//! and a tiny RESP client to look inside it (plain TCP only). It may serve
+//! TLS alone instead, with a test's certificate.
 
 use std::{
     io::{BufRead, BufReader, Write},
     net::TcpStream,
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
+use super::certs::ServerCert;
+
 pub struct PrivateRedis {
     pub port: u16,
     child: Option<Child>,
+    /// The certificate served, and the CA named to redis-server (which
+    /// wants one even when it asks clients for none): TLS only then.
+    tls: Option<(ServerCert, PathBuf)>,
 }
 
 /// One RESP reply.
@@ -27,13 +34,34 @@ pub enum Reply {
 impl PrivateRedis {
     pub fn start() -> Self {
         let port = super::free_port();
-        let mut redis = Self { port, child: None };
+        let mut redis = Self {
+            port,
+            child: None,
+            tls: None,
+        };
         redis.start_again();
         redis
     }
 
+    /// A server that speaks TLS only, with `cert`; `ca` is its issuer.
+    pub fn start_with_tls(cert: ServerCert, ca: PathBuf) -> Self {
+        let mut redis = Self {
+            port: super::free_port(),
+            child: None,
+            tls: Some((cert, ca)),
+        };
+        redis.start_again();
+        redis
+    }
+
+    /// `redis://`, or `rediss://` when it serves TLS.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server at once (SIGKILL), as a crash would: every key is lost.
@@ -73,8 +101,22 @@ impl PrivateRedis {
     /// Starts an empty server on the same port, and waits until it answers PING.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "Redis is already running");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+        let mut command = Command::new("redis-server");
+        let port = self.port.to_string();
+        match &self.tls {
+            None => command.args(["--port", &port]),
+            Some((cert, ca)) => command
+                .args(["--port", "0", "--tls-port", &port])
+                .arg("--tls-cert-file")
+                .arg(&cert.cert)
+                .arg("--tls-key-file")
+                .arg(&cert.key)
+                .arg("--tls-ca-cert-file")
+                .arg(ca)
+                .args(["--tls-auth-clients", "no"]),
+        };
+        let child = command
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .args(["--daemonize", "no", "--protected-mode", "no"])
             .stdin(Stdio::null())
@@ -85,13 +127,22 @@ impl PrivateRedis {
         self.child = Some(child);
         // Called from sync code: a plain polling loop, not `eventually`.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while self.command(&["PING"]).ok() != Some(Reply::Status("PONG".into())) {
+        while !self.answers() {
             assert!(
                 Instant::now() < deadline,
                 "redis-server did not start on port {}",
                 self.port
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether it answers PING (plain TCP), or accepts a connection (TLS).
+    fn answers(&self) -> bool {
+        if self.tls.is_some() {
+            TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        } else {
+            self.command(&["PING"]).ok() == Some(Reply::Status("PONG".into()))
         }
     }
 
