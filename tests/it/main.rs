@@ -35,6 +35,7 @@ mod seat_selection;
 mod server;
 mod sessions;
 mod soak;
+mod tls;
 mod walkthrough;
 mod watch_cli;
 mod web;
