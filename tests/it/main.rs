@@ -36,6 +36,7 @@ mod server;
 mod sessions;
 mod soak;
 mod tls;
+mod tls_clients;
 mod walkthrough;
 mod watch_cli;
 mod web;

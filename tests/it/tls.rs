@@ -14,7 +14,7 @@ use tonic_health::pb::{
 };
 
 use crate::support::{
-    Client, PATIENCE, SECRET, TestApp, eventually,
+    Client, PATIENCE, TestApp, eventually,
     pb::SeatStatus,
     process::ServerProcess,
     session_request,
@@ -293,104 +293,5 @@ async fn sighup_reloads_the_certificate() {
     eventually(PATIENCE, || health_trusting(&server, &new_ca)).await;
     let refused = health_trusting(&server, &old_ca).await;
     assert!(refused.is_err(), "{refused:?}");
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cinema_health_checks_a_tls_server_with_its_ca_file() {
-    let app = TestApp::spawn().await;
-    let ca = Ca::new("cinema test CA");
-    let files = TlsFiles::new(&ca.server());
-    files.replace("ca.pem", &ca.pem());
-    let server = spawn_tls_server(&app, &files, &[], &ca, None).await;
-    let addr = format!("https://{}", server.addr);
-    let ca_file = files.path("ca.pem");
-
-    let run_health = |args: Vec<String>, ca_env: Option<String>| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
-        command
-            .env_remove("CINEMA_CA_FILE")
-            .arg("health")
-            .args(args);
-        if let Some(ca) = ca_env {
-            command.env("CINEMA_CA_FILE", ca);
-        }
-        tokio::task::spawn_blocking(move || command.output().expect("run cinema health"))
-    };
-    let flag = run_health(
-        vec![
-            "--addr".into(),
-            addr.clone(),
-            "--ca-file".into(),
-            ca_file.display().to_string(),
-        ],
-        None,
-    )
-    .await
-    .expect("the health thread");
-    assert!(flag.status.success(), "{flag:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&flag.stdout).trim(),
-        format!("{addr} is SERVING")
-    );
-    let env = run_health(
-        vec!["--addr".into(), addr.clone()],
-        Some(ca_file.display().to_string()),
-    )
-    .await
-    .expect("the health thread");
-    assert!(env.status.success(), "{env:?}");
-
-    // Without the CA, the public web roots do not vouch for this server.
-    let untrusted = run_health(vec!["--addr".into(), addr.clone()], None)
-        .await
-        .expect("the health thread");
-    assert_eq!(untrusted.status.code(), Some(1), "{untrusted:?}");
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_readme_walkthrough_runs_over_tls_with_a_ca_file() {
-    let app = TestApp::spawn().await;
-    let ca = Ca::new("cinema test CA");
-    let files = TlsFiles::new(&ca.server());
-    files.replace("ca.pem", &ca.pem());
-    let server = spawn_tls_server(&app, &files, &[], &ca, None).await;
-    let script = crate::walkthrough::walkthrough()
-        .replace("localhost:50051", &server.addr.to_string())
-        .replace("$(cat .local/jwt-secret)", SECRET);
-    let cinema_dir = std::path::Path::new(env!("CARGO_BIN_EXE_cinema"))
-        .parent()
-        .expect("the binary's directory");
-    let path = format!(
-        "{}:{}",
-        cinema_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut command = Command::new("bash");
-    command
-        .args(["-euo", "pipefail", "-c", &script])
-        .env("PATH", path)
-        .env("CINEMA_CA_FILE", files.path("ca.pem"));
-    let output = tokio::task::spawn_blocking(move || command.output().expect("run bash"))
-        .await
-        .expect("the walkthrough's thread");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the walkthrough failed over TLS\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for expected in [
-        "\"status\": \"SERVING\"",
-        "\"movieTitle\": \"Filme X\"",
-        "\"snapshot\": {",
-        "\"update\": {",
-    ] {
-        assert!(
-            stdout.contains(expected),
-            "missing {expected:?} in:\n{stdout}"
-        );
-    }
     app.stop().await;
 }
