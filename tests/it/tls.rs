@@ -295,3 +295,50 @@ async fn sighup_reloads_the_certificate() {
     assert!(refused.is_err(), "{refused:?}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_without_a_token_over_tls_are_limited_by_their_own_address() {
+    use fred::prelude::{Builder, ClientLike, Config, KeysInterface};
+    let app = TestApp::spawn().await;
+    let ca = Ca::new("cinema test CA");
+    let files = TlsFiles::new(&ca.server());
+    let limited = [
+        ("CINEMA_RATE_LIMIT", "on"),
+        ("CINEMA_RATE_LIMIT_READS", "2/60s"),
+    ];
+    let server = spawn_tls_server(&app, &files, &limited, &ca, None).await;
+    let anonymous = || {
+        let request = crate::support::pb::GetSessionRequest {
+            session_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut sessions = crate::support::pb::session_service_client::SessionServiceClient::new(
+            server.channel.clone(),
+        );
+        async move {
+            sessions
+                .get_session(request)
+                .await
+                .map(drop)
+                .unwrap_err()
+                .code()
+        }
+    };
+    assert_eq!(
+        [anonymous().await, anonymous().await, anonymous().await],
+        [
+            Code::Unauthenticated,
+            Code::Unauthenticated,
+            Code::ResourceExhausted
+        ]
+    );
+
+    // Counted under the caller's address, not one bucket for everyone.
+    let redis = Builder::from_config(Config::from_url(&app.settings.redis_url).expect("a URL"))
+        .build()
+        .expect("a Redis client");
+    redis.init().await.expect("connect to Redis");
+    let key = format!("{}:rate2:reads:peer:127.0.0.1", app.settings.redis_prefix);
+    let counted: bool = redis.exists(&key).await.expect("EXISTS");
+    assert!(counted, "no {key}");
+    app.stop().await;
+}
