@@ -6,8 +6,10 @@
 //! message naming the variable and what it expects.
 
 mod parse;
+mod tls;
 
 pub use parse::CONFIGURATION_ERROR;
+pub use tls::{ServerAddress, TlsSettings};
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -235,6 +237,8 @@ pub struct Settings {
     pub server_limits: ServerLimits,
     #[command(flatten)]
     pub web: WebSettings,
+    #[command(flatten)]
+    pub tls: TlsSettings,
 }
 
 /// The browser's way in: the web app's files, and which other origins may

@@ -1,15 +1,19 @@
 //! Wiring for `cinema serve`: builds the pool, the Redis gate, the event
 //! relay, consumer and live hub, the booking rules and the gRPC services,
 //! serves them behind one layer stack (CORS, gRPC-Web, telemetry, auth,
-//! rate limits, deadline) with health, reflection and the web app, and
-//! shuts down in order.
+//! rate limits, deadline) with health, reflection and the web app, in
+//! plaintext or over TLS ([`tls`]), and shuts down in order.
+
+mod tls;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{service::Routes, transport::Server};
+use tonic::{
+    service::Routes,
+    transport::{Server, server::TcpIncoming},
+};
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tonic_web::GrpcWebLayer;
 
@@ -44,6 +48,7 @@ use crate::{
     store::{self, Db},
     tickets::{self, Door},
 };
+use tls::Tls;
 
 /// How often health asks PostgreSQL whether it answers.
 const HEALTH_PROBE_INTERVAL: Duration = Duration::from_secs(1);
@@ -75,6 +80,7 @@ pub async fn run_with_hub(
     shutdown: impl Future<Output = ()> + Send + 'static,
     hub: Arc<Hub>,
 ) -> anyhow::Result<()> {
+    let tls = Tls::from_settings(&settings.tls).context("loading the TLS certificate")?;
     let db = store::connect(&settings.database.url, settings.database_pool_size)
         .await
         .context("opening the PostgreSQL pool")?;
@@ -87,6 +93,13 @@ pub async fn run_with_hub(
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::NotServing).await;
     let mut background = Background::default();
+    if let Some(tls) = &tls {
+        background.spawn(
+            tls.clone()
+                .reloader(settings.tls.reload_interval)
+                .context("watching the TLS files")?,
+        );
+    }
     background.spawn(probe_database(db.clone(), health.clone()));
     background.spawn(refresh_gauges(db.clone(), hub.clone()));
 
@@ -166,7 +179,9 @@ pub async fn run_with_hub(
     let addr = listener
         .local_addr()
         .context("reading the listening address")?;
-    tracing::info!(%addr, "serving gRPC");
+    let (tls_only, client_certificates) =
+        tls.as_ref().map_or((false, false), |t| (true, t.mutual()));
+    tracing::info!(%addr, tls_only, client_certificates, "serving gRPC");
     let (draining, drain_started) = tokio::sync::oneshot::channel();
     let drain = {
         let health = health.clone();
@@ -209,10 +224,9 @@ pub async fn run_with_hub(
             crate::grpc::AuditApi::new(db.clone(), PageTokens::new(&settings.jwt.secret))
                 .server(limits.max_message_bytes),
         );
-    let serve = Server::builder()
+    let router = Server::builder()
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
-        .tcp_keepalive(Some(limits.keepalive_interval))
         .http2_max_pending_accept_reset_streams(Some(limits.max_pending_resets))
         .concurrency_limit_per_connection(limits.max_calls_per_connection)
         .trace_fn(telemetry::rpc_span)
@@ -226,8 +240,21 @@ pub async fn run_with_hub(
         .layer(RateLimitLayer(budgets))
         .layer(RequireCallerLayer)
         .layer(DeadlineLayer(limits.rpc_timeout))
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), drain);
+        .add_routes(routes);
+    // The builder's TCP options apply only to the listeners it binds itself.
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(limits.keepalive_interval));
+    let serve = async move {
+        match tls {
+            Some(tls) => {
+                router
+                    .serve_with_incoming_shutdown(tls.incoming(incoming), drain)
+                    .await
+            }
+            None => router.serve_with_incoming_shutdown(incoming, drain).await,
+        }
+    };
     // A client that never closes its connection must not hold shutdown forever.
     let drain_deadline = async {
         match drain_started.await {

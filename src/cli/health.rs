@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::connect;
+use crate::config::ServerAddress;
 use anyhow::Context;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -11,10 +13,10 @@ use tonic_health::pb::{
 /// How long `health` waits for the whole check.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub async fn check(addr: &str) -> anyhow::Result<()> {
+pub async fn check(server: &ServerAddress) -> anyhow::Result<()> {
+    let addr = &server.addr;
     let check = async {
-        let channel = tonic::transport::Endpoint::from_shared(addr.to_owned())
-            .with_context(|| format!("{addr} is not a valid address"))?
+        let channel = connect::endpoint(server)?
             .connect()
             .await
             .with_context(|| format!("connecting to {addr}"))?;

@@ -2,6 +2,7 @@
 //! `events tail`, `watch`, `health`. Each subcommand flattens the settings
 //! groups it reads (`crate::config`), so its `--help` lists them.
 
+pub mod connect;
 mod demo;
 mod health;
 mod serve;
@@ -17,7 +18,7 @@ use crate::{
     auth::{ADMIN_ROLE, Authenticator, STAFF_ROLE},
     config::{
         CONFIGURATION_ERROR, DatabaseSettings, JwtSettings, LogSettings, NatsSettings,
-        OptionalJwtSettings, ScheduleSettings, Settings, TicketSettings,
+        OptionalJwtSettings, ScheduleSettings, ServerAddress, Settings, TicketSettings,
     },
 };
 
@@ -100,9 +101,8 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Exit 0 if the server reports SERVING, 1 otherwise (for container health checks).
     Health {
-        /// The server's gRPC address.
-        #[arg(long, default_value = "http://127.0.0.1:50051")]
-        addr: String,
+        #[command(flatten)]
+        server: ServerAddress,
     },
 }
 
@@ -199,7 +199,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             command: EventsCommand::Tail { from_start, nats },
         } => until_stopped(tail::tail(&nats, from_start)).await,
         Command::Watch(args) => until_stopped(watch::watch(args)).await,
-        Command::Health { addr } => health::check(&addr).await,
+        Command::Health { server } => health::check(&server).await,
     }
 }
 

@@ -8,7 +8,10 @@ use std::{
     time::Duration,
 };
 
-use crate::support::{Authenticator, TestApp, Topology};
+use crate::support::{
+    Authenticator, TestApp, Topology,
+    tls::{Ca, TlsFiles, spawn_tls_server},
+};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -16,7 +19,8 @@ fn repo() -> PathBuf {
 
 /// Runs `program args` in `dir` with the server's address, tokens (an
 /// admin's, alice's, bob's and an usher's with the staff role) and event
-/// stream in the environment, and fails with its output if it fails.
+/// stream in the environment, and a second instance speaking TLS with the
+/// CA that signed its certificate, and fails with its output if it fails.
 async fn run_suite(app: &TestApp, dir: &Path, program: &Path, args: &[&str]) {
     assert!(
         program.exists(),
@@ -27,8 +31,15 @@ async fn run_suite(app: &TestApp, dir: &Path, program: &Path, args: &[&str]) {
     let usher_token = Authenticator::new(&app.settings.jwt.secret)
         .mint_with_roles("usher", &["staff"], Duration::from_secs(600))
         .expect("mint a token");
+    let ca = Ca::new("cinema clients test CA");
+    let files = TlsFiles::new(&ca.server());
+    files.replace("ca.pem", &ca.pem());
+    let tls_server = spawn_tls_server(app, &files, &[], &ca, None).await;
     let mut command = Command::new(program);
     command
+        .env_remove("CINEMA_CA_FILE")
+        .env("CINEMA_TLS_ADDR", tls_server.addr.to_string())
+        .env("CINEMA_TLS_CA_FILE", files.path("ca.pem"))
         .args(args)
         .current_dir(dir)
         .env("CINEMA_ADDR", app.addr.to_string())

@@ -37,6 +37,8 @@ mod seat_selection;
 mod server;
 mod sessions;
 mod soak;
+mod tls;
+mod tls_clients;
 mod walkthrough;
 mod watch_cli;
 mod web;

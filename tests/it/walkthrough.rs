@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset, TimeDelta};
 use crate::support::{SECRET, TestApp, TicketSigner};
 
 /// The shell block between the walkthrough markers of the README.
-fn walkthrough() -> String {
+pub(crate) fn walkthrough() -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let block = readme

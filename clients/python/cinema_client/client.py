@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import grpc
@@ -17,10 +18,33 @@ from cinema.v1 import (
 )
 
 
-def connect(addr: str, timeout: float | None = 10.0) -> grpc.Channel:
-    """A plaintext channel to `addr` ("host:port"), connected before it is
-    returned (unless `timeout` is None), so a wrong address fails here."""
-    channel = grpc.insecure_channel(addr)
+def connect(
+    addr: str,
+    timeout: float | None = 10.0,
+    ca_file: str | None = None,
+    client_cert: str | None = None,
+    client_key: str | None = None,
+) -> grpc.Channel:
+    """A channel to `addr` ("host:port"), connected before it is returned
+    (unless `timeout` is None), so a wrong address fails here.
+
+    With a CA bundle (`ca_file`, PEM; default: the CINEMA_CA_FILE
+    environment variable) the channel speaks TLS and trusts only that CA;
+    `client_cert` and `client_key` (PEM files; default CINEMA_CLIENT_CERT and
+    CINEMA_CLIENT_KEY) add a client certificate for a server that asks for
+    one. Without a CA bundle the channel is plaintext."""
+    ca_file = ca_file or os.environ.get("CINEMA_CA_FILE")
+    client_cert = client_cert or os.environ.get("CINEMA_CLIENT_CERT")
+    client_key = client_key or os.environ.get("CINEMA_CLIENT_KEY")
+    if ca_file:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=_read(ca_file),
+            private_key=_read(client_key) if client_key else None,
+            certificate_chain=_read(client_cert) if client_cert else None,
+        )
+        channel = grpc.secure_channel(addr, credentials)
+    else:
+        channel = grpc.insecure_channel(addr)
     if timeout is not None:
         try:
             grpc.channel_ready_future(channel).result(timeout=timeout)
@@ -28,6 +52,11 @@ def connect(addr: str, timeout: float | None = 10.0) -> grpc.Channel:
             channel.close()
             raise ConnectionError(f"no cinema server answers at {addr}") from None
     return channel
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
 
 
 def session_stub(channel: grpc.Channel) -> session_pb2_grpc.SessionServiceStub:

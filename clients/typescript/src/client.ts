@@ -11,10 +11,12 @@ import {
   type Interceptor,
   InterceptingCall,
   Metadata,
+  type ChannelCredentials,
   type ServiceError,
   credentials,
   status,
 } from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
 
 import {
   BookingServiceClient,
@@ -147,10 +149,34 @@ export interface CinemaClientOptions {
   token?: string;
   /** Deadline of each unary call, in milliseconds (default 10 s). */
   timeoutMs?: number;
+  /**
+   * A CA bundle (PEM file) to trust: the channel speaks TLS and trusts only
+   * that CA. Default: the CINEMA_CA_FILE environment variable; unset, the
+   * channel is plaintext.
+   */
+  caFile?: string;
+  /** A client certificate and its key (PEM files) for a server that asks for one (mutual TLS); default CINEMA_CLIENT_CERT and CINEMA_CLIENT_KEY. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
+}
+
+/** Plaintext, or TLS trusting `caFile` (with a client certificate if given). */
+export function channelCredentials(options: CinemaClientOptions = {}): ChannelCredentials {
+  const env = process.env;
+  const caFile = options.caFile ?? env["CINEMA_CA_FILE"];
+  if (!caFile) return credentials.createInsecure();
+  const certFile = options.clientCertFile ?? env["CINEMA_CLIENT_CERT"];
+  const keyFile = options.clientKeyFile ?? env["CINEMA_CLIENT_KEY"];
+  return credentials.createSsl(
+    readFileSync(caFile),
+    keyFile ? readFileSync(keyFile) : null,
+    certFile ? readFileSync(certFile) : null,
+  );
 }
 
 /**
- * The five cinema services over one insecure (plaintext) channel, with
+ * The five cinema services over one channel (plaintext, or TLS with
+ * `caFile` / CINEMA_CA_FILE), with
  * promise methods for every unary RPC. `close()` it when done, or node will
  * not exit.
  */
@@ -164,13 +190,14 @@ export class CinemaClient {
 
   constructor(address: string = DEFAULT_ADDRESS, options: CinemaClientOptions = {}) {
     const interceptors = options.token === undefined ? [] : [bearerInterceptor(options.token)];
-    this.sessions = new SessionServiceClient(address, credentials.createInsecure(), { interceptors });
+    const channel = channelCredentials(options);
+    this.sessions = new SessionServiceClient(address, channel, { interceptors });
     // The other clients share the session client's channel (one connection).
     const shared = { interceptors, channelOverride: this.sessions.getChannel() };
-    this.booking = new BookingServiceClient(address, credentials.createInsecure(), shared);
-    this.venues = new VenueServiceClient(address, credentials.createInsecure(), shared);
-    this.tickets = new TicketServiceClient(address, credentials.createInsecure(), shared);
-    this.movies = new MovieServiceClient(address, credentials.createInsecure(), shared);
+    this.booking = new BookingServiceClient(address, channel, shared);
+    this.venues = new VenueServiceClient(address, channel, shared);
+    this.tickets = new TicketServiceClient(address, channel, shared);
+    this.movies = new MovieServiceClient(address, channel, shared);
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use cinema::{
     auth::Authenticator,
-    config::JwtSettings,
+    config::{JwtSettings, ServerAddress},
     domain::labels::seat_labels,
     grpc::status::code_name,
     proto::v1::{
@@ -18,7 +18,7 @@ use cinema::{
 use tonic::{
     Request,
     metadata::{Ascii, MetadataValue},
-    transport::{Channel, Endpoint},
+    transport::Channel,
 };
 
 /// Mints bearer tokens with the server's own secret (`CINEMA_JWT_SECRET`).
@@ -73,28 +73,27 @@ pub fn code_of<T>(answer: &Result<T, tonic::Status>) -> tonic::Code {
 }
 
 /// One HTTP/2 connection (a tonic Channel never shares its connection with
-/// another Channel built separately).
-pub async fn connect(addr: &str) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(addr.to_owned())
-        .with_context(|| format!("{addr:?} is not a server address"))?
+/// another Channel built separately), over TLS for an `https://` address.
+pub async fn connect(server: &ServerAddress) -> anyhow::Result<Channel> {
+    cinema::cli::connect::endpoint(server)?
         .connect_timeout(Duration::from_secs(5))
         .connect()
         .await
-        .with_context(|| format!("connecting to {addr}"))
+        .with_context(|| format!("connecting to {}", server.addr))
 }
 
-pub async fn open_connections(addr: &str, count: u32) -> anyhow::Result<Vec<Channel>> {
+pub async fn open_connections(server: &ServerAddress, count: u32) -> anyhow::Result<Vec<Channel>> {
     let mut connections = Vec::new();
     for _ in 0..count {
-        connections.push(connect(addr).await?);
+        connections.push(connect(server).await?);
     }
     Ok(connections)
 }
 
 /// `count` connections (at least one) for callers to share: caller i uses
 /// connection i % count.
-pub async fn connections_for(addr: &str, count: u32) -> anyhow::Result<Vec<Channel>> {
-    let connections = open_connections(addr, count.max(1)).await?;
+pub async fn connections_for(server: &ServerAddress, count: u32) -> anyhow::Result<Vec<Channel>> {
+    let connections = open_connections(server, count.max(1)).await?;
     eprintln!("{} connections open", connections.len());
     Ok(connections)
 }

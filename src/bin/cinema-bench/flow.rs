@@ -98,10 +98,10 @@ struct Purchase {
 
 pub async fn run(args: FlowArgs) -> anyhow::Result<bool> {
     let minter = Minter::from_env()?;
-    let control = connect(&args.target.addr).await?;
+    let control = connect(&args.target.server).await?;
     let admin = minter.admin()?;
     let sessions = create_sessions(&control, &admin, args.sessions, ROWS, SEATS_PER_ROW).await?;
-    let connections = connections_for(&args.target.addr, args.connections).await?;
+    let connections = connections_for(&args.target.server, args.connections).await?;
     let shop = Arc::new(Shop {
         minter,
         // Users are new in every run, so each history holds one sale.

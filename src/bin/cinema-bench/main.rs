@@ -70,9 +70,8 @@ enum Scenario {
 /// Where the server is and where the figures go; every scenario takes these.
 #[derive(Args, Clone)]
 pub struct Target {
-    /// The server's gRPC address.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    pub addr: String,
+    #[command(flatten)]
+    pub server: cinema::config::ServerAddress,
     /// The server's PostgreSQL database: correctness checks, transaction
     /// counts and the baseline need it.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]

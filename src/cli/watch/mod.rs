@@ -19,9 +19,10 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 
+use super::connect;
 use crate::{
     auth::Authenticator,
-    config::OptionalJwtSettings,
+    config::{OptionalJwtSettings, ServerAddress},
     grpc::status::code_name,
     proto::v1::{WatchSeatMapRequest, session_service_client::SessionServiceClient},
 };
@@ -36,9 +37,8 @@ const WATCHER_TOKEN_TTL: Duration = Duration::from_secs(3600);
 pub struct WatchArgs {
     /// The session to watch (a UUID).
     session_id: String,
-    /// The server's gRPC address.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    addr: String,
+    #[command(flatten)]
+    server: ServerAddress,
     /// A bearer token; without one, a token for user "watcher" is minted
     /// with CINEMA_JWT_SECRET.
     #[arg(long, env = "CINEMA_TOKEN", hide_env_values = true)]
@@ -58,12 +58,11 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
 
 async fn follow(args: WatchArgs) -> anyhow::Result<()> {
     let token = token(&args)?;
-    let channel = tonic::transport::Endpoint::from_shared(args.addr.clone())
-        .with_context(|| format!("{:?} is not a server address", args.addr))?
+    let channel = connect::endpoint(&args.server)?
         .connect_timeout(CONNECT_TIMEOUT)
         .connect()
         .await
-        .with_context(|| format!("connecting to {}", args.addr))?;
+        .with_context(|| format!("connecting to {}", args.server.addr))?;
     let mut request = tonic::Request::new(WatchSeatMapRequest {
         session_id: args.session_id,
     });

@@ -13,7 +13,10 @@ use std::{
     task::{Context, Poll},
 };
 
-use tonic::{codegen::http, transport::server::TcpConnectInfo};
+use tonic::{
+    codegen::http,
+    transport::server::{TcpConnectInfo, TlsConnectInfo},
+};
 
 use super::auth::{Identity, is_cinema_call};
 use crate::{config::RateLimits, domain::Error, gate::RateLimiter};
@@ -65,9 +68,15 @@ fn caller<B>(request: &http::Request<B>) -> String {
 }
 
 fn peer_ip<B>(request: &http::Request<B>) -> Option<IpAddr> {
-    request
-        .extensions()
+    let extensions = request.extensions();
+    extensions
         .get::<TcpConnectInfo>()
+        // Over TLS, the TCP connection's information is inside the TLS one.
+        .or_else(|| {
+            extensions
+                .get::<TlsConnectInfo<TcpConnectInfo>>()
+                .map(TlsConnectInfo::get_ref)
+        })
         .and_then(TcpConnectInfo::remote_addr)
         .map(|addr| addr.ip())
 }

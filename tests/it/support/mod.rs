@@ -20,6 +20,7 @@ pub mod process;
 pub mod programme;
 pub mod redis;
 pub mod resources;
+pub mod tls;
 pub mod wait;
 pub mod watch;
 

@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use tonic::transport::Channel;
+use tonic::transport::{Channel, Endpoint};
 
 use super::{
     Budget, Settings, TestApp, app::serving_within,
@@ -54,6 +54,19 @@ impl ServerProcess {
     }
 
     async fn start(settings: &Settings, extra: &[(&str, &str)]) -> ServerProcess {
+        Self::start_with(settings, extra, |addr| {
+            Endpoint::from_shared(format!("http://{addr}")).expect("a valid URI")
+        })
+        .await
+    }
+
+    /// [`ServerProcess::spawn_with`] with extra environment variables,
+    /// reached through `endpoint` (e.g. over TLS) once it listens.
+    pub async fn start_with(
+        settings: &Settings,
+        extra: &[(&str, &str)],
+        endpoint: impl FnOnce(SocketAddr) -> Endpoint,
+    ) -> ServerProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cinema"));
         // Nothing from the environment of the test run leaks into the child.
         for (var, _) in std::env::vars_os() {
@@ -151,8 +164,7 @@ impl ServerProcess {
                 panic!("serve did not listen within {START_TIMEOUT:?}");
             }
         };
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("a valid URI")
+        let channel = endpoint(addr)
             .connect()
             .await
             .expect("connect to the server process");
@@ -178,6 +190,11 @@ impl ServerProcess {
 
     pub fn sessions(&self) -> SessionServiceClient<Channel> {
         SessionServiceClient::new(self.channel.clone())
+    }
+
+    /// The process id, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process with SIGKILL, as a crash would: nothing is drained.

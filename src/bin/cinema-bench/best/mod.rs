@@ -115,7 +115,7 @@ async fn measure(
     database: Option<&ServerDatabase>,
 ) -> anyhow::Result<(Figures, Vec<Check>)> {
     let minter = Minter::from_env()?;
-    let connections = connections_for(&args.target.addr, args.connections).await?;
+    let connections = connections_for(&args.target.server, args.connections).await?;
     let mut checks = Vec::new();
     let mut figures = Figures {
         quantity: args.quantity,

@@ -66,7 +66,7 @@ pub(super) async fn run(
         args.callers,
         args.quantity
     );
-    let control = connect(&args.target.addr).await?;
+    let control = connect(&args.target.server).await?;
     let admin = minter.admin()?;
     let session_id =
         create_session_with_gaps(&control, &admin, args.rows, args.seats_per_row, false).await?;

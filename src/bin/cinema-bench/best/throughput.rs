@@ -108,7 +108,7 @@ pub(super) async fn run(
     connections: &[Channel],
     database: Option<&ServerDatabase>,
 ) -> anyhow::Result<(ThroughputFigures, Vec<Call>)> {
-    let control = connect(&args.target.addr).await?;
+    let control = connect(&args.target.server).await?;
     let admin = minter.admin()?;
     let mut ids = Vec::new();
     for _ in 0..args.sessions {

@@ -72,7 +72,7 @@ struct Hold {
 
 pub async fn run(args: ExpiryArgs) -> anyhow::Result<bool> {
     let minter = Minter::from_env()?;
-    let control = connect(&args.target.addr).await?;
+    let control = connect(&args.target.server).await?;
     let session_id = create_session(&control, &minter.admin()?, ROWS, SEATS_PER_ROW).await?;
     let reader = minter.bearer("bench-expiry-reader", false)?;
     let holds: Arc<Mutex<Vec<Hold>>> = Arc::default();

@@ -78,7 +78,7 @@ const SEATS_PER_ROW: u32 = 4;
 pub async fn run(args: StampedeArgs) -> anyhow::Result<bool> {
     let database = ServerDatabase::connect_if_given(args.target.database_url.as_deref()).await?;
     let minter = Minter::from_env()?;
-    let connections = connections_for(&args.target.addr, args.connections).await?;
+    let connections = connections_for(&args.target.server, args.connections).await?;
     let mut races = Vec::new();
     let mut checks = Vec::new();
     let kinds: &[Race] = match args.race {
@@ -120,7 +120,7 @@ async fn race(
     database: Option<&ServerDatabase>,
 ) -> anyhow::Result<(RaceFigures, Vec<Check>)> {
     let name = kind.name();
-    let control = connect(&args.target.addr).await?;
+    let control = connect(&args.target.server).await?;
     let session_id = create_session(&control, &minter.admin()?, ROWS, SEATS_PER_ROW).await?;
     let labels = room_labels(ROWS, SEATS_PER_ROW);
     let wanted = wanted_seats(kind, &control, minter, &session_id, &labels, args, database).await?;

@@ -109,7 +109,7 @@ async fn measure(
     baseline: Option<&Baseline>,
 ) -> anyhow::Result<(Figures, Calls, Vec<String>)> {
     let minter = Minter::from_env()?;
-    let control = connect(&args.target.addr).await?;
+    let control = connect(&args.target.server).await?;
     let admin = minter.admin()?;
     let sessions = create_sessions(&control, &admin, args.sessions, ROWS, SEATS_PER_ROW).await?;
     eprintln!(
@@ -117,7 +117,7 @@ async fn measure(
         sessions.len(),
         ROWS * SEATS_PER_ROW
     );
-    let connections = connections_for(&args.target.addr, args.connections).await?;
+    let connections = connections_for(&args.target.server, args.connections).await?;
     let seats = Arc::new(SeatSupply::new(sessions.clone(), ROWS, SEATS_PER_ROW)?);
 
     let rss = RssPeak::watch(args.target.server_pid);

@@ -36,9 +36,8 @@ use crate::{
 
 #[derive(Args)]
 pub struct WatchArgs {
-    /// The server's gRPC address.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    addr: String,
+    #[command(flatten)]
+    server: cinema::config::ServerAddress,
     /// WatchSeatMap streams to open.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     watchers: u32,
@@ -92,12 +91,12 @@ impl Tokens {
 pub async fn run(args: WatchArgs) -> anyhow::Result<bool> {
     let started = Instant::now();
     let tokens = Tokens::mint()?;
-    let control = connect(&args.addr).await?;
+    let control = connect(&args.server).await?;
     let session_id = create_session(&control, &tokens.admin, args.rows, args.seats_per_row).await?;
     let seats = seat_versions(&control, &tokens.watcher, &session_id).await?;
     eprintln!("session {session_id}: {} seats", seats.len());
 
-    let connections = open_connections(&args.addr, args.connections).await?;
+    let connections = open_connections(&args.server, args.connections).await?;
     let (fleet, memory, open_time) =
         open_fleet(&connections, &session_id, &tokens.watcher, &args).await?;
 
