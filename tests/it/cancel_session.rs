@@ -11,7 +11,7 @@ use tonic::Code;
 use crate::support::{
     PATIENCE, TestApp, assert_not_found,
     db::{count, rows, strings},
-    ev, eventually, invalid_fields,
+    ev, eventually, heavy, invalid_fields,
     pb::{
         AdmissionResult, AgeRating, ReservationStatus, SeatMapEvent, SeatStatus, SessionState,
         TicketStatus, seat_map_event::Event,
@@ -332,6 +332,8 @@ async fn a_cancelled_show_frees_its_slot_in_the_room() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancellation_racing_holds_and_payments_on_two_instances_leaves_no_sale_unrefunded() {
+    // Two instances, 16 buyers and 4 cancellations at once.
+    let _heavy = heavy().await;
     let app = TestApp::spawn().await;
     let other = ServerProcess::spawn(&app).await;
     let session = app.session_starting_in(chrono::Duration::hours(24)).await;

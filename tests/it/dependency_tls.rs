@@ -16,7 +16,7 @@ use prost::Message;
 use crate::support::{
     Authenticator, Client, EventType, PATIENCE, Settings, Topology,
     certs::TestCa,
-    db, ev, eventually, fresh_prefix,
+    db, ev, eventually, fresh_prefix, heavy,
     internals::{events, gate},
     nats::PrivateNats,
     postgres::PrivatePostgres,
@@ -163,6 +163,8 @@ fn serve_refused(settings: &Settings, code: i32) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_under_verify_full_holds_and_sells_over_tls_only() {
+    // initdb and a PostgreSQL of its own: heavy on a small machine.
+    let _heavy = heavy().await;
     let ca = TestCa::new();
     let postgres = PrivatePostgres::start_with_tls(&ca.server_cert());
     let url = verify_full(&postgres, &ca.cert_file());
@@ -194,6 +196,8 @@ async fn postgres_under_verify_full_holds_and_sells_over_tls_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_verify_full_refuses_another_ca_and_another_host() {
+    // initdb and a PostgreSQL of its own: heavy on a small machine.
+    let _heavy = heavy().await;
     let (ca, other_ca) = (TestCa::new(), TestCa::new());
     let postgres = PrivatePostgres::start_with_tls(&ca.server_cert());
     let elsewhere = PrivatePostgres::start_with_tls(&ca.cert_for("elsewhere", &["db.example.com"]));

@@ -18,8 +18,9 @@ use super::{Topology, service_url, with_database};
 
 /// The longest one removal may take.
 const REMOVAL_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long to wait for a connection to a service.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long to wait for a connection to a service: generous, since the
+/// shared PostgreSQL forks a backend per connection on a busy machine.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A database of its own for one test, on the shared PostgreSQL, named
 /// `cinema_test_<uuid>`; dropped (`WITH (FORCE)`) with this guard.
