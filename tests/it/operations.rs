@@ -73,7 +73,7 @@ async fn metrics_show_every_series_after_a_booking_flow() {
     let metrics_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let app = TestApp::spawn_with(|s| {
         s.metrics_addr = Some(metrics_addr);
-        s.hold_duration = Duration::from_secs(1);
+        s.hold_duration = Duration::from_secs(2);
     })
     .await;
     let server = ServerProcess::spawn(&app).await;
@@ -97,12 +97,12 @@ async fn metrics_show_every_series_after_a_booking_flow() {
     let refused = app
         .user("carol")
         .on(&server.channel)
-        .reserve(&session, &["A1"])
+        .reserve(&session, &["A2"])
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::FailedPrecondition);
 
-    // Bob's hold lapses after a second; the gauges refresh every 5 s.
+    // Bob's hold lapses after 2 s; the gauges refresh every 5 s.
     let scrapes = Duration::from_millis(200);
     let metrics = eventually_every(Duration::from_secs(20), scrapes, || async {
         let metrics = scrape(metrics_addr).await;
@@ -143,7 +143,8 @@ async fn metrics_show_every_series_after_a_booking_flow() {
             r#"cinema_seat_lock_attempts_total{result="locked"}"#.into(),
             2.0,
         ),
-        // Carol's A1 is refused by the hold marker in Redis.
+        // Carol's A2 is refused by Bob's hold marker in Redis (A1's marker
+        // lasts only as long as Alice's hold would have).
         (
             r#"cinema_seat_lock_attempts_total{result="contended"}"#.into(),
             1.0,
