@@ -1,18 +1,15 @@
-//! Certificates made for one test: a CA of its own, and server certificates
-//! it signs, written as PEM files into a temporary directory that goes with
-//! the CA when it is dropped.
+//! Certificates for the dependencies' TLS tests, as PEM files: a CA of the
+//! test's own ([`Ca`]) and the server certificates it signs, written into a
+//! temporary directory that goes with the CA when it is dropped.
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use super::tls::Ca;
 
 /// A certificate authority and the directory its files live in.
 pub struct TestCa {
     dir: PathBuf,
-    issuer: Issuer<'static, KeyPair>,
+    ca: Ca,
 }
 
 /// A server's certificate and private key, as PEM files.
@@ -26,20 +23,11 @@ impl TestCa {
     pub fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("cinema-ca-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("create the CA directory");
-        let mut params = CertificateParams::default();
         // A name of its own: a certificate of another test CA is then one of
         // an unknown issuer, not a bad signature of a known one.
-        let name = format!("cinema test CA {}", uuid::Uuid::new_v4().simple());
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate().expect("a CA key");
-        let cert = params.self_signed(&key).expect("the CA certificate");
-        std::fs::write(dir.join("ca.pem"), cert.pem()).expect("write the CA certificate");
-        Self {
-            dir,
-            issuer: Issuer::new(params, key),
-        }
+        let ca = Ca::new(&format!("cinema test CA {}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(dir.join("ca.pem"), ca.pem()).expect("write the CA certificate");
+        Self { dir, ca }
     }
 
     /// The CA's certificate (PEM): what a client trusts.
@@ -55,21 +43,13 @@ impl TestCa {
     /// A certificate for `names` (DNS names or IP addresses) only, signed by
     /// this CA, in files named after `file`.
     pub fn cert_for(&self, file: &str, names: &[&str]) -> ServerCert {
-        let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
-        let mut params = CertificateParams::new(names).expect("valid names");
-        params.distinguished_name.push(DnType::CommonName, file);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate().expect("a server key");
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .expect("a server certificate");
+        let leaf = self.ca.server_for(names);
         let files = ServerCert {
             cert: self.dir.join(format!("{file}.pem")),
             key: self.dir.join(format!("{file}-key.pem")),
         };
-        std::fs::write(&files.cert, cert.pem()).expect("write the certificate");
-        write_private(&files.key, &key.serialize_pem());
+        std::fs::write(&files.cert, leaf.cert).expect("write the certificate");
+        write_private(&files.key, &leaf.key);
         files
     }
 }

@@ -41,10 +41,13 @@ impl Ca {
 
     /// A server certificate for 127.0.0.1 and localhost.
     pub fn server(&self) -> Leaf {
-        self.sign(
-            vec!["127.0.0.1".into(), "localhost".into()],
-            ExtendedKeyUsagePurpose::ServerAuth,
-        )
+        self.server_for(&["127.0.0.1", "localhost"])
+    }
+
+    /// A server certificate for `names` (DNS names or IP addresses) only.
+    pub fn server_for(&self, names: &[&str]) -> Leaf {
+        let names = names.iter().map(|name| (*name).to_owned()).collect();
+        self.sign(names, ExtendedKeyUsagePurpose::ServerAuth)
     }
 
     /// A client certificate for `name`.
