@@ -69,17 +69,7 @@ impl PrivateNats {
     }
 
     fn signal(&self, signal: &str) {
-        let pid = self
-            .child
-            .as_ref()
-            .expect("NATS is running")
-            .id()
-            .to_string();
-        let sent = Command::new("kill").args(["-s", signal, &pid]).status();
-        assert!(
-            sent.is_ok_and(|s| s.success()),
-            "SIG{signal} to nats-server"
-        );
+        super::process::signal(self.child.as_ref(), signal, "nats-server");
     }
 
     /// Starts the server on the same port and store, and waits for it.

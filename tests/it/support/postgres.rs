@@ -211,17 +211,7 @@ impl PrivatePostgres {
 
     /// The postmaster first, so it forks no backend the signal misses.
     fn signal_tree(&mut self, signal: &str) {
-        let pid = self
-            .child
-            .as_ref()
-            .expect("PostgreSQL is running")
-            .id()
-            .to_string();
-        let sent = Command::new("kill").args(["-s", signal, &pid]).status();
-        assert!(
-            sent.is_ok_and(|s| s.success()),
-            "SIG{signal} to the postmaster"
-        );
+        let pid = super::process::signal(self.child.as_ref(), signal, "the postmaster");
         // pkill exits 1 when no backend runs yet: nothing to signal then.
         let _ = Command::new("pkill")
             .args([&format!("-{signal}"), "-P", &pid])

@@ -245,3 +245,17 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Sends `signal` (STOP, CONT...) to a child process that must be running;
+/// `what` names it in the failure.
+pub fn signal(child: Option<&std::process::Child>, signal: &str, what: &str) -> String {
+    let pid = child
+        .unwrap_or_else(|| panic!("{what} is running"))
+        .id()
+        .to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-s", signal, &pid])
+        .status();
+    assert!(sent.is_ok_and(|s| s.success()), "SIG{signal} to {what}");
+    pid
+}

@@ -85,17 +85,7 @@ impl PrivateRedis {
     }
 
     fn signal(&self, signal: &str) {
-        let pid = self
-            .child
-            .as_ref()
-            .expect("Redis is running")
-            .id()
-            .to_string();
-        let sent = Command::new("kill").args(["-s", signal, &pid]).status();
-        assert!(
-            sent.is_ok_and(|s| s.success()),
-            "SIG{signal} to redis-server"
-        );
+        super::process::signal(self.child.as_ref(), signal, "redis-server");
     }
 
     /// Starts an empty server on the same port, and waits until it answers PING.
